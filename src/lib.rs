@@ -1,0 +1,8 @@
+//! hallq: the firmware of a government service hall's queue terminals.
+//!
+//! The crate is laid out as the architecture: `queue` is the pure domain (no I/O), `store` persists
+//! the event log and state in SQLite, `engine` is the single writer that turns commands into events,
+//! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
+
+pub mod config;
+pub mod devices;

@@ -1,1 +1,17 @@
-fn main() {}
+//! The `hallq` command: one binary for every role in the hall.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = hallq::cli::Cli::parse();
+    hallq::cli::init_logging();
+    match hallq::cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hallq: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -12,3 +12,4 @@ pub mod devices;
 pub mod engine;
 pub mod queue;
 pub mod store;
+pub mod ui;

@@ -11,6 +11,7 @@ use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::demo;
 use crate::engine;
+use crate::ui;
 
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct RunArgs {
@@ -22,6 +23,12 @@ pub struct RunArgs {
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// Screens to open, e.g. `kiosk,window:1,display`; the demo hall opens these three.
+    #[arg(long, value_delimiter = ',')]
+    pub screens: Option<Vec<crate::ui::ScreenKind>>,
+    /// Run the hall node without any screen.
+    #[arg(long)]
+    pub headless: bool,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -37,11 +44,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
-    let (engine, writer) = engine::start(setup.clone(), &db_path, clock)?;
+    let (engine, writer) = engine::start(setup.clone(), &db_path, clock.clone())?;
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
+    {
+        let _entered = runtime.enter();
         let mut events = engine.subscribe();
         tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
@@ -56,17 +64,53 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
         }
-        let stop = async {
-            match args.seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => std::future::pending().await,
-            }
-        };
+    }
+    let stop = async move {
+        match args.seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stop = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
             _ = stop => {}
         }
-    });
+    };
+    let default_screens = [
+        ui::ScreenKind::Kiosk,
+        ui::ScreenKind::Window(1),
+        ui::ScreenKind::Display,
+    ];
+    let screens = match (&args.screens, args.headless, demo_hall) {
+        (_, true, _) | (None, false, false) => Vec::new(),
+        (Some(kinds), false, _) => kinds.clone(),
+        (None, false, true) => default_screens.to_vec(),
+    };
+    if screens.is_empty() {
+        runtime.block_on(stop);
+    } else {
+        if demo_hall {
+            runtime.block_on(ui::book_demo_appointment(&engine, clock.as_ref()));
+        }
+        // The screens own this (main) thread; Ctrl-C or --seconds ends their event loop.
+        let quit = runtime.spawn(async move {
+            stop.await;
+            let _ = slint::quit_event_loop();
+        });
+        let printer = Arc::new(ui::SimulatedPrinter);
+        if let Err(e) = ui::run_screens(
+            engine.clone(),
+            clock.clone(),
+            runtime.handle(),
+            &screens,
+            printer,
+            demo_hall,
+        ) {
+            eprintln!("hallq: {e}; the hall node keeps running without screens");
+            runtime.block_on(quit).ok();
+        }
+    }
     drop(runtime);
     drop(engine);
     writer.join();

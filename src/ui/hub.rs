@@ -1,0 +1,270 @@
+//! The screens' shared core, living on the UI thread: the latest hall state, the screen language, and
+//! the bridge to the engine.
+//!
+//! UI callbacks never wait: they hand a job to a worker task on tokio (`try_send`), the worker runs the
+//! engine command, and the continuation comes back to the UI thread through
+//! `slint::invoke_from_event_loop`. Engine events follow the same road. Continuations must be `Send`,
+//! so they name the hub by id and find it again here, on the UI thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDateTime;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::clock::Clock;
+use crate::config::{HallSetup, Lang};
+use crate::engine::{EngineError, EngineHandle};
+use crate::queue::{Command, HallState, StoredEvent, day};
+use crate::store::Outcome;
+
+/// Work for the UI thread, produced off it.
+pub type UiTask = Box<dyn FnOnce(&Rc<Hub>) + Send>;
+type Job = Pin<Box<dyn Future<Output = UiTask> + Send>>;
+
+/// Taps queued beyond this are dropped (with a log line) rather than piling up behind a stuck engine.
+const JOB_QUEUE: usize = 64;
+
+static NEXT_HUB_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static HUBS: RefCell<HashMap<u64, Weak<Hub>>> = RefCell::default();
+}
+
+/// A screen bound to the hub: it re-renders from the hall state and follows the language.
+pub trait Screen {
+    fn refresh(&self, hub: &Rc<Hub>);
+    /// Events just committed, after `refresh` has seen the state they produced.
+    fn on_events(&self, _hub: &Rc<Hub>, _events: &[Arc<StoredEvent>]) {}
+    /// The language changed: set the screen's reading direction before the refresh.
+    fn set_direction(&self, right_to_left: bool);
+}
+
+pub struct Hub {
+    id: u64,
+    engine: EngineHandle,
+    clock: Arc<dyn Clock>,
+    jobs: mpsc::Sender<Job>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    lang: Cell<Lang>,
+    state: RefCell<Arc<HallState>>,
+    screens: RefCell<Vec<Rc<dyn Screen>>>,
+    pub(crate) kiosk: RefCell<Option<Rc<super::kiosk::KioskController>>>,
+    pub(crate) panels: RefCell<Vec<Rc<super::window_panel::PanelController>>>,
+    pub(crate) ratings: RefCell<Vec<Rc<super::rating::RatingController>>>,
+}
+
+impl Hub {
+    /// Starts the worker and the event follower on `runtime`. Call on the UI thread.
+    pub fn start(
+        engine: EngineHandle,
+        clock: Arc<dyn Clock>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Rc<Hub>, EngineError> {
+        let id = NEXT_HUB_ID.fetch_add(1, Ordering::Relaxed);
+        // Subscribe before reading the state, so no event falls between the two.
+        let events = engine.subscribe();
+        let state = runtime.block_on(engine.state())?;
+        let (jobs, queue) = mpsc::channel(JOB_QUEUE);
+        let tasks = vec![
+            runtime.spawn(run_jobs(id, queue)),
+            runtime.spawn(follow_events(id, engine.clone(), events)),
+        ];
+        let lang = engine
+            .setup()
+            .config
+            .hall
+            .languages
+            .first()
+            .copied()
+            .unwrap_or(Lang::Zh);
+        let hub = Rc::new(Hub {
+            id,
+            engine,
+            clock,
+            jobs,
+            tasks,
+            lang: Cell::new(lang),
+            state: RefCell::new(Arc::new(state)),
+            screens: RefCell::default(),
+            kiosk: RefCell::default(),
+            panels: RefCell::default(),
+            ratings: RefCell::default(),
+        });
+        HUBS.with(|hubs| hubs.borrow_mut().insert(id, Rc::downgrade(&hub)));
+        Ok(hub)
+    }
+
+    pub fn setup(&self) -> &Arc<HallSetup> {
+        self.engine.setup()
+    }
+
+    pub fn state(&self) -> Arc<HallState> {
+        self.state.borrow().clone()
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang.get()
+    }
+
+    /// The hall's local time now, for opening hours and the wall clock.
+    pub fn local_now(&self) -> NaiveDateTime {
+        day::local_time(self.setup(), self.clock.read().wall_ms)
+    }
+
+    pub fn add_screen(self: &Rc<Self>, screen: Rc<dyn Screen>) {
+        screen.set_direction(self.lang().is_right_to_left());
+        screen.refresh(self);
+        self.screens.borrow_mut().push(screen);
+    }
+
+    /// Switches every screen to `lang` at once: the bundled translation is process-wide.
+    pub fn set_language(self: &Rc<Self>, lang: Lang) {
+        if let Err(e) = slint::select_bundled_translation(lang.code()) {
+            tracing::warn!(lang = lang.code(), "no translation for the language: {e}");
+            return;
+        }
+        self.lang.set(lang);
+        for screen in self.screens() {
+            screen.set_direction(lang.is_right_to_left());
+            screen.refresh(self);
+        }
+    }
+
+    /// Runs `command` on the engine and `then` on the UI thread with its outcome.
+    pub fn execute(
+        &self,
+        command: Command,
+        then: impl FnOnce(&Rc<Hub>, Result<Outcome, EngineError>) + Send + 'static,
+    ) {
+        let engine = self.engine.clone();
+        let command_id = format!("ui-{}", uuid::Uuid::now_v7().simple());
+        self.submit(async move {
+            let outcome = engine.execute(command_id, command).await;
+            Box::new(move |hub: &Rc<Hub>| then(hub, outcome)) as UiTask
+        });
+    }
+
+    /// Runs blocking device work (e.g. printing) off the UI thread, then `then` on it.
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+        then: impl FnOnce(&Rc<Hub>, Option<T>) + Send + 'static,
+    ) {
+        self.submit(async move {
+            let result = tokio::task::spawn_blocking(work).await.ok();
+            Box::new(move |hub: &Rc<Hub>| then(hub, result)) as UiTask
+        });
+    }
+
+    fn submit(&self, job: impl Future<Output = UiTask> + Send + 'static) {
+        if self.jobs.try_send(Box::pin(job)).is_err() {
+            tracing::warn!("the screens' worker is busy; a tap was dropped");
+        }
+    }
+
+    fn screens(&self) -> Vec<Rc<dyn Screen>> {
+        self.screens.borrow().clone()
+    }
+
+    fn update(self: &Rc<Self>, state: HallState, events: &[Arc<StoredEvent>]) {
+        *self.state.borrow_mut() = Arc::new(state);
+        for screen in self.screens() {
+            screen.refresh(self);
+            screen.on_events(self, events);
+        }
+    }
+
+    /// A handle the ID-card reader's thread uses to put a card on the kiosk.
+    pub fn card_reader(&self) -> CardReaderHandle {
+        CardReaderHandle { hub_id: self.id }
+    }
+
+    /// Re-renders every screen, e.g. when the clock passes an opening time.
+    pub fn refresh_all(self: &Rc<Self>) {
+        for screen in self.screens() {
+            screen.refresh(self);
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        // The tasks hold engine handles; the engine thread only stops once every handle is gone.
+        for task in &self.tasks {
+            task.abort();
+        }
+        let id = self.id;
+        let _ = HUBS.try_with(|hubs| hubs.borrow_mut().remove(&id));
+    }
+}
+
+/// Sends card taps from any thread to the kiosk on the UI thread.
+#[derive(Debug, Clone, Copy)]
+pub struct CardReaderHandle {
+    hub_id: u64,
+}
+
+impl CardReaderHandle {
+    /// A citizen's card was read: it takes the ticket the kiosk is waiting for, or checks in a booking.
+    pub fn card_tapped(&self, card: crate::queue::CitizenCard) {
+        deliver(
+            self.hub_id,
+            Box::new(move |hub: &Rc<Hub>| {
+                let kiosk = hub.kiosk.borrow().clone();
+                if let Some(kiosk) = kiosk {
+                    kiosk.tap_card(hub, card);
+                }
+            }),
+        );
+    }
+}
+
+fn deliver(hub_id: u64, task: UiTask) {
+    let posted = slint::invoke_from_event_loop(move || {
+        let hub = HUBS.with(|hubs| hubs.borrow().get(&hub_id).and_then(Weak::upgrade));
+        if let Some(hub) = hub {
+            task(&hub);
+        }
+    });
+    if posted.is_err() {
+        tracing::debug!("the screens' event loop has stopped");
+    }
+}
+
+async fn run_jobs(hub_id: u64, mut queue: mpsc::Receiver<Job>) {
+    while let Some(job) = queue.recv().await {
+        let task = job.await;
+        deliver(hub_id, task);
+    }
+}
+
+async fn follow_events(
+    hub_id: u64,
+    engine: EngineHandle,
+    mut events: broadcast::Receiver<Arc<StoredEvent>>,
+) {
+    loop {
+        let mut batch = match events.recv().await {
+            Ok(event) => vec![event],
+            // Missed events are only missed animations: the state fetched below is complete.
+            Err(broadcast::error::RecvError::Lagged(_)) => Vec::new(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        while let Ok(event) = events.try_recv() {
+            batch.push(event);
+        }
+        let Ok(state) = engine.state().await else {
+            return;
+        };
+        deliver(
+            hub_id,
+            Box::new(move |hub: &Rc<Hub>| hub.update(state, &batch)),
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! The kiosk's controller: binds `KioskAdapter`, turns taps into engine commands and engine answers
+//! into pages. Refusals are the engine's; this file only picks the sentence that explains them.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
+
+use super::hub::{Hub, Screen};
+use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels, status_link};
+use super::views;
+use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
+use crate::config::{Lang, Orientation, localized};
+use crate::engine::EngineError;
+use crate::queue::{CitizenCard, Command, DeviceFault, Reply, Ticket};
+use crate::store::{CommandResult, Outcome};
+
+/// The engine's name for the kiosk's ticket printer in device reports.
+pub const PRINTER_DEVICE: &str = "printer";
+
+pub struct KioskController {
+    ui: Kiosk,
+    printer: Arc<dyn KioskPrinter>,
+    /// The service a citizen chose that needs their ID card; the next card tap takes its ticket.
+    awaiting_card_for: RefCell<Option<String>>,
+    /// The card the demo button "taps".
+    demo_card: CitizenCard,
+    large_text: Cell<bool>,
+}
+
+/// The ID card the demo button taps: a masked name and a fixed hash, never a real ID number.
+pub fn demo_card() -> CitizenCard {
+    CitizenCard {
+        // 32 hex digits, as the reader's keyed hash looks; it matches no real ID number.
+        id_hash: "de000000000000000000000000000001".into(),
+        masked_name: "张*三".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1980, 5, 17),
+    }
+}
+
+impl KioskController {
+    pub fn bind(
+        hub: &Rc<Hub>,
+        ui: Kiosk,
+        printer: Arc<dyn KioskPrinter>,
+        demo: bool,
+    ) -> Rc<KioskController> {
+        let screens = &hub.setup().config.screens;
+        let adapter = ui.global::<KioskAdapter>();
+        adapter.set_demo(demo);
+        adapter.set_landscape(screens.kiosk_orientation == Orientation::Landscape);
+        adapter.set_return_after(i64::from(screens.kiosk_return_seconds.max(1)) * 1000);
+        let controller = Rc::new(KioskController {
+            ui: ui.clone_strong(),
+            printer,
+            awaiting_card_for: RefCell::default(),
+            demo_card: demo_card(),
+            large_text: Cell::new(false),
+        });
+        let weak = Rc::downgrade(hub);
+        let on = move |f: fn(&Rc<Hub>, &KioskController)| {
+            let weak: Weak<Hub> = weak.clone();
+            move || {
+                if let Some(hub) = weak.upgrade()
+                    && let Some(kiosk) = hub.kiosk.borrow().clone()
+                {
+                    f(&hub, &kiosk);
+                }
+            }
+        };
+        adapter.on_tap_card(on(|hub, k| k.tap_card(hub, k.demo_card.clone())));
+        adapter.on_cancel(on(|hub, k| k.go_home(hub)));
+        adapter.on_toggle_large_text(on(|_, k| k.toggle_large_text()));
+        adapter.on_toggle_demo_printer(on(|hub, k| k.toggle_demo_printer(hub)));
+        let weak = Rc::downgrade(hub);
+        adapter.on_tap_service(move |code| {
+            if let Some(hub) = weak.upgrade()
+                && let Some(kiosk) = hub.kiosk.borrow().clone()
+            {
+                kiosk.tap_service(&hub, code.as_str());
+            }
+        });
+        let weak = Rc::downgrade(hub);
+        adapter.on_choose_language(move |code| {
+            let lang = Lang::ALL.into_iter().find(|l| l.code() == code.as_str());
+            if let (Some(hub), Some(lang)) = (weak.upgrade(), lang) {
+                hub.set_language(lang);
+            }
+        });
+        *hub.kiosk.borrow_mut() = Some(controller.clone());
+        hub.add_screen(controller.clone());
+        controller
+    }
+
+    fn adapter(&self) -> KioskAdapter<'_> {
+        self.ui.global::<KioskAdapter>()
+    }
+
+    /// A citizen tapped a service tile: ask the engine for a ticket without an ID card. A service that
+    /// needs the card is refused with `id_card_required`, which leads to the card page.
+    pub fn tap_service(&self, hub: &Rc<Hub>, service: &str) {
+        *self.awaiting_card_for.borrow_mut() = None;
+        let service = service.to_string();
+        hub.execute(
+            Command::IssueTicket {
+                service: service.clone(),
+                citizen: None,
+                by_staff: false,
+            },
+            move |hub, outcome| with_kiosk(hub, |k| k.answer(hub, outcome, Some(&service), None)),
+        );
+    }
+
+    /// A card on the reader: the ticket for the service waiting for it, or else an appointment check-in.
+    pub fn tap_card(&self, hub: &Rc<Hub>, card: CitizenCard) {
+        let service = self.awaiting_card_for.borrow_mut().take();
+        let command = match &service {
+            Some(service) => Command::IssueTicket {
+                service: service.clone(),
+                citizen: Some(card.clone()),
+                by_staff: false,
+            },
+            None => Command::CheckIn {
+                citizen: card.clone(),
+            },
+        };
+        hub.execute(command, move |hub, outcome| {
+            with_kiosk(hub, |k| k.answer(hub, outcome, service.as_deref(), Some(&card)))
+        });
+    }
+
+    fn answer(
+        &self,
+        hub: &Rc<Hub>,
+        outcome: Result<Outcome, EngineError>,
+        service: Option<&str>,
+        card: Option<&CitizenCard>,
+    ) {
+        match outcome.map(|o| o.result) {
+            Ok(CommandResult::Done(Reply::Ticket {
+                ticket,
+                people_ahead,
+            })) => self.show_ticket(hub, &ticket, people_ahead.unwrap_or(0)),
+            Ok(CommandResult::Done(_)) => self.notice(KioskNotice::OutOfOrder, "", ""),
+            Ok(CommandResult::Refused(refusal)) => {
+                self.explain(hub, &refusal.code, service, card);
+            }
+            Err(e) => {
+                tracing::warn!("the kiosk's command failed: {e}");
+                self.notice(KioskNotice::OutOfOrder, "", "");
+            }
+        }
+    }
+
+    /// Puts a refusal into the citizen's words.
+    fn explain(&self, hub: &Rc<Hub>, code: &str, service: Option<&str>, card: Option<&CitizenCard>) {
+        let setup = hub.setup().clone();
+        let state = hub.state();
+        let name = service
+            .map(|s| views::service_name(&setup, s, hub.lang()))
+            .unwrap_or_default();
+        let slot = card.and_then(|c| views::booking_of(&setup, &state, &c.id_hash));
+        match code {
+            "id_card_required" if card.is_none() => {
+                *self.awaiting_card_for.borrow_mut() = service.map(str::to_string);
+                self.adapter().set_card_service_name(name.into());
+                self.adapter().set_page(KioskPage::Card);
+            }
+            "id_card_required" => self.notice(KioskNotice::CardNeeded, &name, ""),
+            "appointment_only" => self.notice(KioskNotice::AppointmentOnly, &name, ""),
+            "daily_cap_reached" => self.notice(KioskNotice::DailyCap, &name, ""),
+            "already_holds_ticket" => {
+                let held = card
+                    .and_then(|c| {
+                        state.tickets.values().find(|t| {
+                            t.state.is_open()
+                                && Some(t.service.as_str()) == service
+                                && t.citizen.as_ref().is_some_and(|x| x.id_hash == c.id_hash)
+                        })
+                    })
+                    .map(|t| t.number.clone())
+                    .unwrap_or_default();
+                self.notice(KioskNotice::AlreadyHolds, &held, "");
+            }
+            "no_booking" => self.notice(KioskNotice::NoBooking, "", ""),
+            "too_early" => match slot {
+                Some(s) => self.notice(KioskNotice::TooEarly, &s.slot, &s.check_in_from),
+                None => self.notice(KioskNotice::OutOfOrder, "", ""),
+            },
+            "too_late" => match slot {
+                Some(s) => self.notice(KioskNotice::TooLate, &s.slot, &s.check_in_until),
+                None => self.notice(KioskNotice::OutOfOrder, "", ""),
+            },
+            "hall_closed" => self.notice(KioskNotice::HallClosed, "", ""),
+            other => {
+                tracing::info!(code = other, "kiosk refusal without a citizen sentence");
+                self.notice(KioskNotice::OutOfOrder, "", "");
+            }
+        }
+    }
+
+    fn notice(&self, notice: KioskNotice, arg1: &str, arg2: &str) {
+        let adapter = self.adapter();
+        adapter.set_notice(notice);
+        adapter.set_notice_arg1(arg1.into());
+        adapter.set_notice_arg2(arg2.into());
+        adapter.set_page(KioskPage::Notice);
+    }
+
+    fn show_ticket(&self, hub: &Rc<Hub>, ticket: &Ticket, people_ahead: u32) {
+        let setup = hub.setup().clone();
+        let lang = hub.lang();
+        let adapter = self.adapter();
+        let job = PrintJob {
+            hall_name: localized(&setup.config.hall.name, lang).to_string(),
+            service_name: views::service_name(&setup, &ticket.service, lang),
+            number: ticket.number.clone(),
+            people_ahead,
+            windows: views::windows_text(&setup, ticket),
+            lang,
+            qr_text: status_link(&setup.config.hall.id, ticket.business_day, &ticket.number),
+        };
+        adapter.set_number(job.number.as_str().into());
+        adapter.set_ticket_service_name(job.service_name.as_str().into());
+        adapter.set_windows(job.windows.as_str().into());
+        adapter.set_people_ahead(people_ahead as i32);
+        if let Some(pixels) = qr_pixels(&job.qr_text) {
+            adapter.set_qr(Image::from_rgb8(pixels));
+        }
+        adapter.set_page(KioskPage::Issued);
+        if hub.state().faults.contains_key(PRINTER_DEVICE) {
+            // Known to be out of order: do not make the citizen wait for a print that cannot come.
+            self.print_failed(hub, &job.number, "the printer reports a fault".into());
+            return;
+        }
+        adapter.set_printed(true);
+        let printer = self.printer.clone();
+        let number = job.number.clone();
+        hub.run_blocking(
+            move || printer.print(&job),
+            move |hub, result| {
+                let result = result.unwrap_or_else(|| Err("the print task stopped".into()));
+                match result {
+                    Ok(()) => record_print(hub, &number, true, None),
+                    Err(detail) => with_kiosk(hub, |k| k.print_failed(hub, &number, detail)),
+                }
+            },
+        );
+    }
+
+    /// The citizen still leaves with a number: it stays on screen with its QR code.
+    fn print_failed(&self, hub: &Rc<Hub>, number: &str, detail: String) {
+        let adapter = self.adapter();
+        if adapter.get_number().as_str() == number {
+            adapter.set_printed(false);
+        }
+        record_print(hub, number, false, Some(detail));
+    }
+
+    fn go_home(&self, hub: &Rc<Hub>) {
+        *self.awaiting_card_for.borrow_mut() = None;
+        self.adapter().set_page(KioskPage::Home);
+        self.refresh(hub);
+    }
+
+    fn toggle_large_text(&self) {
+        self.large_text.set(!self.large_text.get());
+        self.ui.global::<Theme>().set_large_text(self.large_text.get());
+    }
+
+    /// Demo only: the simulated printer runs out of paper, or is refilled.
+    fn toggle_demo_printer(&self, hub: &Rc<Hub>) {
+        let faulty = hub.state().faults.contains_key(PRINTER_DEVICE);
+        let fault = (!faulty).then(|| DeviceFault {
+            code: "paper_out".into(),
+            message: "Kiosk printer: out of paper".into(),
+        });
+        hub.execute(
+            Command::ReportDevice {
+                device: PRINTER_DEVICE.into(),
+                fault,
+            },
+            |_, outcome| {
+                if let Err(e) = outcome {
+                    tracing::warn!("could not report the demo printer: {e}");
+                }
+            },
+        );
+    }
+}
+
+fn record_print(hub: &Rc<Hub>, number: &str, printed: bool, detail: Option<String>) {
+    hub.execute(
+        Command::RecordPrint {
+            number: number.to_string(),
+            printed,
+            detail,
+        },
+        |_, outcome| {
+            if let Ok(Outcome {
+                result: CommandResult::Refused(refusal),
+                ..
+            }) = outcome
+            {
+                tracing::debug!("print record refused: {}", refusal.message);
+            }
+        },
+    );
+}
+
+fn with_kiosk(hub: &Rc<Hub>, f: impl FnOnce(&KioskController)) {
+    let kiosk = hub.kiosk.borrow().clone();
+    if let Some(kiosk) = kiosk {
+        f(&kiosk);
+    }
+}
+
+impl Screen for KioskController {
+    fn refresh(&self, hub: &Rc<Hub>) {
+        let setup = hub.setup().clone();
+        let state = hub.state();
+        let lang = hub.lang();
+        let adapter = self.adapter();
+        adapter.set_language(lang.code().into());
+        adapter.set_hall_name(localized(&setup.config.hall.name, lang).into());
+        adapter.set_printer_faulty(state.faults.contains_key(PRINTER_DEVICE));
+        let tiles: Vec<ServiceTile> = setup
+            .config
+            .services
+            .iter()
+            .map(|s| ServiceTile {
+                code: s.code.as_str().into(),
+                name: localized(&s.name, lang).into(),
+                waiting: views::waiting_count(&state, &s.code) as i32,
+                wait_minutes: views::estimated_wait_minutes(&setup, &state, &s.code) as i32,
+                needs_card: s.requires_id_card,
+                appointment_only: s.appointment_only,
+                full: s
+                    .daily_cap
+                    .is_some_and(|cap| views::issued_count(&state, &s.code) >= cap),
+            })
+            .collect();
+        adapter.set_services(ModelRc::new(VecModel::from(tiles)));
+        // Outside opening hours the home page gives way to the closed page; a result on screen stays.
+        let now = hub.local_now();
+        let open = setup.hours.is_open_at(now);
+        let page = adapter.get_page();
+        if !open && page == KioskPage::Home {
+            let opens = setup.hours.next_opening(now).map(|at| {
+                if at.date() == now.date() {
+                    at.format("%H:%M").to_string()
+                } else {
+                    at.format("%Y-%m-%d %H:%M").to_string()
+                }
+            });
+            adapter.set_opens_at(SharedString::from(opens.unwrap_or_default()));
+            adapter.set_page(KioskPage::Closed);
+        } else if open && page == KioskPage::Closed {
+            adapter.set_page(KioskPage::Home);
+        }
+    }
+
+    fn set_direction(&self, right_to_left: bool) {
+        self.ui.global::<Locale>().set_rtl(right_to_left);
+    }
+}

@@ -1,0 +1,233 @@
+//! The Rust side of the hall's screens: the ticket kiosk, the window panels with their rating screens,
+//! and the lobby display wall.
+//!
+//! The `.slint` files in `ui/` hold no rules. Each page exports a global adapter; one controller here
+//! binds it: callbacks become engine commands, the engine's answers and events become properties.
+
+pub mod bench;
+mod display_wall;
+pub mod headless;
+mod hub;
+mod kiosk;
+mod rating;
+mod ticket_output;
+mod views;
+mod window_panel;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use slint::ComponentHandle;
+
+pub use hub::{CardReaderHandle, Hub};
+pub use rating::prompt as prompt_rating;
+pub use kiosk::{PRINTER_DEVICE, demo_card};
+pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, qr_pixels, status_link};
+
+use crate::clock::Clock;
+use crate::engine::EngineHandle;
+use crate::queue::{Booking, Command};
+
+slint::include_modules!();
+
+/// One screen this node shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenKind {
+    Kiosk,
+    /// The staff panel of a window, with the rating screen facing its citizens.
+    Window(u16),
+    Display,
+}
+
+impl std::str::FromStr for ScreenKind {
+    type Err = String;
+
+    /// `kiosk`, `window:3` or `display`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "kiosk" => Ok(ScreenKind::Kiosk),
+            "display" => Ok(ScreenKind::Display),
+            other => other
+                .strip_prefix("window:")
+                .and_then(|n| n.parse().ok())
+                .map(ScreenKind::Window)
+                .ok_or_else(|| {
+                    format!("unknown screen \"{other}\": use kiosk, window:<number> or display")
+                }),
+        }
+    }
+}
+
+/// The open screens and the hub behind them. Dropping it closes them.
+pub struct Screens {
+    hub: Rc<Hub>,
+    pub kiosk: Option<Kiosk>,
+    pub panels: Vec<(u16, WindowPanel, RatingScreen)>,
+    pub wall: Option<DisplayWall>,
+    /// Re-checks opening hours now and then, since no event marks the hall opening or closing.
+    _hours: slint::Timer,
+    _wall: Option<Rc<display_wall::WallController>>,
+}
+
+impl Screens {
+    /// Creates and binds the screens. Call on the thread that runs the Slint event loop.
+    pub fn open(
+        engine: EngineHandle,
+        clock: Arc<dyn Clock>,
+        runtime: &tokio::runtime::Handle,
+        kinds: &[ScreenKind],
+        printer: Arc<dyn KioskPrinter>,
+        demo: bool,
+    ) -> anyhow::Result<Screens> {
+        let setup = engine.setup().clone();
+        for kind in kinds {
+            if let ScreenKind::Window(n) = kind
+                && setup.window(*n).is_none()
+            {
+                anyhow::bail!("the hall has no window {n}");
+            }
+        }
+        let hub = Hub::start(engine, clock, runtime)?;
+        let mut screens = Screens {
+            hub: hub.clone(),
+            kiosk: None,
+            panels: Vec::new(),
+            wall: None,
+            _hours: slint::Timer::default(),
+            _wall: None,
+        };
+        for kind in kinds {
+            match *kind {
+                ScreenKind::Kiosk => {
+                    let ui = Kiosk::new()?;
+                    kiosk::KioskController::bind(&hub, ui.clone_strong(), printer.clone(), demo);
+                    screens.kiosk = Some(ui);
+                }
+                ScreenKind::Window(number) => {
+                    let panel = WindowPanel::new()?;
+                    window_panel::PanelController::bind(&hub, panel.clone_strong(), number);
+                    let rating = RatingScreen::new()?;
+                    rating::RatingController::bind(&hub, rating.clone_strong(), number);
+                    screens.panels.push((number, panel, rating));
+                }
+                ScreenKind::Display => {
+                    let ui = DisplayWall::new()?;
+                    screens._wall = Some(display_wall::WallController::bind(
+                        &hub,
+                        ui.clone_strong(),
+                    ));
+                    screens.wall = Some(ui);
+                }
+            }
+        }
+        // The process-wide translation starts in the hall's first language.
+        hub.set_language(hub.lang());
+        let weak = Rc::downgrade(&hub);
+        screens._hours.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_secs(30),
+            move || {
+                if let Some(hub) = weak.upgrade() {
+                    hub.refresh_all();
+                }
+            },
+        );
+        Ok(screens)
+    }
+
+    pub fn hub(&self) -> &Rc<Hub> {
+        &self.hub
+    }
+
+    pub fn show(&self) -> Result<(), slint::PlatformError> {
+        if let Some(k) = &self.kiosk {
+            k.show()?;
+        }
+        for (_, panel, rating) in &self.panels {
+            panel.show()?;
+            rating.show()?;
+        }
+        if let Some(w) = &self.wall {
+            w.show()?;
+        }
+        Ok(())
+    }
+}
+
+/// Why the screens could not open; the hall node keeps running without them.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreensError {
+    #[error(
+        "no display: DISPLAY and WAYLAND_DISPLAY are unset (on the board, build with --features board)"
+    )]
+    NoDisplay,
+    #[error("the screens could not start: {0}")]
+    Failed(String),
+}
+
+/// Whether a display can be expected: an X or Wayland session, or a board build that draws on the
+/// DRM device directly.
+pub fn display_available() -> bool {
+    cfg!(feature = "board")
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+        || std::env::var("SLINT_BACKEND").is_ok_and(|b| b.starts_with("linuxkms"))
+}
+
+/// Opens `kinds` and runs the Slint event loop on this thread until the last window closes or
+/// `slint::quit_event_loop` is called (e.g. on Ctrl-C).
+pub fn run_screens(
+    engine: EngineHandle,
+    clock: Arc<dyn Clock>,
+    runtime: &tokio::runtime::Handle,
+    kinds: &[ScreenKind],
+    printer: Arc<dyn KioskPrinter>,
+    demo: bool,
+) -> Result<(), ScreensError> {
+    if !display_available() {
+        return Err(ScreensError::NoDisplay);
+    }
+    let failed = |e: &dyn std::fmt::Display| ScreensError::Failed(e.to_string());
+    let screens = Screens::open(engine, clock, runtime, kinds, printer, demo)
+        .map_err(|e| failed(&e))?;
+    screens.show().map_err(|e| failed(&e))?;
+    slint::run_event_loop_until_quit().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+/// The demo hall books a slot for the demo ID card, starting now, so "tap the ID card" on the kiosk
+/// home screen shows an appointment check-in.
+pub async fn book_demo_appointment(engine: &EngineHandle, clock: &dyn Clock) {
+    let setup = engine.setup().clone();
+    let Some(service) = setup
+        .config
+        .services
+        .iter()
+        .find(|s| s.appointment_only)
+        .or(setup.config.services.first())
+    else {
+        return;
+    };
+    let now_ms = clock.read().wall_ms;
+    let local = crate::queue::day::local_time(&setup, now_ms);
+    let end = local + chrono::TimeDelta::minutes(30);
+    if end.date() != local.date() {
+        return;
+    }
+    let card = demo_card();
+    let day = crate::queue::day::business_day_of(&setup, now_ms);
+    let booking = Booking {
+        id: format!("demo-{}", local.format("%Y%m%d%H%M")),
+        service: service.code.clone(),
+        day,
+        start: local.format("%H:%M").to_string(),
+        end: end.format("%H:%M").to_string(),
+        id_hash: card.id_hash,
+        masked_name: card.masked_name,
+    };
+    let command_id = format!("ui-demo-booking-{}", booking.id);
+    match engine.execute(command_id, Command::Book { booking }).await {
+        Ok(outcome) => tracing::debug!(?outcome.result, "demo booking"),
+        Err(e) => tracing::warn!("the demo booking failed: {e}"),
+    }
+}

@@ -1,0 +1,156 @@
+//! The rating screen's controller (好差评): one per window, facing the citizen. A prompt opens when
+//! the engine records a finished visit at the window (from the panel, a GPIO button or the LAN); a tap on a level records the rating with the chosen reason codes, and
+//! a timeout records the visit as unrated, never as a default score.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use slint::{ComponentHandle, ModelRc, VecModel};
+
+use super::hub::{Hub, Screen};
+use super::{Choice, Locale, RatingAdapter, RatingScreen};
+use crate::config::localized;
+use crate::queue::{Command, Event, RatingChannel, RatingInput, StoredEvent, UnratedWhy};
+
+pub struct RatingController {
+    ui: RatingScreen,
+    window: u16,
+    /// The finished ticket waiting for its rating.
+    number: RefCell<Option<String>>,
+    reasons: RefCell<BTreeSet<String>>,
+}
+
+impl RatingController {
+    pub fn bind(hub: &Rc<Hub>, ui: RatingScreen, window: u16) -> Rc<RatingController> {
+        let controller = Rc::new(RatingController {
+            ui: ui.clone_strong(),
+            window,
+            number: RefCell::default(),
+            reasons: RefCell::default(),
+        });
+        let adapter = ui.global::<RatingAdapter>();
+        adapter.set_window_number(i32::from(window));
+        adapter.set_timeout(i64::from(hub.setup().config.screens.rating_timeout_seconds.max(1)) * 1000);
+        let weak = Rc::downgrade(hub);
+        adapter.on_toggle_reason(move |code| {
+            with_rating(&weak, window, |hub, r| r.toggle_reason(hub, code.as_str()))
+        });
+        let weak = Rc::downgrade(hub);
+        adapter.on_rate(move |score| {
+            let rating = |r: &RatingController| RatingInput::Rated {
+                score: score.clamp(1, 5) as u8,
+                reasons: r.reasons.borrow().iter().cloned().collect(),
+                comment: None,
+                channel: RatingChannel::WindowTablet,
+            };
+            with_rating(&weak, window, |hub, r| r.submit(hub, rating(r)))
+        });
+        let weak = Rc::downgrade(hub);
+        adapter.on_timed_out(move || {
+            let unrated = RatingInput::Unrated {
+                why: UnratedWhy::TimedOut,
+            };
+            with_rating(&weak, window, |hub, r| r.submit(hub, unrated))
+        });
+        hub.ratings.borrow_mut().push(controller.clone());
+        hub.add_screen(controller.clone());
+        controller
+    }
+
+    fn open(&self, hub: &Rc<Hub>, number: &str) {
+        *self.number.borrow_mut() = Some(number.to_string());
+        self.reasons.borrow_mut().clear();
+        let adapter = self.ui.global::<RatingAdapter>();
+        adapter.set_number(number.into());
+        adapter.set_open(true);
+        self.refresh(hub);
+    }
+
+    fn toggle_reason(&self, hub: &Rc<Hub>, code: &str) {
+        {
+            let mut reasons = self.reasons.borrow_mut();
+            if !reasons.remove(code) {
+                reasons.insert(code.to_string());
+            }
+        }
+        self.refresh(hub);
+    }
+
+    fn submit(&self, hub: &Rc<Hub>, rating: RatingInput) {
+        let Some(number) = self.number.borrow_mut().take() else {
+            return;
+        };
+        self.ui.global::<RatingAdapter>().set_open(false);
+        hub.execute(Command::Rate { number, rating }, |_, outcome| {
+            if let Err(e) = outcome {
+                tracing::warn!("a rating was not recorded: {e}");
+            }
+        });
+    }
+}
+
+/// Opens the rating prompt at `window` for ticket `number`, if the window has a rating screen here.
+pub fn prompt(hub: &Rc<Hub>, window: u16, number: &str) {
+    let screen = hub
+        .ratings
+        .borrow()
+        .iter()
+        .find(|r| r.window == window)
+        .cloned();
+    if let Some(screen) = screen {
+        screen.open(hub, number);
+    }
+}
+
+fn with_rating(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &RatingController)) {
+    let Some(hub) = hub.upgrade() else { return };
+    let screen = hub
+        .ratings
+        .borrow()
+        .iter()
+        .find(|r| r.window == window)
+        .cloned();
+    if let Some(screen) = screen {
+        f(&hub, &screen);
+    }
+}
+
+impl Screen for RatingController {
+    fn refresh(&self, hub: &Rc<Hub>) {
+        let lang = hub.lang();
+        let chosen = self.reasons.borrow();
+        let reasons: Vec<Choice> = hub
+            .setup()
+            .config
+            .rating_reasons
+            .iter()
+            .map(|r| Choice {
+                code: r.code.as_str().into(),
+                name: localized(&r.name, lang).into(),
+                selected: chosen.contains(&r.code),
+            })
+            .collect();
+        self.ui
+            .global::<RatingAdapter>()
+            .set_reasons(ModelRc::new(VecModel::from(reasons)));
+    }
+
+    fn on_events(&self, hub: &Rc<Hub>, events: &[Arc<StoredEvent>]) {
+        let state = hub.state();
+        for stored in events {
+            if let Event::TicketFinished { ticket, window, .. } = &stored.event
+                && *window == self.window
+                && let Some(t) = state.tickets.get(ticket)
+                && t.rating.is_none()
+            {
+                self.open(hub, &t.number);
+            }
+        }
+    }
+
+    fn set_direction(&self, right_to_left: bool) {
+        self.ui.global::<Locale>().set_rtl(right_to_left);
+    }
+}

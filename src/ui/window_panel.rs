@@ -1,0 +1,234 @@
+//! A window panel's controller: binds `PanelAdapter` for one window. Staff actions become engine
+//! commands; a refused action (say, "call next" while a citizen is still at the window) comes back as
+//! a notice naming what to do first.
+
+use std::rc::{Rc, Weak};
+
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use super::hub::{Hub, Screen};
+use super::views;
+use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
+use crate::config::localized;
+use crate::engine::EngineError;
+use crate::queue::{Command, TicketState, TransferTarget};
+use crate::store::{CommandResult, Outcome};
+
+pub struct PanelController {
+    ui: WindowPanel,
+    window: u16,
+}
+
+impl PanelController {
+    pub fn bind(hub: &Rc<Hub>, ui: WindowPanel, window: u16) -> Rc<PanelController> {
+        let controller = Rc::new(PanelController {
+            ui: ui.clone_strong(),
+            window,
+        });
+        let adapter = ui.global::<PanelAdapter>();
+        adapter.set_window_number(i32::from(window));
+        let weak = Rc::downgrade(hub);
+        adapter.on_sign_in(move |staff| {
+            with_panel_of(&weak, window, |hub, p| p.sign_in(hub, staff.as_str()))
+        });
+        let weak = Rc::downgrade(hub);
+        adapter.on_act(move |action| with_panel_of(&weak, window, |hub, p| p.act(hub, action)));
+        let weak = Rc::downgrade(hub);
+        adapter.on_transfer_to_service(move |code| {
+            let to = TransferTarget::Service(code.to_string());
+            with_panel_of(&weak, window, |hub, p| p.transfer(hub, to))
+        });
+        let weak = Rc::downgrade(hub);
+        adapter.on_transfer_to_window(move |code| {
+            if let Ok(number) = code.parse::<u16>() {
+                let to = TransferTarget::Window(number);
+                with_panel_of(&weak, window, |hub, p| p.transfer(hub, to));
+            }
+        });
+        hub.panels.borrow_mut().push(controller.clone());
+        hub.add_screen(controller.clone());
+        controller
+    }
+
+    fn adapter(&self) -> PanelAdapter<'_> {
+        self.ui.global::<PanelAdapter>()
+    }
+
+    pub fn sign_in(&self, hub: &Rc<Hub>, staff: &str) {
+        self.run(
+            hub,
+            Command::SignIn {
+                window: self.window,
+                staff: staff.to_string(),
+            },
+        );
+    }
+
+    pub fn act(&self, hub: &Rc<Hub>, action: PanelAction) {
+        let window = self.window;
+        let command = match action {
+            PanelAction::CallNext => Command::CallNext { window },
+            PanelAction::Recall => Command::Recall { window },
+            PanelAction::Start => Command::StartService { window },
+            PanelAction::Finish => Command::Finish { window },
+            PanelAction::NoShow => Command::NoShow { window },
+            PanelAction::Pause => Command::Pause { window },
+            PanelAction::Resume => Command::Resume { window },
+            PanelAction::SignOut => Command::SignOut { window },
+        };
+        self.run(hub, command);
+    }
+
+    fn transfer(&self, hub: &Rc<Hub>, to: TransferTarget) {
+        self.run(
+            hub,
+            Command::Transfer {
+                window: self.window,
+                to,
+            },
+        );
+    }
+
+    fn run(&self, hub: &Rc<Hub>, command: Command) {
+        let window = self.window;
+        hub.execute(command, move |hub, outcome| {
+            let panel = hub
+                .panels
+                .borrow()
+                .iter()
+                .find(|p| p.window == window)
+                .cloned();
+            if let Some(panel) = panel {
+                panel.answer(hub, outcome);
+            }
+        });
+    }
+
+    fn answer(&self, hub: &Rc<Hub>, outcome: Result<Outcome, EngineError>) {
+        let adapter = self.adapter();
+        match outcome.map(|o| o.result) {
+            Ok(CommandResult::Done(_)) => adapter.set_notice(PanelNotice::None),
+            Ok(CommandResult::Refused(refusal)) => {
+                let current = hub
+                    .state()
+                    .current_ticket(self.window)
+                    .map(|t| t.number.clone())
+                    .unwrap_or_default();
+                let (notice, arg) = match refusal.code.as_str() {
+                    "window_busy" => (PanelNotice::WindowBusy, current),
+                    "queue_empty" => (PanelNotice::QueueEmpty, String::new()),
+                    "recall_limit" => (PanelNotice::RecallLimit, current),
+                    "not_signed_in" => (PanelNotice::NotSignedIn, String::new()),
+                    "window_paused" => (PanelNotice::WindowPaused, String::new()),
+                    "already_signed_in" | "staff_at_another_window" => {
+                        (PanelNotice::StaffElsewhere, String::new())
+                    }
+                    _ => (PanelNotice::Other, refusal.message),
+                };
+                adapter.set_notice(notice);
+                adapter.set_notice_arg(arg.into());
+            }
+            Err(e) => {
+                adapter.set_notice(PanelNotice::Other);
+                adapter.set_notice_arg(e.to_string().into());
+            }
+        }
+    }
+}
+
+fn with_panel_of(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &PanelController)) {
+    let Some(hub) = hub.upgrade() else { return };
+    let panel = hub
+        .panels
+        .borrow()
+        .iter()
+        .find(|p| p.window == window)
+        .cloned();
+    if let Some(panel) = panel {
+        f(&hub, &panel);
+    }
+}
+
+impl Screen for PanelController {
+    fn refresh(&self, hub: &Rc<Hub>) {
+        let setup = hub.setup().clone();
+        let state = hub.state();
+        let lang = hub.lang();
+        let adapter = self.adapter();
+        let config = setup.window(self.window);
+        adapter.set_window_name(
+            config
+                .map(|w| localized(&w.name, lang).to_string())
+                .unwrap_or_default()
+                .into(),
+        );
+        let window = state.window(self.window);
+        let staff = window.and_then(|w| w.staff.clone());
+        adapter.set_signed_in(staff.is_some());
+        adapter.set_staff(staff.unwrap_or_default().into());
+        adapter.set_paused(window.is_some_and(|w| w.paused));
+        let current = state.current_ticket(self.window);
+        adapter.set_has_current(current.is_some());
+        if let Some(ticket) = current {
+            adapter.set_current_number(ticket.number.as_str().into());
+            adapter.set_current_name(
+                ticket
+                    .citizen
+                    .as_ref()
+                    .map(|c| c.masked_name.as_str())
+                    .unwrap_or("")
+                    .into(),
+            );
+            adapter.set_serving(ticket.state == TicketState::Serving);
+            adapter.set_calls(i32::from(ticket.calls));
+            adapter.set_waited_minutes(views::waited_minutes(ticket, state_now(hub)));
+        }
+        let services: Vec<String> = config.map(|w| w.services.clone()).unwrap_or_default();
+        let queues: Vec<QueueLength> = services
+            .iter()
+            .map(|s| QueueLength {
+                name: views::service_name(&setup, s, lang).into(),
+                waiting: views::waiting_count(&state, s) as i32,
+            })
+            .collect();
+        adapter.set_queues(ModelRc::new(VecModel::from(queues)));
+        let faults: Vec<SharedString> = state
+            .faults
+            .iter()
+            .map(|(device, fault)| format!("{device}: {}", fault.message).into())
+            .collect();
+        adapter.set_faults(ModelRc::new(VecModel::from(faults)));
+        let transfer_services: Vec<Choice> = setup
+            .config
+            .services
+            .iter()
+            .map(|s| Choice {
+                code: s.code.as_str().into(),
+                name: localized(&s.name, lang).into(),
+                selected: false,
+            })
+            .collect();
+        adapter.set_transfer_services(ModelRc::new(VecModel::from(transfer_services)));
+        let transfer_windows: Vec<Choice> = setup
+            .config
+            .windows
+            .iter()
+            .filter(|w| w.number != self.window)
+            .map(|w| Choice {
+                code: w.number.to_string().into(),
+                name: w.number.to_string().into(),
+                selected: false,
+            })
+            .collect();
+        adapter.set_transfer_windows(ModelRc::new(VecModel::from(transfer_windows)));
+    }
+
+    fn set_direction(&self, right_to_left: bool) {
+        self.ui.global::<Locale>().set_rtl(right_to_left);
+    }
+}
+
+/// The hall's time now in ms, for the wait of a ticket not yet called.
+fn state_now(hub: &Hub) -> i64 {
+    crate::queue::day::instant_of(hub.setup(), hub.local_now())
+}

@@ -1,0 +1,824 @@
+//! The screens driven as a citizen and staff would: taps go through the accessibility tree (the same
+//! path a touch takes), the engine answers on its own threads, and the headless platform pumps the
+//! Slint event loop. Golden screenshots of every screen in every language live in `tests/golden/`;
+//! `HALLQ_UPDATE_GOLDEN=1` rewrites them.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use hallq::clock::ManualClock;
+use hallq::config::{HallSetup, Lang};
+use hallq::engine::{self, EngineHandle, EngineThread};
+use hallq::queue::{
+    CitizenCard, Command, DeviceFault, PrintState, Rating, TicketState, UnratedWhy, day,
+};
+use hallq::ui::{
+    KioskAdapter, KioskNotice, KioskPage, KioskPrinter, PanelAdapter, PanelNotice, PrintJob,
+    RatingAdapter, ScreenKind, Screens, SimulatedPrinter, WallAdapter, headless,
+};
+use i_slint_backend_testing::ElementHandle;
+use slint::{ComponentHandle, Model};
+
+// ---------------------------------------------------------------------------------------------
+// One UI thread for the whole test binary: Slint allows one platform per process, and its components
+// never leave the thread that made them. Each test sends its body there and waits for the result.
+
+type Body = Box<dyn FnOnce() + Send>;
+
+fn on_ui_thread<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {
+    static UI: OnceLock<Mutex<mpsc::Sender<Body>>> = OnceLock::new();
+    let sender = UI
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Body>();
+            std::thread::spawn(move || {
+                headless::install().expect("the headless platform installs");
+                for body in rx {
+                    body();
+                }
+            });
+            Mutex::new(tx)
+        })
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (done, result) = mpsc::channel();
+    sender
+        .send(Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            let _ = done.send(outcome);
+        }))
+        .expect("the UI thread runs");
+    match result.recv().expect("the UI thread answers") {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hall with its engine in a temporary directory and the three screens open.
+
+/// 2026-11-27 (a Friday) 10:00 in the hall: inside the example hall's opening hours.
+fn friday_morning(setup: &HallSetup) -> i64 {
+    at(setup, 2026, 11, 27, 10, 0)
+}
+
+fn at(setup: &HallSetup, y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
+    let local = chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(h, min, 0)
+        .unwrap();
+    day::instant_of(setup, local)
+}
+
+struct Hall {
+    screens: Option<Screens>,
+    engine: Option<EngineHandle>,
+    writer: Option<EngineThread>,
+    runtime: Option<tokio::runtime::Runtime>,
+    _clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+struct HallOptions {
+    setup: HallSetup,
+    wall_ms: Option<i64>,
+    printer: Arc<dyn KioskPrinter>,
+}
+
+impl Default for HallOptions {
+    fn default() -> Self {
+        HallOptions {
+            setup: hallq::config::example(),
+            wall_ms: None,
+            printer: Arc::new(SimulatedPrinter),
+        }
+    }
+}
+
+impl Hall {
+    fn open() -> Hall {
+        Hall::with(HallOptions::default())
+    }
+
+    fn with(options: HallOptions) -> Hall {
+        let dir = tempfile::tempdir().unwrap();
+        let setup = Arc::new(options.setup);
+        let clock = Arc::new(ManualClock::new(
+            options.wall_ms.unwrap_or_else(|| friday_morning(&setup)),
+        ));
+        let (engine, writer) =
+            engine::start(setup.clone(), &dir.path().join("hall.db"), clock.clone()).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let screens = Screens::open(
+            engine.clone(),
+            clock.clone(),
+            runtime.handle(),
+            &[ScreenKind::Kiosk, ScreenKind::Window(1), ScreenKind::Display],
+            options.printer,
+            true,
+        )
+        .unwrap();
+        screens.show().unwrap();
+        headless::pump();
+        Hall {
+            screens: Some(screens),
+            engine: Some(engine),
+            writer: Some(writer),
+            runtime: Some(runtime),
+            _clock: clock,
+            _dir: dir,
+        }
+    }
+
+    fn screens(&self) -> &Screens {
+        self.screens.as_ref().unwrap()
+    }
+
+    fn kiosk(&self) -> &hallq::ui::Kiosk {
+        self.screens().kiosk.as_ref().unwrap()
+    }
+
+    fn panel(&self) -> &hallq::ui::WindowPanel {
+        &self.screens().panels[0].1
+    }
+
+    fn rating(&self) -> &hallq::ui::RatingScreen {
+        &self.screens().panels[0].2
+    }
+
+    fn wall(&self) -> &hallq::ui::DisplayWall {
+        self.screens().wall.as_ref().unwrap()
+    }
+
+    /// Runs a command on the engine directly, as another terminal of the hall would.
+    fn command(&self, id: &str, command: Command) -> hallq::store::Outcome {
+        let engine = self.engine.as_ref().unwrap();
+        self.runtime
+            .as_ref()
+            .unwrap()
+            .block_on(engine.execute(id, command))
+            .unwrap()
+    }
+
+    fn state(&self) -> hallq::queue::HallState {
+        let engine = self.engine.as_ref().unwrap();
+        self.runtime
+            .as_ref()
+            .unwrap()
+            .block_on(engine.state())
+            .unwrap()
+    }
+
+    /// Pumps the event loop until `done`, failing the test with `what` after five seconds.
+    fn wait(&self, what: &str, done: impl FnMut() -> bool) {
+        assert!(
+            headless::pump_until(Duration::from_secs(5), done),
+            "timed out waiting for: {what}"
+        );
+    }
+
+    fn sign_in_window_1(&self) {
+        self.command(
+            "t-signin",
+            Command::SignIn {
+                window: 1,
+                staff: "1001".into(),
+            },
+        );
+        self.wait("the panel to show the signed-in staff", || {
+            self.panel().global::<PanelAdapter>().get_signed_in()
+        });
+    }
+}
+
+impl Drop for Hall {
+    fn drop(&mut self) {
+        // Screens first (their tasks hold engine handles), then the engine thread may finish.
+        self.screens.take();
+        self.engine.take();
+        self.runtime.take();
+        if let Some(writer) = self.writer.take() {
+            writer.join();
+        }
+    }
+}
+
+/// Taps the element whose accessible label is `label`, as a finger on the touchscreen would.
+fn tap(component: &impl i_slint_backend_testing::ElementRoot, label: &str) {
+    let found: Vec<ElementHandle> =
+        ElementHandle::find_by_accessible_label(component, label).collect();
+    let button = found
+        .iter()
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+        .unwrap_or_else(|| panic!("no button labelled {label:?}"));
+    button.invoke_accessible_default_action();
+}
+
+fn hash_of(who: &str) -> String {
+    let sum = who
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{sum:016x}{sum:016x}")
+}
+
+/// The texts a citizen sees now: every Text element's label.
+fn visible_texts(component: &impl i_slint_backend_testing::ElementRoot) -> Vec<String> {
+    ElementHandle::find_by_element_type_name(component, "Text")
+        .filter_map(|e| e.accessible_label())
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A card whose keyed hash (32 hex digits, as the reader makes them) is derived from `who`.
+fn card(who: &str) -> CitizenCard {
+    CitizenCard {
+        id_hash: hash_of(who),
+        masked_name: "李*华".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kiosk
+
+#[test]
+fn a_tap_on_a_service_issues_a_ticket_and_prints_it() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(kiosk.get_number(), "A001");
+        assert_eq!(kiosk.get_windows(), "1, 2, 3");
+        assert_eq!(kiosk.get_people_ahead(), 0);
+        assert!(kiosk.get_printed());
+        hall.wait("the print to be recorded", || {
+            hall.state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.print == PrintState::Printed)
+        });
+        // The tile counts the new ticket once the engine's event arrives.
+        hall.wait("the tile to count one waiting", || {
+            kiosk
+                .get_services()
+                .iter()
+                .any(|t| t.code == "SB" && t.waiting == 1)
+        });
+    });
+}
+
+#[test]
+fn the_kiosk_returns_home_by_itself_after_the_configured_time() {
+    on_ui_thread(|| {
+        let mut options = HallOptions::default();
+        options.setup.config.screens.kiosk_return_seconds = 8;
+        let hall = Hall::with(options);
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        headless::advance_time(Duration::from_secs(5));
+        headless::pump();
+        assert_eq!(kiosk.get_page(), KioskPage::Issued, "still shown before the time");
+        headless::advance_time(Duration::from_secs(4));
+        headless::pump();
+        assert_eq!(kiosk.get_page(), KioskPage::Home);
+    });
+}
+
+#[test]
+fn a_printer_fault_shows_the_number_and_qr_code_on_screen() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.command(
+            "t-fault",
+            Command::ReportDevice {
+                device: "printer".into(),
+                fault: Some(DeviceFault {
+                    code: "paper_out".into(),
+                    message: "Kiosk printer: out of paper".into(),
+                }),
+            },
+        );
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        hall.wait("the kiosk to know the printer fault", || {
+            kiosk.get_printer_faulty()
+        });
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert!(!kiosk.get_printed(), "the on-screen fallback is shown");
+        assert_eq!(kiosk.get_number(), "A001");
+        assert!(kiosk.get_qr().size().width > 100, "a QR code is on screen");
+        hall.wait("the failed print to be recorded", || {
+            hall.state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.print == PrintState::Failed)
+        });
+    });
+}
+
+struct JammedPrinter;
+
+impl KioskPrinter for JammedPrinter {
+    fn print(&self, _job: &PrintJob) -> Result<(), String> {
+        Err("paper jam".into())
+    }
+}
+
+#[test]
+fn a_print_that_fails_falls_back_to_the_screen() {
+    on_ui_thread(|| {
+        let hall = Hall::with(HallOptions {
+            printer: Arc::new(JammedPrinter),
+            ..HallOptions::default()
+        });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "医疗保障");
+        hall.wait("the fallback after the failed print", || {
+            kiosk.get_page() == KioskPage::Issued && !kiosk.get_printed()
+        });
+        assert_eq!(kiosk.get_number(), "B001");
+        hall.wait("the failed print to be recorded", || {
+            hall.state()
+                .ticket_by_number("B001")
+                .is_some_and(|t| t.print == PrintState::Failed)
+        });
+    });
+}
+
+#[test]
+fn a_service_that_needs_the_id_card_asks_for_it_then_issues_with_the_card() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "户籍办理");
+        hall.wait("the card page", || kiosk.get_page() == KioskPage::Card);
+        assert!(
+            visible_texts(hall.kiosk()).contains(&"请刷身份证".to_string()),
+            "the card page asks for the card: {:?}",
+            visible_texts(hall.kiosk())
+        );
+        tap(hall.kiosk(), "演示：刷身份证");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(kiosk.get_number(), "C001");
+        let ticket = hall.state().ticket_by_number("C001").cloned().unwrap();
+        assert_eq!(ticket.citizen.unwrap().masked_name, "张*三");
+    });
+}
+
+#[test]
+fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let booking = hallq::queue::Booking {
+            id: "bk-1".into(),
+            service: "CRJ".into(),
+            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            start: "12:00".into(),
+            end: "12:30".into(),
+            id_hash: hash_of("card-early"),
+            masked_name: "李*华".into(),
+        };
+        hall.command("t-book", Command::Book { booking });
+        hall.wait("the booking to reach the screens", || {
+            !hall.state().appointments.is_empty()
+        });
+        headless::pump_until(Duration::from_millis(200), || false);
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        // A card tap on the home screen is a check-in.
+        kiosk_tap_card(&hall, card("card-early"));
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::TooEarly);
+        assert_eq!(kiosk.get_notice_arg1(), "12:00–12:30");
+        assert_eq!(kiosk.get_notice_arg2(), "11:30");
+        assert!(hall.state().tickets.is_empty(), "no ticket for an early arrival");
+    });
+}
+
+#[test]
+fn an_appointment_inside_its_slot_is_checked_in() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let booking = hallq::queue::Booking {
+            id: "bk-2".into(),
+            service: "CRJ".into(),
+            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            start: "10:00".into(),
+            end: "10:30".into(),
+            id_hash: hash_of("card-on-time"),
+            masked_name: "李*华".into(),
+        };
+        hall.command("t-book", Command::Book { booking });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        kiosk_tap_card(&hall, card("card-on-time"));
+        hall.wait("the ticket", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(kiosk.get_number(), "G001");
+    });
+}
+
+/// Taps a given card on the reader (the demo button always taps the demo card).
+fn kiosk_tap_card(hall: &Hall, card: CitizenCard) {
+    hall.screens().hub().card_reader().card_tapped(card);
+}
+
+#[test]
+fn the_kiosk_is_closed_outside_opening_hours() {
+    on_ui_thread(|| {
+        let setup = hallq::config::example();
+        // Sunday: the example hall is closed all day.
+        let sunday = at(&setup, 2026, 11, 29, 10, 0);
+        let hall = Hall::with(HallOptions {
+            setup,
+            wall_ms: Some(sunday),
+            ..HallOptions::default()
+        });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        assert_eq!(kiosk.get_page(), KioskPage::Closed);
+        assert_eq!(kiosk.get_opens_at(), "2026-11-30 09:30");
+    });
+}
+
+#[test]
+fn a_service_at_its_daily_cap_says_so() {
+    on_ui_thread(|| {
+        let mut options = HallOptions::default();
+        options.setup.config.services[0].daily_cap = Some(1);
+        let hall = Hall::with(options);
+        hall.command(
+            "t-issue",
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+        );
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        hall.wait("the tile to show the cap", || {
+            kiosk.get_services().iter().any(|t| t.code == "SB" && t.full)
+        });
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::DailyCap);
+        assert_eq!(kiosk.get_notice_arg1(), "社会保障");
+    });
+}
+
+#[test]
+fn the_language_switch_changes_every_string_at_once() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let chinese = visible_texts(hall.kiosk());
+        assert!(chinese.contains(&"请选择业务".to_string()), "{chinese:?}");
+        tap(hall.kiosk(), "English");
+        headless::pump();
+        let english = visible_texts(hall.kiosk());
+        assert!(english.contains(&"Choose a service".to_string()), "{english:?}");
+        // Every text with Chinese in it changed: fixed strings and the hall's own names alike.
+        let has_han = |s: &String| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let left: Vec<&String> = english
+            .iter()
+            .filter(|s| has_han(s) && s.as_str() != "中文")
+            .collect();
+        assert!(left.is_empty(), "Chinese left on the English screen: {left:?}");
+        tap(hall.kiosk(), "ئۇيغۇرچە");
+        headless::pump();
+        let uyghur = visible_texts(hall.kiosk());
+        let latin_words: Vec<&String> = uyghur
+            .iter()
+            .filter(|s| s.split_whitespace().any(|w| w.len() > 3 && w.chars().all(|c| c.is_ascii_alphabetic())))
+            .filter(|s| s.as_str() != "English")
+            .collect();
+        assert!(latin_words.is_empty(), "English left on the Uyghur screen: {latin_words:?}");
+        assert!(hall.kiosk().global::<hallq::ui::Locale>().get_rtl());
+        // The other screens follow, since the language is the hall's.
+        assert!(hall.wall().global::<hallq::ui::Locale>().get_rtl());
+        assert!(
+            visible_texts(hall.wall()).iter().any(|t| t == "ھازىر چاقىرىلىۋاتىدۇ"),
+            "{:?}",
+            visible_texts(hall.wall())
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window panel, rating screen and display wall
+
+#[test]
+fn a_call_at_the_window_panel_shows_on_the_display_wall() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.command(
+            "t-issue",
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+        );
+        hall.sign_in_window_1();
+        tap(hall.panel(), "呼叫下一位");
+        let wall = hall.wall().global::<WallAdapter>();
+        hall.wait("the call on the wall", || {
+            wall.get_has_call() && wall.get_latest().number == "A001"
+        });
+        assert_eq!(wall.get_latest().window, 1);
+        assert_eq!(wall.get_call_serial(), 1, "the new call blinks");
+        let panel = hall.panel().global::<PanelAdapter>();
+        assert!(panel.get_has_current());
+        assert_eq!(panel.get_current_number(), "A001");
+        // A recall blinks again and keeps the number on top.
+        tap(hall.panel(), "重呼");
+        hall.wait("the recall to blink", || wall.get_call_serial() == 2);
+        assert_eq!(wall.get_latest().number, "A001");
+        assert_eq!(wall.get_recent().row_count(), 0, "one call, listed once");
+    });
+}
+
+#[test]
+fn call_next_while_a_citizen_is_at_the_window_is_refused_and_explained() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        for i in 0..2 {
+            hall.command(
+                &format!("t-issue-{i}"),
+                Command::IssueTicket {
+                    service: "SB".into(),
+                    citizen: None,
+                    by_staff: false,
+                },
+            );
+        }
+        hall.sign_in_window_1();
+        let panel = hall.panel().global::<PanelAdapter>();
+        tap(hall.panel(), "呼叫下一位");
+        hall.wait("A001 at the window", || panel.get_current_number() == "A001");
+        tap(hall.panel(), "呼叫下一位");
+        hall.wait("the guard's notice", || {
+            panel.get_notice() == PanelNotice::WindowBusy
+        });
+        assert_eq!(panel.get_notice_arg(), "A001");
+        let state = hall.state();
+        assert_eq!(
+            state.ticket_by_number("A002").unwrap().state,
+            TicketState::Waiting,
+            "the next citizen was not called"
+        );
+    });
+}
+
+#[test]
+fn staff_sign_in_with_the_keypad() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        for key in ["1", "0", "0", "7"] {
+            tap(hall.panel(), key);
+        }
+        tap(hall.panel(), "登录");
+        let panel = hall.panel().global::<PanelAdapter>();
+        hall.wait("the signed-in panel", || panel.get_signed_in());
+        assert_eq!(panel.get_staff(), "1007");
+        assert_eq!(hall.state().windows[&1].staff.as_deref(), Some("1007"));
+    });
+}
+
+fn serve_one(hall: &Hall) {
+    hall.command(
+        "t-issue",
+        Command::IssueTicket {
+            service: "SB".into(),
+            citizen: Some(card("served")),
+            by_staff: false,
+        },
+    );
+    hall.sign_in_window_1();
+    let panel = hall.panel().global::<PanelAdapter>();
+    tap(hall.panel(), "呼叫下一位");
+    hall.wait("the call", || panel.get_has_current());
+    assert_eq!(panel.get_current_name(), "李*华", "the masked name is shown");
+    tap(hall.panel(), "开始办理");
+    hall.wait("serving", || panel.get_serving());
+    tap(hall.panel(), "办结");
+}
+
+#[test]
+fn after_finish_the_citizen_rates_with_a_level_and_reasons() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        serve_one(&hall);
+        let rating = hall.rating().global::<RatingAdapter>();
+        hall.wait("the rating prompt", || rating.get_open());
+        assert_eq!(rating.get_number(), "A001");
+        tap(hall.rating(), "服务热情");
+        tap(hall.rating(), "非常满意");
+        hall.wait("the rating to be recorded", || {
+            hall.state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.rating.is_some())
+        });
+        match hall.state().ticket_by_number("A001").unwrap().rating.clone() {
+            Some(Rating::Rated { score, reasons, .. }) => {
+                assert_eq!(score, 5);
+                assert_eq!(reasons, vec!["01".to_string()]);
+            }
+            other => panic!("unexpected rating {other:?}"),
+        }
+        assert!(!rating.get_open());
+    });
+}
+
+#[test]
+fn an_unanswered_rating_prompt_records_unrated() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        serve_one(&hall);
+        let rating = hall.rating().global::<RatingAdapter>();
+        hall.wait("the rating prompt", || rating.get_open());
+        headless::advance_time(Duration::from_secs(31));
+        hall.wait("the unrated record", || {
+            hall.state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.rating.is_some())
+        });
+        assert_eq!(
+            hall.state().ticket_by_number("A001").unwrap().rating,
+            Some(Rating::Unrated {
+                why: UnratedWhy::TimedOut
+            })
+        );
+    });
+}
+
+#[test]
+fn a_device_fault_alerts_the_window_panel() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.sign_in_window_1();
+        hall.command(
+            "t-fault",
+            Command::ReportDevice {
+                device: "printer".into(),
+                fault: Some(DeviceFault {
+                    code: "paper_out".into(),
+                    message: "Kiosk printer: out of paper".into(),
+                }),
+            },
+        );
+        let panel = hall.panel().global::<PanelAdapter>();
+        hall.wait("the fault alert", || panel.get_faults().row_count() == 1);
+        assert_eq!(
+            panel.get_faults().row_data(0).unwrap(),
+            "printer: Kiosk printer: out of paper"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden screenshots: every screen in every language at its real resolution.
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// A pixel differs when a channel moves by more than this (anti-aliasing noise stays below it).
+const CHANNEL_TOLERANCE: u8 = 40;
+/// At most this many differing pixels per screenshot: well below one glyph of body text (a dropped
+/// character at 28 px changes some hundreds of pixels).
+const MAX_DIFFERING_PIXELS: usize = 60;
+
+fn check_golden(name: &str, window: &slint::Window) {
+    let adapter = headless::adapter_of(window).expect("a headless window");
+    let size = window.size();
+    let pixels = headless::render(&adapter, size.width, size.height);
+    let rgb: Vec<u8> = pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+    let path = golden_dir().join(format!("{name}.png"));
+    if std::env::var_os("HALLQ_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+        write_png(&path, size.width, size.height, &rgb);
+        return;
+    }
+    let (w, h, golden) = read_png(&path)
+        .unwrap_or_else(|| panic!("missing {}: run with HALLQ_UPDATE_GOLDEN=1", path.display()));
+    assert_eq!((w, h), (size.width, size.height), "{name}: size changed");
+    let differing = rgb
+        .chunks(3)
+        .zip(golden.chunks(3))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > CHANNEL_TOLERANCE))
+        .count();
+    if differing > MAX_DIFFERING_PIXELS {
+        let actual = std::env::temp_dir().join(format!("hallq-{name}-actual.png"));
+        write_png(&actual, size.width, size.height, &rgb);
+        panic!(
+            "{name}: {differing} pixels differ from {} (actual in {})",
+            path.display(),
+            actual.display()
+        );
+    }
+}
+
+fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
+}
+
+fn read_png(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
+    let mut reader = decoder.read_info().ok()?;
+    let mut buffer = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut buffer).ok()?;
+    buffer.truncate(info.buffer_size());
+    Some((info.width, info.height, buffer))
+}
+
+/// Lets blinking end and brings the scrolling notice to the start of its cycle, so pictures repeat.
+fn settle_animations() {
+    for _ in 0..40 {
+        headless::advance_time(Duration::from_millis(500));
+    }
+    let now = headless::now();
+    let cycle = Duration::from_secs(20);
+    let into = Duration::from_nanos((now.as_nanos() % cycle.as_nanos()) as u64);
+    headless::advance_time(cycle - into + Duration::from_millis(2500));
+    headless::pump();
+}
+
+#[test]
+fn golden_screenshots_of_every_screen_in_every_language() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        // A hall in use: waiting citizens, a call at window 1 and a printer out of paper.
+        for (i, service) in ["SB", "SB", "YB", "SCZT", "GJJ", "SB"].iter().enumerate() {
+            hall.command(
+                &format!("g-issue-{i}"),
+                Command::IssueTicket {
+                    service: service.to_string(),
+                    citizen: None,
+                    by_staff: false,
+                },
+            );
+        }
+        hall.command(
+            "g-issue-card",
+            Command::IssueTicket {
+                service: "HJ".into(),
+                citizen: Some(card("golden")),
+                by_staff: false,
+            },
+        );
+        hall.sign_in_window_1();
+        tap(hall.panel(), "呼叫下一位");
+        let wall = hall.wall().global::<WallAdapter>();
+        hall.wait("the call", || wall.get_has_call());
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        let sizes = [
+            (hall.kiosk().window(), 1080, 1920),
+            (hall.panel().window(), 1280, 800),
+            (hall.rating().window(), 1280, 800),
+            (hall.wall().window(), 1920, 1080),
+        ];
+        for (window, w, h) in sizes {
+            window.set_size(slint::PhysicalSize::new(w, h));
+        }
+        let hub = hall.screens().hub().clone();
+        for lang in Lang::ALL {
+            hub.set_language(lang);
+            let code = lang.code();
+            kiosk.set_page(KioskPage::Home);
+            hallq::ui::prompt_rating(&hub, 1, "A001");
+            settle_animations();
+            check_golden(&format!("kiosk-home-{code}"), hall.kiosk().window());
+            check_golden(&format!("window-panel-{code}"), hall.panel().window());
+            check_golden(&format!("rating-{code}"), hall.rating().window());
+            check_golden(&format!("display-wall-{code}"), hall.wall().window());
+            // The printer-fault page: the number and its QR code on screen.
+            kiosk.set_number("A007".into());
+            kiosk.set_ticket_service_name(
+                hall.kiosk()
+                    .global::<KioskAdapter>()
+                    .get_services()
+                    .row_data(0)
+                    .unwrap()
+                    .name,
+            );
+            kiosk.set_windows("1, 2, 3".into());
+            kiosk.set_people_ahead(3);
+            kiosk.set_printed(false);
+            kiosk.set_qr(slint::Image::from_rgb8(
+                hallq::ui::qr_pixels("https://zwfw.example.gov.cn/q/650102-ZWFW-01/2026-11-27/A007")
+                    .unwrap(),
+            ));
+            kiosk.set_page(KioskPage::Issued);
+            headless::pump();
+            check_golden(&format!("kiosk-printer-fault-{code}"), hall.kiosk().window());
+        }
+    });
+}

@@ -119,7 +119,11 @@ impl Hall {
             engine.clone(),
             clock.clone(),
             runtime.handle(),
-            &[ScreenKind::Kiosk, ScreenKind::Window(1), ScreenKind::Display],
+            &[
+                ScreenKind::Kiosk,
+                ScreenKind::Window(1),
+                ScreenKind::Display,
+            ],
             options.printer,
             true,
         )
@@ -221,9 +225,9 @@ fn tap(component: &impl i_slint_backend_testing::ElementRoot, label: &str) {
 }
 
 fn hash_of(who: &str) -> String {
-    let sum = who
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let sum = who.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     format!("{sum:016x}{sum:016x}")
 }
 
@@ -285,7 +289,11 @@ fn the_kiosk_returns_home_by_itself_after_the_configured_time() {
         hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
         headless::advance_time(Duration::from_secs(5));
         headless::pump();
-        assert_eq!(kiosk.get_page(), KioskPage::Issued, "still shown before the time");
+        assert_eq!(
+            kiosk.get_page(),
+            KioskPage::Issued,
+            "still shown before the time"
+        );
         headless::advance_time(Duration::from_secs(4));
         headless::pump();
         assert_eq!(kiosk.get_page(), KioskPage::Home);
@@ -397,7 +405,10 @@ fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
         assert_eq!(kiosk.get_notice(), KioskNotice::TooEarly);
         assert_eq!(kiosk.get_notice_arg1(), "12:00–12:30");
         assert_eq!(kiosk.get_notice_arg2(), "11:30");
-        assert!(hall.state().tickets.is_empty(), "no ticket for an early arrival");
+        assert!(
+            hall.state().tickets.is_empty(),
+            "no ticket for an early arrival"
+        );
     });
 }
 
@@ -460,7 +471,10 @@ fn a_service_at_its_daily_cap_says_so() {
         );
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         hall.wait("the tile to show the cap", || {
-            kiosk.get_services().iter().any(|t| t.code == "SB" && t.full)
+            kiosk
+                .get_services()
+                .iter()
+                .any(|t| t.code == "SB" && t.full)
         });
         tap(hall.kiosk(), "社会保障");
         hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
@@ -478,28 +492,42 @@ fn the_language_switch_changes_every_string_at_once() {
         tap(hall.kiosk(), "English");
         headless::pump();
         let english = visible_texts(hall.kiosk());
-        assert!(english.contains(&"Choose a service".to_string()), "{english:?}");
+        assert!(
+            english.contains(&"Choose a service".to_string()),
+            "{english:?}"
+        );
         // Every text with Chinese in it changed: fixed strings and the hall's own names alike.
         let has_han = |s: &String| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
         let left: Vec<&String> = english
             .iter()
             .filter(|s| has_han(s) && s.as_str() != "中文")
             .collect();
-        assert!(left.is_empty(), "Chinese left on the English screen: {left:?}");
+        assert!(
+            left.is_empty(),
+            "Chinese left on the English screen: {left:?}"
+        );
         tap(hall.kiosk(), "ئۇيغۇرچە");
         headless::pump();
         let uyghur = visible_texts(hall.kiosk());
         let latin_words: Vec<&String> = uyghur
             .iter()
-            .filter(|s| s.split_whitespace().any(|w| w.len() > 3 && w.chars().all(|c| c.is_ascii_alphabetic())))
+            .filter(|s| {
+                s.split_whitespace()
+                    .any(|w| w.len() > 3 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            })
             .filter(|s| s.as_str() != "English")
             .collect();
-        assert!(latin_words.is_empty(), "English left on the Uyghur screen: {latin_words:?}");
+        assert!(
+            latin_words.is_empty(),
+            "English left on the Uyghur screen: {latin_words:?}"
+        );
         assert!(hall.kiosk().global::<hallq::ui::Locale>().get_rtl());
         // The other screens follow, since the language is the hall's.
         assert!(hall.wall().global::<hallq::ui::Locale>().get_rtl());
         assert!(
-            visible_texts(hall.wall()).iter().any(|t| t == "ھازىر چاقىرىلىۋاتىدۇ"),
+            visible_texts(hall.wall())
+                .iter()
+                .any(|t| t == "ھازىر چاقىرىلىۋاتىدۇ"),
             "{:?}",
             visible_texts(hall.wall())
         );
@@ -557,7 +585,9 @@ fn call_next_while_a_citizen_is_at_the_window_is_refused_and_explained() {
         hall.sign_in_window_1();
         let panel = hall.panel().global::<PanelAdapter>();
         tap(hall.panel(), "呼叫下一位");
-        hall.wait("A001 at the window", || panel.get_current_number() == "A001");
+        hall.wait("A001 at the window", || {
+            panel.get_current_number() == "A001"
+        });
         tap(hall.panel(), "呼叫下一位");
         hall.wait("the guard's notice", || {
             panel.get_notice() == PanelNotice::WindowBusy
@@ -600,7 +630,11 @@ fn serve_one(hall: &Hall) {
     let panel = hall.panel().global::<PanelAdapter>();
     tap(hall.panel(), "呼叫下一位");
     hall.wait("the call", || panel.get_has_current());
-    assert_eq!(panel.get_current_name(), "李*华", "the masked name is shown");
+    assert_eq!(
+        panel.get_current_name(),
+        "李*华",
+        "the masked name is shown"
+    );
     tap(hall.panel(), "开始办理");
     hall.wait("serving", || panel.get_serving());
     tap(hall.panel(), "办结");
@@ -621,7 +655,13 @@ fn after_finish_the_citizen_rates_with_a_level_and_reasons() {
                 .ticket_by_number("A001")
                 .is_some_and(|t| t.rating.is_some())
         });
-        match hall.state().ticket_by_number("A001").unwrap().rating.clone() {
+        match hall
+            .state()
+            .ticket_by_number("A001")
+            .unwrap()
+            .rating
+            .clone()
+        {
             Some(Rating::Rated { score, reasons, .. }) => {
                 assert_eq!(score, 5);
                 assert_eq!(reasons, vec!["01".to_string()]);
@@ -708,7 +748,11 @@ fn check_golden(name: &str, window: &slint::Window) {
     let differing = rgb
         .chunks(3)
         .zip(golden.chunks(3))
-        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > CHANNEL_TOLERANCE))
+        .filter(|(a, b)| {
+            a.iter()
+                .zip(b.iter())
+                .any(|(x, y)| x.abs_diff(*y) > CHANNEL_TOLERANCE)
+        })
         .count();
     if differing > MAX_DIFFERING_PIXELS {
         let actual = std::env::temp_dir().join(format!("hallq-{name}-actual.png"));
@@ -727,7 +771,11 @@ fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) {
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
-    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(rgb)
+        .unwrap();
 }
 
 fn read_png(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
@@ -793,8 +841,10 @@ fn golden_screenshots_of_every_screen_in_every_language() {
             hub.set_language(lang);
             let code = lang.code();
             kiosk.set_page(KioskPage::Home);
-            hallq::ui::prompt_rating(&hub, 1, "A001");
             settle_animations();
+            // After the animations: the prompt's own timeout would otherwise close it.
+            hallq::ui::prompt_rating(&hub, 1, "A001");
+            headless::pump();
             check_golden(&format!("kiosk-home-{code}"), hall.kiosk().window());
             check_golden(&format!("window-panel-{code}"), hall.panel().window());
             check_golden(&format!("rating-{code}"), hall.rating().window());
@@ -813,12 +863,17 @@ fn golden_screenshots_of_every_screen_in_every_language() {
             kiosk.set_people_ahead(3);
             kiosk.set_printed(false);
             kiosk.set_qr(slint::Image::from_rgb8(
-                hallq::ui::qr_pixels("https://zwfw.example.gov.cn/q/650102-ZWFW-01/2026-11-27/A007")
-                    .unwrap(),
+                hallq::ui::qr_pixels(
+                    "https://zwfw.example.gov.cn/q/650102-ZWFW-01/2026-11-27/A007",
+                )
+                .unwrap(),
             ));
             kiosk.set_page(KioskPage::Issued);
             headless::pump();
-            check_golden(&format!("kiosk-printer-fault-{code}"), hall.kiosk().window());
+            check_golden(
+                &format!("kiosk-printer-fault-{code}"),
+                hall.kiosk().window(),
+            );
         }
     });
 }

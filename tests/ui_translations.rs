@@ -69,8 +69,7 @@ fn slint_messages() -> BTreeSet<String> {
 /// The msgid → msgstr pairs of a `.po` file (single-line entries, as hallq writes them).
 fn po_entries(lang: Lang) -> BTreeMap<String, String> {
     let path = ui_dir().join(format!("lang/{}/LC_MESSAGES/hallq.po", lang.code()));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut entries = BTreeMap::new();
     let mut msgid: Option<String> = None;
     for line in text.lines() {
@@ -89,7 +88,10 @@ fn po_entries(lang: Lang) -> BTreeMap<String, String> {
 #[test]
 fn every_screen_string_has_a_translation_in_every_language() {
     let messages = slint_messages();
-    assert!(messages.len() > 50, "the extractor found the screens' strings");
+    assert!(
+        messages.len() > 50,
+        "the extractor found the screens' strings"
+    );
     let mut missing = Vec::new();
     for lang in Lang::ALL {
         let entries = po_entries(lang);
@@ -100,7 +102,11 @@ fn every_screen_string_has_a_translation_in_every_language() {
             }
         }
         let stale: Vec<&String> = entries.keys().filter(|k| !messages.contains(*k)).collect();
-        assert!(stale.is_empty(), "{}: entries no screen uses: {stale:?}", lang.code());
+        assert!(
+            stale.is_empty(),
+            "{}: entries no screen uses: {stale:?}",
+            lang.code()
+        );
     }
     assert!(missing.is_empty(), "untranslated:\n{}", missing.join("\n"));
 }
@@ -130,7 +136,11 @@ fn uyghur_and_kazakh_translations_are_in_arabic_script() {
             if ["中文", "English"].contains(&id.as_str()) {
                 continue;
             }
-            assert!(text.chars().any(arabic), "{}: {text:?} for {id:?}", lang.code());
+            assert!(
+                text.chars().any(arabic),
+                "{}: {text:?} for {id:?}",
+                lang.code()
+            );
         }
     }
 }
@@ -148,7 +158,13 @@ impl Fonts {
             ("NotoSansArabic-Bold.ttf", 0),
         ]
         .into_iter()
-        .map(|(name, index)| (name.to_string(), std::fs::read(dir.join(name)).unwrap(), index))
+        .map(|(name, index)| {
+            (
+                name.to_string(),
+                std::fs::read(dir.join(name)).unwrap(),
+                index,
+            )
+        })
         .collect();
         Fonts { data }
     }
@@ -177,7 +193,11 @@ fn embedded_fonts_draw_every_character_of_the_translations() {
     for lang in Lang::ALL {
         for (id, text) in po_entries(lang) {
             let missing = uncovered(&fonts, &text);
-            assert!(missing.is_empty(), "{}: no glyph for {missing:?} in {text:?} ({id:?})", lang.code());
+            assert!(
+                missing.is_empty(),
+                "{}: no glyph for {missing:?} in {text:?} ({id:?})",
+                lang.code()
+            );
         }
     }
 }

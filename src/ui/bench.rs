@@ -21,7 +21,8 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
     crate::demo::open_around_the_clock(&mut setup);
     let setup = Arc::new(setup);
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
-    let (engine, writer) = crate::engine::start(setup.clone(), &dir.join("bench.db"), clock.clone())?;
+    let (engine, writer) =
+        crate::engine::start(setup.clone(), &dir.join("bench.db"), clock.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -55,7 +56,11 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
             .execute("bench-call", Command::CallNext { window: 1 })
             .await;
     });
-    let kinds = [ScreenKind::Kiosk, ScreenKind::Window(1), ScreenKind::Display];
+    let kinds = [
+        ScreenKind::Kiosk,
+        ScreenKind::Window(1),
+        ScreenKind::Display,
+    ];
     let screens = Screens::open(
         engine.clone(),
         clock,
@@ -119,7 +124,8 @@ pub fn resident_mb() -> f64 {
 }
 
 fn tempdir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("hallq-bench-ui-{}", uuid::Uuid::now_v7().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("hallq-bench-ui-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

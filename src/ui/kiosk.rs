@@ -126,7 +126,9 @@ impl KioskController {
             },
         };
         hub.execute(command, move |hub, outcome| {
-            with_kiosk(hub, |k| k.answer(hub, outcome, service.as_deref(), Some(&card)))
+            with_kiosk(hub, |k| {
+                k.answer(hub, outcome, service.as_deref(), Some(&card))
+            })
         });
     }
 
@@ -154,7 +156,13 @@ impl KioskController {
     }
 
     /// Puts a refusal into the citizen's words.
-    fn explain(&self, hub: &Rc<Hub>, code: &str, service: Option<&str>, card: Option<&CitizenCard>) {
+    fn explain(
+        &self,
+        hub: &Rc<Hub>,
+        code: &str,
+        service: Option<&str>,
+        card: Option<&CitizenCard>,
+    ) {
         let setup = hub.setup().clone();
         let state = hub.state();
         let name = service
@@ -266,7 +274,9 @@ impl KioskController {
 
     fn toggle_large_text(&self) {
         self.large_text.set(!self.large_text.get());
-        self.ui.global::<Theme>().set_large_text(self.large_text.get());
+        self.ui
+            .global::<Theme>()
+            .set_large_text(self.large_text.get());
     }
 
     /// Demo only: the simulated printer runs out of paper, or is refilled.

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use slint::ComponentHandle;
 
 pub use hub::{CardReaderHandle, Hub};
-pub use rating::prompt as prompt_rating;
 pub use kiosk::{PRINTER_DEVICE, demo_card};
+pub use rating::prompt as prompt_rating;
 pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, qr_pixels, status_link};
 
 use crate::clock::Clock;
@@ -112,10 +112,8 @@ impl Screens {
                 }
                 ScreenKind::Display => {
                     let ui = DisplayWall::new()?;
-                    screens._wall = Some(display_wall::WallController::bind(
-                        &hub,
-                        ui.clone_strong(),
-                    ));
+                    screens._wall =
+                        Some(display_wall::WallController::bind(&hub, ui.clone_strong()));
                     screens.wall = Some(ui);
                 }
             }
@@ -188,8 +186,8 @@ pub fn run_screens(
         return Err(ScreensError::NoDisplay);
     }
     let failed = |e: &dyn std::fmt::Display| ScreensError::Failed(e.to_string());
-    let screens = Screens::open(engine, clock, runtime, kinds, printer, demo)
-        .map_err(|e| failed(&e))?;
+    let screens =
+        Screens::open(engine, clock, runtime, kinds, printer, demo).map_err(|e| failed(&e))?;
     screens.show().map_err(|e| failed(&e))?;
     slint::run_event_loop_until_quit().map_err(|e| failed(&e))?;
     Ok(())

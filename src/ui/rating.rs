@@ -32,7 +32,9 @@ impl RatingController {
         });
         let adapter = ui.global::<RatingAdapter>();
         adapter.set_window_number(i32::from(window));
-        adapter.set_timeout(i64::from(hub.setup().config.screens.rating_timeout_seconds.max(1)) * 1000);
+        adapter.set_timeout(
+            i64::from(hub.setup().config.screens.rating_timeout_seconds.max(1)) * 1000,
+        );
         let weak = Rc::downgrade(hub);
         adapter.on_toggle_reason(move |code| {
             with_rating(&weak, window, |hub, r| r.toggle_reason(hub, code.as_str()))

@@ -232,8 +232,14 @@ mod tests {
         assert_eq!(
             calls,
             vec![
-                Call { number: "A002".into(), window: 3 },
-                Call { number: "A001".into(), window: 1 },
+                Call {
+                    number: "A002".into(),
+                    window: 3
+                },
+                Call {
+                    number: "A001".into(),
+                    window: 1
+                },
             ]
         );
         assert_eq!(recent_calls(&state, 1).len(), 1);

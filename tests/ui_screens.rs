@@ -384,16 +384,7 @@ fn a_service_that_needs_the_id_card_asks_for_it_then_issues_with_the_card() {
 fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
     on_ui_thread(|| {
         let hall = Hall::open();
-        let booking = hallq::queue::Booking {
-            id: "bk-1".into(),
-            service: "CRJ".into(),
-            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-            start: "12:00".into(),
-            end: "12:30".into(),
-            id_hash: hash_of("card-early"),
-            masked_name: "李*华".into(),
-        };
-        hall.command("t-book", Command::Book { booking });
+        book(&hall, "bk-1", "card-early", "12:00", "12:30");
         hall.wait("the booking to reach the screens", || {
             !hall.state().appointments.is_empty()
         });
@@ -416,21 +407,26 @@ fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
 fn an_appointment_inside_its_slot_is_checked_in() {
     on_ui_thread(|| {
         let hall = Hall::open();
-        let booking = hallq::queue::Booking {
-            id: "bk-2".into(),
-            service: "CRJ".into(),
-            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-            start: "10:00".into(),
-            end: "10:30".into(),
-            id_hash: hash_of("card-on-time"),
-            masked_name: "李*华".into(),
-        };
-        hall.command("t-book", Command::Book { booking });
+        book(&hall, "bk-2", "card-on-time", "10:00", "10:30");
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         kiosk_tap_card(&hall, card("card-on-time"));
         hall.wait("the ticket", || kiosk.get_page() == KioskPage::Issued);
         assert_eq!(kiosk.get_number(), "G001");
     });
+}
+
+/// Books a passport (CRJ) slot today for the card of `who`.
+fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
+    let booking = hallq::queue::Booking {
+        id: id.into(),
+        service: "CRJ".into(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        start: start.into(),
+        end: end.into(),
+        id_hash: hash_of(who),
+        masked_name: "李*华".into(),
+    };
+    hall.command(&format!("t-book-{id}"), Command::Book { booking });
 }
 
 /// Taps a given card on the reader (the demo button always taps the demo card).
@@ -715,6 +711,78 @@ fn a_device_fault_alerts_the_window_panel() {
             panel.get_faults().row_data(0).unwrap(),
             "printer: Kiosk printer: out of paper"
         );
+    });
+}
+
+#[test]
+fn transfer_pause_and_resume_from_the_panel() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.command(
+            "t-issue",
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+        );
+        hall.sign_in_window_1();
+        let panel = hall.panel().global::<PanelAdapter>();
+        tap(hall.panel(), "呼叫下一位");
+        hall.wait("the call", || panel.get_has_current());
+        tap(hall.panel(), "转移");
+        headless::pump();
+        tap(hall.panel(), "医疗保障");
+        hall.wait("the window to be free", || !panel.get_has_current());
+        let ticket = hall.state().ticket_by_number("A001").cloned().unwrap();
+        assert_eq!((ticket.service.as_str(), ticket.state), ("YB", TicketState::Waiting));
+        tap(hall.panel(), "暂停");
+        hall.wait("the pause", || panel.get_paused());
+        assert!(hall.state().windows[&1].paused);
+        tap(hall.panel(), "恢复");
+        hall.wait("the resume", || !panel.get_paused());
+    });
+}
+
+#[test]
+fn large_text_mode_scales_the_kiosk() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let theme = hall.kiosk().global::<hallq::ui::Theme>();
+        assert_eq!(theme.get_scale(), 1.0);
+        tap(hall.kiosk(), "大字号");
+        assert!(theme.get_large_text());
+        assert!(theme.get_scale() > 1.2);
+        // The same button turns it off again.
+        tap(hall.kiosk(), "标准字号");
+        assert_eq!(theme.get_scale(), 1.0);
+    });
+}
+
+#[test]
+fn big_halls_get_one_line_per_window_on_the_wall() {
+    on_ui_thread(|| {
+        let mut options = HallOptions::default();
+        options.setup.config.screens.per_window_layout = true;
+        let hall = Hall::with(options);
+        hall.command(
+            "t-issue",
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+        );
+        hall.sign_in_window_1();
+        tap(hall.panel(), "呼叫下一位");
+        let wall = hall.wall().global::<WallAdapter>();
+        assert!(wall.get_per_window());
+        hall.wait("window 1's line to show A001", || {
+            wall.get_windows()
+                .iter()
+                .any(|w| w.window == 1 && w.number == "A001")
+        });
+        assert_eq!(wall.get_windows().row_count(), 8, "every window has its line");
     });
 }
 

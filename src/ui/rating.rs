@@ -95,26 +95,19 @@ impl RatingController {
 
 /// Opens the rating prompt at `window` for ticket `number`, if the window has a rating screen here.
 pub fn prompt(hub: &Rc<Hub>, window: u16, number: &str) {
-    let screen = hub
-        .ratings
-        .borrow()
-        .iter()
-        .find(|r| r.window == window)
-        .cloned();
-    if let Some(screen) = screen {
+    if let Some(screen) = rating_at(hub, window) {
         screen.open(hub, number);
     }
 }
 
+fn rating_at(hub: &Hub, window: u16) -> Option<Rc<RatingController>> {
+    let screens = hub.ratings.borrow();
+    screens.iter().find(|r| r.window == window).cloned()
+}
+
 fn with_rating(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &RatingController)) {
     let Some(hub) = hub.upgrade() else { return };
-    let screen = hub
-        .ratings
-        .borrow()
-        .iter()
-        .find(|r| r.window == window)
-        .cloned();
-    if let Some(screen) = screen {
+    if let Some(screen) = rating_at(&hub, window) {
         f(&hub, &screen);
     }
 }

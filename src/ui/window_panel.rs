@@ -92,13 +92,7 @@ impl PanelController {
     fn run(&self, hub: &Rc<Hub>, command: Command) {
         let window = self.window;
         hub.execute(command, move |hub, outcome| {
-            let panel = hub
-                .panels
-                .borrow()
-                .iter()
-                .find(|p| p.window == window)
-                .cloned();
-            if let Some(panel) = panel {
+            if let Some(panel) = panel_at(hub, window) {
                 panel.answer(hub, outcome);
             }
         });
@@ -136,15 +130,14 @@ impl PanelController {
     }
 }
 
+fn panel_at(hub: &Hub, window: u16) -> Option<Rc<PanelController>> {
+    let panels = hub.panels.borrow();
+    panels.iter().find(|p| p.window == window).cloned()
+}
+
 fn with_panel_of(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &PanelController)) {
     let Some(hub) = hub.upgrade() else { return };
-    let panel = hub
-        .panels
-        .borrow()
-        .iter()
-        .find(|p| p.window == window)
-        .cloned();
-    if let Some(panel) = panel {
+    if let Some(panel) = panel_at(&hub, window) {
         f(&hub, &panel);
     }
 }

@@ -19,6 +19,9 @@ pub struct RunArgs {
     /// Do not simulate citizens and staff in the demo hall.
     #[arg(long)]
     pub no_sim: bool,
+    /// Run without opening any screen.
+    #[arg(long)]
+    pub headless: bool,
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,

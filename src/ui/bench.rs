@@ -16,7 +16,7 @@ const FRAMES: u32 = 20;
 /// temporary directory; nothing of the hall's own database is touched.
 pub fn frame_times() -> anyhow::Result<serde_json::Value> {
     headless::install().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let dir = tempdir()?;
+    let dir = tempfile::tempdir()?;
     let mut setup = crate::config::example();
     crate::demo::open_around_the_clock(&mut setup);
     let setup = Arc::new(setup);
@@ -80,7 +80,6 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
     drop(engine);
     drop(runtime);
     writer.join();
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(json!({
         "display_frame_ms": display_frame_ms,
         "kiosk_frame_ms": kiosk_frame_ms,
@@ -121,11 +120,4 @@ pub fn resident_mb() -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| (kb / 1024.0 * 10.0).round() / 10.0)
         .unwrap_or(0.0)
-}
-
-fn tempdir() -> anyhow::Result<std::path::PathBuf> {
-    let dir =
-        std::env::temp_dir().join(format!("hallq-bench-ui-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

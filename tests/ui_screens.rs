@@ -735,7 +735,10 @@ fn transfer_pause_and_resume_from_the_panel() {
         tap(hall.panel(), "医疗保障");
         hall.wait("the window to be free", || !panel.get_has_current());
         let ticket = hall.state().ticket_by_number("A001").cloned().unwrap();
-        assert_eq!((ticket.service.as_str(), ticket.state), ("YB", TicketState::Waiting));
+        assert_eq!(
+            (ticket.service.as_str(), ticket.state),
+            ("YB", TicketState::Waiting)
+        );
         tap(hall.panel(), "暂停");
         hall.wait("the pause", || panel.get_paused());
         assert!(hall.state().windows[&1].paused);
@@ -782,7 +785,11 @@ fn big_halls_get_one_line_per_window_on_the_wall() {
                 .iter()
                 .any(|w| w.window == 1 && w.number == "A001")
         });
-        assert_eq!(wall.get_windows().row_count(), 8, "every window has its line");
+        assert_eq!(
+            wall.get_windows().row_count(),
+            8,
+            "every window has its line"
+        );
     });
 }
 

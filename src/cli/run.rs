@@ -29,9 +29,6 @@ pub struct RunArgs {
     /// Screens to open, e.g. `kiosk,window:1,display`; the demo hall opens these three.
     #[arg(long, value_delimiter = ',')]
     pub screens: Option<Vec<crate::ui::ScreenKind>>,
-    /// Run the hall node without any screen.
-    #[arg(long)]
-    pub headless: bool,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -22,7 +22,7 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
     let setup = Arc::new(setup);
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
     let (engine, writer) =
-        crate::engine::start(setup.clone(), &dir.join("bench.db"), clock.clone())?;
+        crate::engine::start(setup.clone(), &dir.path().join("bench.db"), clock.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -85,7 +85,10 @@ impl Screen for WallController {
         let lang = hub.lang();
         let adapter = self.ui.global::<WallAdapter>();
         adapter.set_hall_name(localized(&setup.config.hall.name, lang).into());
-        adapter.set_notice(localized(&setup.config.screens.notice, lang).into());
+        // A language the hall gave no notice in gets the general notice in that language, not
+        // another language's text.
+        let notice = setup.config.screens.notice.get(&lang).cloned();
+        adapter.set_notice(notice.unwrap_or_default().into());
         let waiting: Vec<WaitingItem> = setup
             .config
             .services

@@ -950,5 +950,20 @@ fn golden_screenshots_of_every_screen_in_every_language() {
                 hall.kiosk().window(),
             );
         }
+        // A landscape kiosk (`kiosk_orientation = "landscape"`), in a left-to-right and a
+        // right-to-left language.
+        kiosk.set_landscape(true);
+        kiosk.set_page(KioskPage::Home);
+        hall.kiosk()
+            .window()
+            .set_size(slint::PhysicalSize::new(1920, 1080));
+        for lang in [Lang::Zh, Lang::Ug] {
+            hub.set_language(lang);
+            headless::pump();
+            check_golden(
+                &format!("kiosk-landscape-{}", lang.code()),
+                hall.kiosk().window(),
+            );
+        }
     });
 }

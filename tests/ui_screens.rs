@@ -129,6 +129,16 @@ impl Hall {
         )
         .unwrap();
         screens.show().unwrap();
+        // The screens' real resolutions: taps only reach what is laid out on screen.
+        let sizes = [
+            (screens.kiosk.as_ref().unwrap().window(), 1080, 1920),
+            (screens.panels[0].1.window(), 1280, 800),
+            (screens.panels[0].2.window(), 1280, 800),
+            (screens.wall.as_ref().unwrap().window(), 1920, 1080),
+        ];
+        for (window, w, h) in sizes {
+            window.set_size(slint::PhysicalSize::new(w, h));
+        }
         headless::pump();
         Hall {
             screens: Some(screens),
@@ -902,15 +912,6 @@ fn golden_screenshots_of_every_screen_in_every_language() {
         let wall = hall.wall().global::<WallAdapter>();
         hall.wait("the call", || wall.get_has_call());
         let kiosk = hall.kiosk().global::<KioskAdapter>();
-        let sizes = [
-            (hall.kiosk().window(), 1080, 1920),
-            (hall.panel().window(), 1280, 800),
-            (hall.rating().window(), 1280, 800),
-            (hall.wall().window(), 1920, 1080),
-        ];
-        for (window, w, h) in sizes {
-            window.set_size(slint::PhysicalSize::new(w, h));
-        }
         let hub = hall.screens().hub().clone();
         for lang in Lang::ALL {
             hub.set_language(lang);

@@ -414,6 +414,21 @@ fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
 }
 
 #[test]
+fn a_late_appointment_is_told_when_check_in_closed() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        // It is 10:00; the slot began at 09:00 and check-in closed 15 minutes later.
+        book(&hall, "bk-3", "card-late", "09:00", "09:30");
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        kiosk_tap_card(&hall, card("card-late"));
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::TooLate);
+        assert_eq!(kiosk.get_notice_arg1(), "09:00–09:30");
+        assert_eq!(kiosk.get_notice_arg2(), "09:15");
+    });
+}
+
+#[test]
 fn an_appointment_inside_its_slot_is_checked_in() {
     on_ui_thread(|| {
         let hall = Hall::open();
@@ -725,7 +740,7 @@ fn a_device_fault_alerts_the_window_panel() {
 }
 
 #[test]
-fn transfer_pause_and_resume_from_the_panel() {
+fn transfer_no_show_pause_and_resume_from_the_panel() {
     on_ui_thread(|| {
         let hall = Hall::open();
         hall.command(
@@ -748,6 +763,15 @@ fn transfer_pause_and_resume_from_the_panel() {
         assert_eq!(
             (ticket.service.as_str(), ticket.state),
             ("YB", TicketState::Waiting)
+        );
+        // The transferred citizen is called again and does not come: 过号.
+        tap(hall.panel(), "呼叫下一位");
+        hall.wait("the second call", || panel.get_has_current());
+        tap(hall.panel(), "过号");
+        hall.wait("the window to be free again", || !panel.get_has_current());
+        assert_eq!(
+            hall.state().ticket_by_number("A001").unwrap().state,
+            TicketState::NoShow
         );
         tap(hall.panel(), "暂停");
         hall.wait("the pause", || panel.get_paused());

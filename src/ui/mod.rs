@@ -229,3 +229,17 @@ pub async fn book_demo_appointment(engine: &EngineHandle, clock: &dyn Clock) {
         Err(e) => tracing::warn!("the demo booking failed: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ScreenKind;
+
+    #[test]
+    fn screens_are_named_on_the_command_line() {
+        assert_eq!("kiosk".parse(), Ok(ScreenKind::Kiosk));
+        assert_eq!(" window:3".parse(), Ok(ScreenKind::Window(3)));
+        assert_eq!("display".parse(), Ok(ScreenKind::Display));
+        assert!("window:x".parse::<ScreenKind>().is_err());
+        assert!("wall".parse::<ScreenKind>().is_err());
+    }
+}

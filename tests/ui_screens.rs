@@ -395,10 +395,6 @@ fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
     on_ui_thread(|| {
         let hall = Hall::open();
         book(&hall, "bk-1", "card-early", "12:00", "12:30");
-        hall.wait("the booking to reach the screens", || {
-            !hall.state().appointments.is_empty()
-        });
-        headless::pump_until(Duration::from_millis(200), || false);
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         // A card tap on the home screen is a check-in.
         kiosk_tap_card(&hall, card("card-early"));
@@ -452,6 +448,10 @@ fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
         masked_name: "李*华".into(),
     };
     hall.command(&format!("t-book-{id}"), Command::Book { booking });
+    // Bookings come down from the platform long before their citizens; wait until the screens know.
+    hall.wait("the booking to reach the screens", || {
+        hall.screens().hub().state().appointments.contains_key(id)
+    });
 }
 
 /// Taps a given card on the reader (the demo button always taps the demo card).

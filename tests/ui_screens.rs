@@ -16,7 +16,7 @@ use hallq::queue::{
 };
 use hallq::ui::{
     KioskAdapter, KioskNotice, KioskPage, KioskPrinter, PanelAdapter, PanelNotice, PrintJob,
-    RatingAdapter, ScreenKind, Screens, SimulatedPrinter, WallAdapter, headless,
+    RatingAdapter, ScreenKind, ScreenOptions, Screens, SimulatedPrinter, WallAdapter, headless,
 };
 use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
@@ -119,13 +119,15 @@ impl Hall {
             engine.clone(),
             clock.clone(),
             runtime.handle(),
-            &[
-                ScreenKind::Kiosk,
-                ScreenKind::Window(1),
-                ScreenKind::Display,
-            ],
-            options.printer,
-            true,
+            &ScreenOptions {
+                kinds: vec![
+                    ScreenKind::Kiosk,
+                    ScreenKind::Window(1),
+                    ScreenKind::Display,
+                ],
+                printer: options.printer,
+                demo: true,
+            },
         )
         .unwrap();
         screens.show().unwrap();
@@ -391,36 +393,42 @@ fn a_service_that_needs_the_id_card_asks_for_it_then_issues_with_the_card() {
 }
 
 #[test]
-fn an_early_appointment_is_told_its_slot_and_when_check_in_opens() {
+fn early_and_late_appointments_are_told_their_slot_and_the_check_in_time() {
     on_ui_thread(|| {
         let hall = Hall::open();
-        book(&hall, "bk-1", "card-early", "12:00", "12:30");
+        // It is 10:00. Check-in runs from 30 minutes before a slot until 15 minutes into it.
+        let cases = [
+            (
+                "bk-1",
+                "card-early",
+                ("12:00", "12:30"),
+                KioskNotice::TooEarly,
+                "11:30",
+            ),
+            (
+                "bk-3",
+                "card-late",
+                ("09:00", "09:30"),
+                KioskNotice::TooLate,
+                "09:15",
+            ),
+        ];
         let kiosk = hall.kiosk().global::<KioskAdapter>();
-        // A card tap on the home screen is a check-in.
-        kiosk_tap_card(&hall, card("card-early"));
-        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
-        assert_eq!(kiosk.get_notice(), KioskNotice::TooEarly);
-        assert_eq!(kiosk.get_notice_arg1(), "12:00–12:30");
-        assert_eq!(kiosk.get_notice_arg2(), "11:30");
+        for (id, who, (start, end), notice, check_in) in cases {
+            book(&hall, id, who, start, end);
+            // A card tap on the home screen is a check-in.
+            kiosk_tap_card(&hall, card(who));
+            hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+            assert_eq!(kiosk.get_notice(), notice);
+            assert_eq!(kiosk.get_notice_arg1(), format!("{start}–{end}"));
+            assert_eq!(kiosk.get_notice_arg2(), check_in);
+            tap(hall.kiosk(), "返回");
+            assert_eq!(kiosk.get_page(), KioskPage::Home);
+        }
         assert!(
             hall.state().tickets.is_empty(),
-            "no ticket for an early arrival"
+            "no ticket for an arrival outside its slot"
         );
-    });
-}
-
-#[test]
-fn a_late_appointment_is_told_when_check_in_closed() {
-    on_ui_thread(|| {
-        let hall = Hall::open();
-        // It is 10:00; the slot began at 09:00 and check-in closed 15 minutes later.
-        book(&hall, "bk-3", "card-late", "09:00", "09:30");
-        let kiosk = hall.kiosk().global::<KioskAdapter>();
-        kiosk_tap_card(&hall, card("card-late"));
-        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
-        assert_eq!(kiosk.get_notice(), KioskNotice::TooLate);
-        assert_eq!(kiosk.get_notice_arg1(), "09:00–09:30");
-        assert_eq!(kiosk.get_notice_arg2(), "09:15");
     });
 }
 

@@ -100,15 +100,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             stop.await;
             let _ = slint::quit_event_loop();
         });
-        let printer = Arc::new(ui::SimulatedPrinter);
-        if let Err(e) = ui::run_screens(
-            engine.clone(),
-            clock.clone(),
-            runtime.handle(),
-            &screens,
-            printer,
-            demo_hall,
-        ) {
+        let options = ui::ScreenOptions {
+            kinds: screens,
+            printer: Arc::new(ui::SimulatedPrinter),
+            demo: demo_hall,
+        };
+        if let Err(e) = ui::run_screens(engine.clone(), clock.clone(), runtime.handle(), &options) {
             eprintln!("hallq: {e}; the hall node keeps running without screens");
             runtime.block_on(quit).ok();
         }

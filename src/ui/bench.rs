@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{ScreenKind, Screens, SimulatedPrinter, headless};
+use super::{ScreenKind, ScreenOptions, Screens, SimulatedPrinter, headless};
 use crate::clock::ManualClock;
 use crate::queue::Command;
 
@@ -56,19 +56,16 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
             .execute("bench-call", Command::CallNext { window: 1 })
             .await;
     });
-    let kinds = [
-        ScreenKind::Kiosk,
-        ScreenKind::Window(1),
-        ScreenKind::Display,
-    ];
-    let screens = Screens::open(
-        engine.clone(),
-        clock,
-        runtime.handle(),
-        &kinds,
-        Arc::new(SimulatedPrinter),
-        false,
-    )?;
+    let options = ScreenOptions {
+        kinds: vec![
+            ScreenKind::Kiosk,
+            ScreenKind::Window(1),
+            ScreenKind::Display,
+        ],
+        printer: Arc::new(SimulatedPrinter),
+        demo: false,
+    };
+    let screens = Screens::open(engine.clone(), clock, runtime.handle(), &options)?;
     screens.show()?;
     headless::pump_until(Duration::from_secs(2), || false);
     let kiosk = window_of(screens.kiosk.as_ref().map(slint::ComponentHandle::window))?;

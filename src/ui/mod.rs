@@ -58,6 +58,16 @@ impl std::str::FromStr for ScreenKind {
     }
 }
 
+/// Which screens to open and what they drive.
+#[derive(Clone)]
+pub struct ScreenOptions {
+    pub kinds: Vec<ScreenKind>,
+    /// The kiosk's ticket printer.
+    pub printer: Arc<dyn KioskPrinter>,
+    /// The demo hall: the kiosk offers a demo ID card and a printer-fault switch.
+    pub demo: bool,
+}
+
 /// The open screens and the hub behind them. Dropping it closes them.
 pub struct Screens {
     hub: Rc<Hub>,
@@ -75,12 +85,10 @@ impl Screens {
         engine: EngineHandle,
         clock: Arc<dyn Clock>,
         runtime: &tokio::runtime::Handle,
-        kinds: &[ScreenKind],
-        printer: Arc<dyn KioskPrinter>,
-        demo: bool,
+        options: &ScreenOptions,
     ) -> anyhow::Result<Screens> {
         let setup = engine.setup().clone();
-        for kind in kinds {
+        for kind in &options.kinds {
             if let ScreenKind::Window(n) = kind
                 && setup.window(*n).is_none()
             {
@@ -96,11 +104,16 @@ impl Screens {
             _hours: slint::Timer::default(),
             _wall: None,
         };
-        for kind in kinds {
+        for kind in &options.kinds {
             match *kind {
                 ScreenKind::Kiosk => {
                     let ui = Kiosk::new()?;
-                    kiosk::KioskController::bind(&hub, ui.clone_strong(), printer.clone(), demo);
+                    kiosk::KioskController::bind(
+                        &hub,
+                        ui.clone_strong(),
+                        options.printer.clone(),
+                        options.demo,
+                    );
                     screens.kiosk = Some(ui);
                 }
                 ScreenKind::Window(number) => {
@@ -178,16 +191,13 @@ pub fn run_screens(
     engine: EngineHandle,
     clock: Arc<dyn Clock>,
     runtime: &tokio::runtime::Handle,
-    kinds: &[ScreenKind],
-    printer: Arc<dyn KioskPrinter>,
-    demo: bool,
+    options: &ScreenOptions,
 ) -> Result<(), ScreensError> {
     if !display_available() {
         return Err(ScreensError::NoDisplay);
     }
     let failed = |e: &dyn std::fmt::Display| ScreensError::Failed(e.to_string());
-    let screens =
-        Screens::open(engine, clock, runtime, kinds, printer, demo).map_err(|e| failed(&e))?;
+    let screens = Screens::open(engine, clock, runtime, options).map_err(|e| failed(&e))?;
     screens.show().map_err(|e| failed(&e))?;
     slint::run_event_loop_until_quit().map_err(|e| failed(&e))?;
     Ok(())

@@ -199,6 +199,18 @@ impl Hall {
         );
     }
 
+    /// A walk-in ticket taken at another terminal.
+    fn issue(&self, id: &str, service: &str) {
+        self.command(
+            id,
+            Command::IssueTicket {
+                service: service.into(),
+                citizen: None,
+                by_staff: false,
+            },
+        );
+    }
+
     fn sign_in_window_1(&self) {
         self.command(
             "t-signin",
@@ -490,14 +502,7 @@ fn a_service_at_its_daily_cap_says_so() {
         let mut options = HallOptions::default();
         options.setup.config.services[0].daily_cap = Some(1);
         let hall = Hall::with(options);
-        hall.command(
-            "t-issue",
-            Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            },
-        );
+        hall.issue("t-issue", "SB");
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         hall.wait("the tile to show the cap", || {
             kiosk
@@ -570,14 +575,7 @@ fn the_language_switch_changes_every_string_at_once() {
 fn a_call_at_the_window_panel_shows_on_the_display_wall() {
     on_ui_thread(|| {
         let hall = Hall::open();
-        hall.command(
-            "t-issue",
-            Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            },
-        );
+        hall.issue("t-issue", "SB");
         hall.sign_in_window_1();
         tap(hall.panel(), "呼叫下一位");
         let wall = hall.wall().global::<WallAdapter>();
@@ -602,14 +600,7 @@ fn call_next_while_a_citizen_is_at_the_window_is_refused_and_explained() {
     on_ui_thread(|| {
         let hall = Hall::open();
         for i in 0..2 {
-            hall.command(
-                &format!("t-issue-{i}"),
-                Command::IssueTicket {
-                    service: "SB".into(),
-                    citizen: None,
-                    by_staff: false,
-                },
-            );
+            hall.issue(&format!("t-issue-{i}"), "SB");
         }
         hall.sign_in_window_1();
         let panel = hall.panel().global::<PanelAdapter>();
@@ -751,14 +742,7 @@ fn a_device_fault_alerts_the_window_panel() {
 fn transfer_no_show_pause_and_resume_from_the_panel() {
     on_ui_thread(|| {
         let hall = Hall::open();
-        hall.command(
-            "t-issue",
-            Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            },
-        );
+        hall.issue("t-issue", "SB");
         hall.sign_in_window_1();
         let panel = hall.panel().global::<PanelAdapter>();
         tap(hall.panel(), "呼叫下一位");
@@ -810,14 +794,7 @@ fn big_halls_get_one_line_per_window_on_the_wall() {
         let mut options = HallOptions::default();
         options.setup.config.screens.per_window_layout = true;
         let hall = Hall::with(options);
-        hall.command(
-            "t-issue",
-            Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            },
-        );
+        hall.issue("t-issue", "SB");
         hall.sign_in_window_1();
         tap(hall.panel(), "呼叫下一位");
         let wall = hall.wall().global::<WallAdapter>();
@@ -922,14 +899,7 @@ fn golden_screenshots_of_every_screen_in_every_language() {
         let hall = Hall::open();
         // A hall in use: waiting citizens, a call at window 1 and a printer out of paper.
         for (i, service) in ["SB", "SB", "YB", "SCZT", "GJJ", "SB"].iter().enumerate() {
-            hall.command(
-                &format!("g-issue-{i}"),
-                Command::IssueTicket {
-                    service: service.to_string(),
-                    citizen: None,
-                    by_staff: false,
-                },
-            );
+            hall.issue(&format!("g-issue-{i}"), service);
         }
         hall.command(
             "g-issue-card",

@@ -77,7 +77,7 @@ struct Hall {
     engine: Option<EngineHandle>,
     writer: Option<EngineThread>,
     runtime: Option<tokio::runtime::Runtime>,
-    _clock: Arc<ManualClock>,
+    clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -147,7 +147,7 @@ impl Hall {
             engine: Some(engine),
             writer: Some(writer),
             runtime: Some(runtime),
-            _clock: clock,
+            clock,
             _dir: dir,
         }
     }
@@ -497,6 +497,28 @@ fn the_kiosk_is_closed_outside_opening_hours() {
 }
 
 #[test]
+fn the_kiosk_opens_by_itself_when_opening_time_comes() {
+    on_ui_thread(|| {
+        let setup = hallq::config::example();
+        // Friday 09:00; the hall opens at 09:30.
+        let early = at(&setup, 2026, 11, 27, 9, 0);
+        let hall = Hall::with(HallOptions {
+            setup,
+            wall_ms: Some(early),
+            ..HallOptions::default()
+        });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        assert_eq!(kiosk.get_page(), KioskPage::Closed);
+        assert_eq!(kiosk.get_opens_at(), "09:30");
+        hall.clock.advance(31 * 60_000);
+        // No event marks the opening: the screens look at the clock every 30 seconds.
+        headless::advance_time(Duration::from_secs(31));
+        headless::pump();
+        assert_eq!(kiosk.get_page(), KioskPage::Home);
+    });
+}
+
+#[test]
 fn a_service_at_its_daily_cap_says_so() {
     on_ui_thread(|| {
         let mut options = HallOptions::default();
@@ -592,6 +614,34 @@ fn a_call_at_the_window_panel_shows_on_the_display_wall() {
         hall.wait("the recall to blink", || wall.get_call_serial() == 2);
         assert_eq!(wall.get_latest().number, "A001");
         assert_eq!(wall.get_recent().row_count(), 0, "one call, listed once");
+    });
+}
+
+#[test]
+fn the_latest_call_blinks_for_a_few_seconds_then_stays_lit() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.issue("t-issue", "SB");
+        hall.sign_in_window_1();
+        tap(hall.panel(), "呼叫下一位");
+        let wall = hall.wall().global::<WallAdapter>();
+        hall.wait("the call", || wall.get_has_call());
+        let adapter = headless::adapter_of(hall.wall().window()).unwrap();
+        // The calls panel only: the notice below scrolls all the time.
+        let frame = || headless::render(&adapter, 1920, 1080)[150 * 1920..800 * 1920].to_vec();
+        let lit = frame();
+        headless::advance_time(Duration::from_millis(500));
+        let dim = frame();
+        assert_ne!(lit, dim, "half a second later the number is dimmed");
+        headless::advance_time(Duration::from_millis(500));
+        assert_eq!(frame(), lit, "and lit again");
+        // Five blinks (the example hall's call_blinks) and it stays lit.
+        for _ in 0..12 {
+            headless::advance_time(Duration::from_millis(500));
+        }
+        let settled = frame();
+        headless::advance_time(Duration::from_millis(500));
+        assert_eq!(frame(), settled, "no more blinking after the blinks");
     });
 }
 

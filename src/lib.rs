@@ -10,5 +10,6 @@ pub mod config;
 pub mod demo;
 pub mod devices;
 pub mod engine;
+pub mod hall;
 pub mod queue;
 pub mod store;

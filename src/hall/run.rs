@@ -1,0 +1,1 @@
+//! What `hallq run --role …` starts for the LAN. Filled in below.

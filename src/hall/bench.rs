@@ -20,6 +20,7 @@ use crate::clock::ManualClock;
 use crate::config::{self, HallSetup, LanConfig, WindowConfig};
 use crate::engine;
 use crate::queue::{Command, Event};
+use crate::store::CommandResult;
 
 /// Wednesday 2026-11-25, 10:00 in the hall (UTC+8): the example hall is open, and the fixed clock keeps
 /// the whole run in one business day.
@@ -181,13 +182,16 @@ async fn issue_tickets(kiosks: &[HallClient], options: BenchOptions) -> anyhow::
         tasks.push(tokio::spawn(async move {
             for i in 0..count {
                 let service = WALK_IN_SERVICES[(k + i) % WALK_IN_SERVICES.len()];
-                kiosk
+                let issued = kiosk
                     .execute(Command::IssueTicket {
                         service: service.into(),
                         citizen: None,
                         by_staff: false,
                     })
                     .await?;
+                if let CommandResult::Refused(refusal) = issued.result {
+                    anyhow::bail!("a ticket was refused: {}", refusal.message);
+                }
             }
             anyhow::Ok(count)
         }));
@@ -199,7 +203,7 @@ async fn issue_tickets(kiosks: &[HallClient], options: BenchOptions) -> anyhow::
     Ok(issued as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Every window calls and finishes `calls` tickets, all windows at once. Returns when each call
+/// Every window calls, serves and finishes `calls` tickets, all windows at once. Returns when each call
 /// request left, by the sequence of its event.
 async fn call_at_every_window(
     counters: &[(u16, HallClient)],
@@ -213,7 +217,11 @@ async fn call_at_every_window(
             for _ in 0..calls {
                 let at = Instant::now();
                 let called = counter.execute(Command::CallNext { window }).await?;
+                if let CommandResult::Refused(refusal) = &called.result {
+                    anyhow::bail!("window {window} could not call: {}", refusal.message);
+                }
                 sent.push((called.seq, at));
+                counter.execute(Command::StartService { window }).await?;
                 counter.execute(Command::Finish { window }).await?;
             }
             anyhow::Ok(sent)

@@ -4,6 +4,7 @@
 //! the event log and state in SQLite, `engine` is the single writer that turns commands into events,
 //! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
 
+pub mod buttons;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,3 +14,4 @@ pub mod engine;
 pub mod hall;
 pub mod queue;
 pub mod store;
+pub mod voice;

@@ -36,6 +36,12 @@ pub enum Commands {
     Stats(stats::StatsArgs),
     /// Measure the engine on this machine.
     Bench(bench::BenchArgs),
+    /// Pair terminals with the hall node.
+    #[command(subcommand)]
+    Pair(crate::hall::run::PairCommand),
+    /// Voice announcements: build or check a clip pack.
+    #[command(subcommand)]
+    Voice(crate::hall::run::VoiceCommand),
 }
 
 pub fn init_logging() {
@@ -57,6 +63,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Export(args) => export::export(args),
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
+        Commands::Pair(command) => crate::hall::run::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Voice(command) => {
+            crate::hall::run::voice_command(command).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1,1 +1,350 @@
-//! What `hallq run --role …` starts for the LAN. Filled in below.
+//! What `hallq run --role …` starts for the LAN, buttons and voice, and the `hallq pair` and
+//! `hallq voice` subcommands. `cli/run.rs` calls in here with a few lines.
+//!
+//! With the `hall` role (or no role: the demo, every role in one process) the board owns the engine,
+//! serves the LAN API and prints a pairing code; its own counter buttons and voice talk to the engine
+//! directly. Without it, the board is a terminal: it reads its device token and talks to the hall
+//! node at `[lan] hall_url`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::HallServer;
+use super::auth::{Registry, Role};
+use super::client::{HallClient, LinkState};
+use crate::buttons::{self, CommandSink};
+use crate::config::HallSetup;
+use crate::engine::EngineHandle;
+use crate::voice;
+
+/// A board's part in the hall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeRole {
+    /// Owns the engine and the store; serves the LAN.
+    Hall,
+    Kiosk,
+    /// A window terminal: call buttons for `[buttons] window`.
+    Counter,
+    /// A display wall: voice announcements.
+    Display,
+}
+
+/// No role named means every role: the demo hall in one process.
+fn has(roles: &[NodeRole], role: NodeRole) -> bool {
+    roles.is_empty() || roles.contains(&role)
+}
+
+/// Whether this board runs the engine.
+pub fn is_hall_node(roles: &[NodeRole]) -> bool {
+    has(roles, NodeRole::Hall)
+}
+
+/// The LAN side of a running hall node; dropping it leaves the server to end with the runtime.
+pub struct HallNode {
+    pub server: HallServer,
+}
+
+/// Starts the LAN server, prints a pairing code, and attaches this board's own buttons and voice to
+/// the engine. `demo` binds to loopback only: the demo is not meant to be reachable from the LAN.
+pub async fn start_hall_node(
+    engine: &EngineHandle,
+    roles: &[NodeRole],
+    demo: bool,
+) -> anyhow::Result<HallNode> {
+    let setup = engine.setup().clone();
+    let lan = &setup.config.lan;
+    let mut listen: SocketAddr = lan.listen.parse().context("[lan] listen")?;
+    if demo {
+        listen.set_ip([127, 0, 0, 1].into());
+    }
+    let server = HallServer::start(engine.clone(), listen, lan).await?;
+    let code = server.mint_code(lan.pairing_code_minutes)?;
+    println!(
+        "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
+        lan.pairing_code_minutes, server.addr
+    );
+    if has(roles, NodeRole::Counter)
+        && let Some(window) = setup.config.buttons.window
+    {
+        start_buttons(&setup, window, engine.clone());
+    }
+    if has(roles, NodeRole::Display)
+        && let Some(announcer) = voice::start(&setup.config.voice, &setup.config.hall.languages)
+    {
+        tokio::spawn(voice::follow_engine(engine.clone(), announcer));
+    }
+    Ok(HallNode { server })
+}
+
+/// Presses from GPIO when built with `gpio` and pins are set, else from standard input.
+fn start_buttons(setup: &HallSetup, window: u16, sink: impl CommandSink + 'static) {
+    let config = &setup.config.buttons;
+    let (presses, received) = mpsc::channel(16);
+    #[cfg(feature = "gpio")]
+    let from_gpio = watch_gpio(config, &presses);
+    #[cfg(not(feature = "gpio"))]
+    let from_gpio = false;
+    if !from_gpio {
+        println!("window {window} {}", buttons::stdin::HELP);
+        buttons::stdin::spawn(presses);
+    }
+    let debounce = Duration::from_millis(u64::from(config.debounce_ms));
+    tokio::spawn(buttons::run(received, window, debounce, sink));
+}
+
+/// [`run_terminal`] on its own runtime, until Ctrl-C or `seconds` have passed.
+pub fn run_terminal_blocking(
+    setup: HallSetup,
+    roles: &[NodeRole],
+    seconds: Option<u64>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run_terminal(Arc::new(setup), roles, async move {
+        let timer = async {
+            match seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = timer => {}
+        }
+    }))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Watches the configured pins; false when none are set or the board has no GPIO.
+#[cfg(feature = "gpio")]
+fn watch_gpio(
+    config: &crate::config::ButtonsConfig,
+    presses: &mpsc::Sender<buttons::Press>,
+) -> bool {
+    let pins = [
+        config.call_next,
+        config.recall,
+        config.finish,
+        config.no_show,
+    ];
+    if pins.iter().all(Option::is_none) {
+        return false;
+    }
+    match buttons::gpio::watch(config, presses.clone()) {
+        Ok(pins) => {
+            // The pins stay watched for the life of the process.
+            std::mem::forget(pins);
+            true
+        }
+        Err(e) => {
+            tracing::warn!("call buttons on GPIO unavailable: {e}; using standard input");
+            false
+        }
+    }
+}
+
+/// A terminal board: talks to the hall node over the LAN until `stop` resolves.
+pub async fn run_terminal(
+    setup: Arc<HallSetup>,
+    roles: &[NodeRole],
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let lan = &setup.config.lan;
+    let token = std::fs::read_to_string(&lan.token_file)
+        .with_context(|| {
+            format!(
+                "no device token at {}: pair this board first with `hallq pair join`",
+                lan.token_file
+            )
+        })?
+        .trim()
+        .to_string();
+    let client = HallClient::new(&lan.hall_url, token);
+    let mut link = client.link();
+    tokio::spawn(async move {
+        while link.changed().await.is_ok() {
+            let state = link.borrow_and_update().clone();
+            match state {
+                LinkState::Lost { reason } => {
+                    eprintln!("hallq: hall node unreachable ({reason}); retrying")
+                }
+                LinkState::Connected => eprintln!("hallq: connected to the hall node"),
+                LinkState::Unknown => {}
+            }
+        }
+    });
+    if has(roles, NodeRole::Counter)
+        && let Some(window) = setup.config.buttons.window
+    {
+        start_buttons(&setup, window, client.clone());
+    }
+    if has(roles, NodeRole::Display)
+        && let Some(announcer) = voice::start(&setup.config.voice, &setup.config.hall.languages)
+    {
+        let after = client.display_view().await.map(|v| v.seq).unwrap_or(0);
+        tokio::spawn(voice::follow_client(client.clone(), after, announcer));
+    }
+    stop.await;
+    Ok(())
+}
+
+/// `hallq pair`: mint a code on the hall node, or pair this terminal board with one.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum PairCommand {
+    /// On the hall node: mint a one-time pairing code.
+    Code {
+        #[command(flatten)]
+        hall: crate::cli::HallArgs,
+        /// Tie the code to one role (kiosk, counter, display, admin); any role when left out.
+        #[arg(long)]
+        role: Option<String>,
+        /// The window, for a counter.
+        #[arg(long)]
+        window: Option<u16>,
+        #[arg(long, default_value_t = 15)]
+        minutes: u32,
+    },
+    /// On a terminal board: pair with the hall node and keep the token in `[lan] token_file`.
+    Join {
+        #[command(flatten)]
+        hall: crate::cli::HallArgs,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        window: Option<u16>,
+        /// How staff will recognise this terminal.
+        #[arg(long)]
+        name: String,
+        /// Where the token goes; overrides `[lan] token_file`.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
+}
+
+pub fn pair(command: PairCommand) -> anyhow::Result<()> {
+    match command {
+        PairCommand::Code {
+            hall,
+            role,
+            window,
+            minutes,
+        } => {
+            let setup = hall.setup()?;
+            let db = hall.db_path(&setup);
+            let role = role
+                .map(|r| Role::from_parts(&r, window))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            // Opening the store brings its schema up to date, pairing tables included.
+            crate::store::Store::open(&db, &setup.config.hall.id)?;
+            let code = Registry::open(&db)?.mint_code(role, minutes)?;
+            println!("{code}");
+            Ok(())
+        }
+        PairCommand::Join {
+            hall,
+            code,
+            role,
+            window,
+            name,
+            token_file,
+        } => {
+            let setup = hall.setup()?;
+            let role = Role::from_parts(&role, window).map_err(|e| anyhow::anyhow!(e))?;
+            let path = token_file.unwrap_or_else(|| PathBuf::from(&setup.config.lan.token_file));
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (client, _) = runtime.block_on(HallClient::pair(
+                &setup.config.lan.hall_url,
+                &code,
+                &name,
+                role,
+            ))?;
+            write_token(&path, client.token())?;
+            println!(
+                "paired as {}; token kept in {}",
+                role.name(),
+                path.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The token file is readable by its owner only: it is the terminal's credential.
+fn write_token(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{token}")?;
+    Ok(())
+}
+
+/// `hallq voice`: the clip pack.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum VoiceCommand {
+    /// Generate a clip pack with espeak-ng (keeps clips already there, e.g. a hall's recordings).
+    MakePack {
+        #[command(flatten)]
+        hall: crate::cli::HallArgs,
+        /// The pack's folder; defaults to `[voice] clips`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace clips already there.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write the announcement of one call to a WAV file, to check a pack by ear.
+    Say {
+        #[command(flatten)]
+        hall: crate::cli::HallArgs,
+        number: String,
+        window: u16,
+        #[arg(long)]
+        out: PathBuf,
+        /// The pack's folder; defaults to `[voice] clips`.
+        #[arg(long)]
+        clips: Option<PathBuf>,
+    },
+}
+
+pub fn voice_command(command: VoiceCommand) -> anyhow::Result<()> {
+    match command {
+        VoiceCommand::MakePack { hall, out, replace } => {
+            let setup = hall.setup()?;
+            let out = out.unwrap_or_else(|| PathBuf::from(&setup.config.voice.clips));
+            let written = voice::pack::make_pack(&out, &setup.config.hall.languages, replace)?;
+            println!("{written} clips written to {}", out.display());
+            Ok(())
+        }
+        VoiceCommand::Say {
+            hall,
+            number,
+            window,
+            out,
+            clips,
+        } => {
+            let setup = hall.setup()?;
+            let clips_dir = clips.unwrap_or_else(|| PathBuf::from(&setup.config.voice.clips));
+            let pack = voice::pack::ClipPack::new(clips_dir);
+            let clips = voice::phrase::announcement(&setup.config.hall.languages, &number, window);
+            pack.assemble(&clips, &out)?;
+            println!("{}", out.display());
+            Ok(())
+        }
+    }
+}

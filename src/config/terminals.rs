@@ -82,3 +82,68 @@ impl Default for VoiceConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{EXAMPLE_HALL_TOML, parse};
+
+    fn with(extra: &str) -> String {
+        format!("{EXAMPLE_HALL_TOML}\n{extra}")
+    }
+
+    #[test]
+    fn the_tables_are_optional_with_defaults() {
+        let setup = parse(EXAMPLE_HALL_TOML, "hall.toml").unwrap();
+        assert_eq!(setup.config.lan.max_body_bytes, 16 * 1024);
+        assert_eq!(setup.config.buttons.window, None);
+        assert!(setup.config.voice.enabled);
+    }
+
+    #[test]
+    fn the_tables_are_read() {
+        let text = with(
+            "[lan]\nlisten = \"0.0.0.0:9000\"\nhall_url = \"http://10.0.0.2:9000\"\n\
+             [buttons]\nwindow = 3\ncall_next = 17\nrecall = 27\n\
+             [voice]\nplayer = [\"paplay\"]\nmax_pending = 5\n",
+        );
+        let setup = parse(&text, "hall.toml").unwrap();
+        assert_eq!(setup.config.lan.listen, "0.0.0.0:9000");
+        assert_eq!(setup.config.buttons.window, Some(3));
+        assert_eq!(setup.config.buttons.recall, Some(27));
+        assert_eq!(setup.config.voice.player, ["paplay"]);
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_place_and_line() {
+        let text = with(
+            "[lan]\nlisten = \"everywhere\"\n\
+             [buttons]\nwindow = 42\ncall_next = 17\nrecall = 17\nfinish = 40\n\
+             [voice]\nmax_pending = 0\n",
+        );
+        let errors = parse(&text, "hall.toml").unwrap_err().to_string();
+        let base = EXAMPLE_HALL_TOML.lines().count() + 1;
+        for (location, line, words) in [
+            ("lan.listen", base + 2, "not an address"),
+            ("buttons.window", base + 4, "no window 42"),
+            ("buttons.recall", base + 6, "already the call_next button"),
+            ("buttons.finish", base + 7, "BCM pins are 0 to 27"),
+            ("voice.max_pending", base + 9, "at least 1"),
+        ] {
+            let expected = format!("hall.toml:{line}: {location}: ");
+            assert!(
+                errors
+                    .lines()
+                    .any(|l| l.starts_with(&expected) && l.contains(words)),
+                "{expected} … {words} missing in:\n{errors}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = parse(&with("[lan]\nport = 80\n"), "hall.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `port`"), "{err}");
+    }
+}

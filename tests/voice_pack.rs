@@ -1,0 +1,56 @@
+//! The clip pack generator with the real espeak-ng, and an announcement joined from its clips.
+//! Needs the `espeak-ng` package; without it the test says so and passes.
+
+use std::path::Path;
+
+use hallq::config::Lang;
+use hallq::voice::pack::{self, ClipPack};
+use hallq::voice::phrase;
+
+#[test]
+fn a_generated_pack_speaks_a_call_and_keeps_a_halls_own_recordings() {
+    if !Path::new("/usr/bin/espeak-ng").exists() {
+        println!("SKIPPED: /usr/bin/espeak-ng is missing (apt-get install -y espeak-ng)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let languages = [Lang::Zh, Lang::Ug, Lang::Kk, Lang::En];
+    // The hall recorded its own English "A" at espeak-ng's rate: the generator must keep it.
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22050,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    std::fs::create_dir_all(dir.path().join("en")).unwrap();
+    let recorded = dir.path().join("en/A.wav");
+    pack::write_wav(&recorded, spec, &[7; 2205]).unwrap();
+
+    let written = pack::make_pack(dir.path(), &languages, false).unwrap();
+    let per_language = |lang| ClipPack::clip_names(lang).len();
+    let all: usize = languages.iter().map(|l| per_language(*l)).sum();
+    assert_eq!(written, all - 1, "every clip but the recording");
+    let pack = ClipPack::new(dir.path());
+    assert!(pack.missing(&languages).is_empty());
+    let kept: Vec<i16> = hound::WavReader::open(&recorded)
+        .unwrap()
+        .into_samples()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept, vec![7; 2205]);
+
+    let out = dir.path().join("call.wav");
+    pack.assemble(&phrase::announcement(&languages, "A012", 3), &out)
+        .unwrap();
+    let reader = hound::WavReader::open(&out).unwrap();
+    let seconds = reader.duration() as f64 / f64::from(reader.spec().sample_rate);
+    assert!(
+        (4.0..60.0).contains(&seconds),
+        "four languages take a few seconds, not {seconds}"
+    );
+    let loud = reader
+        .into_samples::<i16>()
+        .filter(|s| s.as_ref().unwrap().abs() > 1000)
+        .count();
+    assert!(loud > 10_000, "the announcement is not silence");
+}

@@ -62,7 +62,15 @@ pub async fn start_hall_node(
     if demo {
         listen.set_ip([127, 0, 0, 1].into());
     }
-    let server = HallServer::start(engine.clone(), listen, lan).await?;
+    let server = match HallServer::start(engine.clone(), listen, lan).await {
+        // Two demos on one machine (or a demo beside a test run) must not fail over a port.
+        Err(e) if demo => {
+            tracing::warn!("{listen} is taken ({e}); the demo listens on a free port instead");
+            listen.set_port(0);
+            HallServer::start(engine.clone(), listen, lan).await?
+        }
+        started => started?,
+    };
     let code = server.mint_code(lan.pairing_code_minutes)?;
     println!(
         "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",

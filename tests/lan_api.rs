@@ -11,16 +11,8 @@ use hallq::queue::{
     TransferTarget,
 };
 use hallq::store::{CommandResult, Outcome};
-use lan_support::TestHall;
+use lan_support::{TestHall, issue, issue_tickets, sign_in};
 use serde_json::json;
-
-fn issue(service: &str) -> Command {
-    Command::IssueTicket {
-        service: service.into(),
-        citizen: None,
-        by_staff: false,
-    }
-}
 
 fn ticket_number(outcome: &Outcome) -> String {
     match &outcome.result {
@@ -34,17 +26,6 @@ fn refusal_code(outcome: &Outcome) -> &str {
         CommandResult::Refused(refusal) => &refusal.code,
         other => panic!("expected a refusal, got {other:?}"),
     }
-}
-
-async fn sign_in(counter: &HallClient, window: u16) {
-    let signed = counter
-        .execute(Command::SignIn {
-            window,
-            staff: format!("10{window:02}"),
-        })
-        .await
-        .unwrap();
-    assert!(matches!(signed.result, CommandResult::Done(_)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,9 +276,7 @@ async fn a_terminal_that_loses_the_link_resumes_without_missing_or_repeating_an_
     let mut hall = TestHall::start().await;
     let display = hall.pair(Role::Display).await;
     let kiosk = hall.pair(Role::Kiosk).await;
-    for _ in 0..3 {
-        kiosk.execute(issue("SB")).await.unwrap();
-    }
+    issue_tickets(&kiosk, "SB", 3).await;
     let mut events = display.follow(0);
     // The day opening and three tickets, from the store.
     assert_eq!(take_events(&mut events, 4).await, vec![1, 2, 3, 4]);
@@ -339,9 +318,7 @@ async fn the_stream_resumes_from_last_event_id_and_live_events_follow_the_backlo
     let hall = TestHall::start().await;
     let display = hall.pair(Role::Display).await;
     let kiosk = hall.pair(Role::Kiosk).await;
-    for _ in 0..3 {
-        kiosk.execute(issue("SB")).await.unwrap();
-    }
+    issue_tickets(&kiosk, "SB", 3).await;
     let mut response = reqwest::Client::new()
         .get(format!("{}/api/v1/events?after=0", hall.url()))
         .bearer_auth(display.token())
@@ -562,8 +539,7 @@ async fn metrics_and_health_describe_the_hall() {
     let hall = TestHall::start().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let window1 = hall.pair(Role::Counter { window: 1 }).await;
-    kiosk.execute(issue("SB")).await.unwrap();
-    kiosk.execute(issue("SB")).await.unwrap();
+    issue_tickets(&kiosk, "SB", 2).await;
     sign_in(&window1, 1).await;
     window1
         .execute(Command::CallNext { window: 1 })

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use hallq::buttons;
 use hallq::hall::Role;
-use hallq::queue::{Command, Reply, TicketState};
+use hallq::queue::{Reply, TicketState};
 use hallq::store::CommandResult;
-use lan_support::TestHall;
+use lan_support::{TestHall, issue_tickets, sign_in};
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,23 +17,8 @@ async fn button_presses_call_recall_and_mark_no_show_once_each() {
     let hall = TestHall::start().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let window1 = hall.pair(Role::Counter { window: 1 }).await;
-    for _ in 0..2 {
-        kiosk
-            .execute(Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            })
-            .await
-            .unwrap();
-    }
-    window1
-        .execute(Command::SignIn {
-            window: 1,
-            staff: "1001".into(),
-        })
-        .await
-        .unwrap();
+    issue_tickets(&kiosk, "SB", 2).await;
+    sign_in(&window1, 1).await;
 
     let (mut keyboard, input) = tokio::io::duplex(64);
     let (presses, received) = tokio::sync::mpsc::channel(16);
@@ -96,23 +81,8 @@ async fn presses_made_while_a_command_is_on_its_way_are_dropped() {
     let hall = TestHall::start().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let window1 = hall.pair(Role::Counter { window: 1 }).await;
-    for _ in 0..3 {
-        kiosk
-            .execute(Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: false,
-            })
-            .await
-            .unwrap();
-    }
-    window1
-        .execute(Command::SignIn {
-            window: 1,
-            staff: "1001".into(),
-        })
-        .await
-        .unwrap();
+    issue_tickets(&kiosk, "SB", 3).await;
+    sign_in(&window1, 1).await;
     // Call next, then finish and no-show queued behind it before any answer: only the call is sent.
     let (presses, received) = tokio::sync::mpsc::channel(16);
     let now = std::time::Instant::now();

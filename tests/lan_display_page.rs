@@ -11,19 +11,11 @@ use futures_util::{SinkExt, StreamExt};
 use hallq::hall::Role;
 use hallq::queue::Command;
 use hallq::store::CommandResult;
-use lan_support::TestHall;
+use lan_support::{TestHall, issue, sign_in};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-fn issue(service: &str) -> Command {
-    Command::IssueTicket {
-        service: service.into(),
-        citizen: None,
-        by_staff: false,
-    }
-}
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -148,13 +140,7 @@ async fn the_web_display_shows_a_call_made_through_the_api() {
     let window3 = hall.pair(Role::Counter { window: 3 }).await;
     let display = hall.pair(Role::Display).await;
     kiosk.execute(issue("SB")).await.unwrap();
-    window3
-        .execute(Command::SignIn {
-            window: 3,
-            staff: "1003".into(),
-        })
-        .await
-        .unwrap();
+    sign_in(&window3, 3).await;
     window3
         .execute(Command::CallNext { window: 3 })
         .await

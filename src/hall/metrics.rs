@@ -84,6 +84,12 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// A metric with one value and no labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// Label values are service codes, device names and fault codes from the config and devices: escaped
 /// anyway, so a stray quote cannot break the scrape.
 fn label(value: &str) -> String {
@@ -177,13 +183,13 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         waits.len()
     );
 
-    family(
+    single(
         &mut out,
         "hallq_device_faults",
         "gauge",
         "Devices currently in fault.",
+        state.faults.len(),
     );
-    let _ = writeln!(out, "hallq_device_faults {}", state.faults.len());
     family(
         &mut out,
         "hallq_device_fault",
@@ -199,24 +205,20 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         );
     }
 
-    family(
+    single(
         &mut out,
         "hallq_event_seq",
         "counter",
         "The last sequence of the event log.",
+        state.last_seq,
     );
-    let _ = writeln!(out, "hallq_event_seq {}", state.last_seq);
     let acked = hall.metrics.sync_acked_seq.load(Ordering::Relaxed);
-    family(
+    single(
         &mut out,
         "hallq_sync_lag_events",
         "gauge",
         "Events recorded but not yet acknowledged by the platform.",
-    );
-    let _ = writeln!(
-        out,
-        "hallq_sync_lag_events {}",
-        state.last_seq.saturating_sub(acked)
+        state.last_seq.saturating_sub(acked),
     );
 
     let m = &hall.metrics;
@@ -232,35 +234,27 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         m.commands_done.load(Ordering::Relaxed),
         m.commands_refused.load(Ordering::Relaxed)
     );
-    family(
+    single(
         &mut out,
         "hallq_lan_auth_failures_total",
         "counter",
         "Requests refused for a missing or unknown token, a wrong role or a bad pairing code.",
+        m.auth_failures.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "hallq_lan_auth_failures_total {}",
-        m.auth_failures.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "hallq_lan_push_streams",
         "gauge",
         "Terminals following the event stream.",
+        m.push_streams.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "hallq_lan_push_streams {}",
-        m.push_streams.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "hallq_lan_paired_terminals",
         "gauge",
         "Terminals paired with this hall node.",
+        paired,
     );
-    let _ = writeln!(out, "hallq_lan_paired_terminals {paired}");
     out
 }
 

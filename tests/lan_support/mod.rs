@@ -97,3 +97,34 @@ impl Drop for TestHall {
         drop(self.writer.take());
     }
 }
+
+/// A walk-in ticket for `service`, as a kiosk asks for it.
+pub fn issue(service: &str) -> hallq::queue::Command {
+    hallq::queue::Command::IssueTicket {
+        service: service.into(),
+        citizen: None,
+        by_staff: false,
+    }
+}
+
+/// Issues `count` walk-in tickets for `service` through `kiosk`.
+pub async fn issue_tickets(kiosk: &HallClient, service: &str, count: usize) {
+    for _ in 0..count {
+        kiosk.execute(issue(service)).await.unwrap();
+    }
+}
+
+/// Signs a staff member in at `window` through its terminal.
+pub async fn sign_in(counter: &HallClient, window: u16) {
+    let signed = counter
+        .execute(hallq::queue::Command::SignIn {
+            window,
+            staff: format!("10{window:02}"),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(signed.result, hallq::store::CommandResult::Done(_)),
+        "{signed:?}"
+    );
+}

@@ -4,6 +4,7 @@
 //! the event log and state in SQLite, `engine` is the single writer that turns commands into events,
 //! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
 
+pub mod bench;
 pub mod buttons;
 pub mod cli;
 pub mod clock;
@@ -15,3 +16,4 @@ pub mod hall;
 pub mod queue;
 pub mod store;
 pub mod voice;
+pub mod watchdog;

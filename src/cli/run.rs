@@ -19,6 +19,9 @@ pub struct RunArgs {
     /// Do not simulate citizens and staff in the demo hall.
     #[arg(long)]
     pub no_sim: bool,
+    /// Run without opening any screen.
+    #[arg(long)]
+    pub headless: bool,
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -60,6 +63,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         });
+        crate::watchdog::notify_ready();
+        tokio::spawn(crate::watchdog::keep_alive(engine.clone()));
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
         }

@@ -4,6 +4,7 @@
 //! Every write happens inside a [`Batch`], one SQLite transaction committed with a full fsync (WAL,
 //! `synchronous=FULL`): an acknowledged command survives power loss.
 
+mod checkpoint;
 mod projection;
 mod schema;
 
@@ -16,6 +17,7 @@ use crate::queue::{
     Appointment, DeviceFault, HallState, Recorded, RefusalWire, Reply, StoredEvent, Ticket,
     WindowState,
 };
+pub use checkpoint::Checkpointer;
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;
 
@@ -81,6 +83,8 @@ impl Store {
         let mut conn = open_connection(path, OpenFlags::default())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run beside the writer (see `checkpoint.rs`), never inside a command's commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
         let owner: Option<String> = conn
@@ -314,17 +318,34 @@ impl Batch<'_> {
             .transpose()
     }
 
-    pub fn record_command(&self, command_json: &str, outcome: &Outcome) -> Result<(), StoreError> {
+    pub fn record_command(
+        &self,
+        command_json: &str,
+        outcome: &Outcome,
+        business_day: chrono::NaiveDate,
+    ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO commands (command_id, command, outcome, last_seq) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO commands (command_id, command, outcome, last_seq, business_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 outcome.command_id,
                 command_json,
                 serde_json::to_string(outcome)?,
-                outcome.seq as i64
+                outcome.seq as i64,
+                business_day.to_string(),
             ])?;
+        Ok(())
+    }
+
+    /// Forgets command results of days before `day`: a terminal retries for minutes, not days, and the
+    /// event log keeps the full trail.
+    pub fn forget_commands_before(&self, day: chrono::NaiveDate) -> Result<(), StoreError> {
+        self.tx.execute(
+            "DELETE FROM commands WHERE business_day < ?1",
+            [day.to_string()],
+        )?;
         Ok(())
     }
 

@@ -1,0 +1,127 @@
+//! The `hallq` binary end to end: the demo hall runs and records, export and stats read its database.
+
+use std::process::Command;
+
+fn hallq(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn demo_hall_runs_then_export_and_stats_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let run = hallq(&["run", "--db", db, "--seconds", "4", "--headless"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let export = hallq(&["export", "--db", db]);
+    assert!(export.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.len() >= 9,
+        "day opening and eight sign-ins at least, got {}",
+        lines.len()
+    );
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["seq"], i as u64 + 1);
+        assert_eq!(line["hall_id"], "650102-ZWFW-01");
+        assert!(
+            line["recorded"]["boot_id"]
+                .as_str()
+                .is_some_and(|b| !b.is_empty())
+        );
+    }
+    assert_eq!(lines[0]["event"]["type"], "business_day_opened");
+    let after = hallq(&["export", "--db", db, "--after", "5"]);
+    let first_after: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&after.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first_after["seq"], 6);
+
+    let stats = hallq(&["stats", "--db", db, "--json"]);
+    assert!(
+        stats.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let services = stats["services"].as_array().unwrap();
+    assert_eq!(services.len(), 7);
+    let issued: u64 = services.iter().map(|s| s["issued"].as_u64().unwrap()).sum();
+    let issued_events = lines
+        .iter()
+        .filter(|l| l["event"]["type"] == "ticket_issued")
+        .count() as u64;
+    assert_eq!(issued, issued_events);
+    let table = hallq(&["stats", "--db", db]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("p90 wait"));
+}
+
+#[test]
+fn export_and_stats_refuse_a_missing_database() {
+    for sub in ["export", "stats"] {
+        let out = hallq(&[sub, "--db", "/nonexistent/hall.db"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no database at /nonexistent/hall.db")
+        );
+    }
+}
+
+#[test]
+fn under_systemd_the_node_reports_ready_and_feeds_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let db = dir.path().join("hall.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args([
+            "run",
+            "--headless",
+            "--no-sim",
+            "--seconds",
+            "2",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .spawn()
+        .unwrap();
+    // Keep reading until the node has stopped, as systemd would.
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match socket.recv(&mut buf) {
+            Ok(n) => messages.push(String::from_utf8_lossy(&buf[..n]).to_string()),
+            Err(_) if child.try_wait().unwrap().is_some() => break,
+            Err(_) => {}
+        }
+    }
+    assert!(
+        messages.first().is_some_and(|m| m.contains("READY=1")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 3,
+        "{messages:?}"
+    );
+}

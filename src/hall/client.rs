@@ -5,6 +5,7 @@
 //! the last sequence it handed on, so a terminal that loses the hall node misses nothing. While the link
 //! is down the client says so through [`HallClient::link`], for the screen to show.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -16,7 +17,7 @@ use super::auth::Role;
 use super::display::DisplayView;
 use super::error::ApiError;
 use super::push::KEEP_ALIVE;
-use crate::queue::{Command, RefusalWire, StoredEvent};
+use crate::queue::{Command, Event, RefusalWire, StoredEvent, TicketId};
 use crate::store::{CommandResult, Outcome};
 
 /// One attempt may take this long before the client tries again with the same id.
@@ -262,7 +263,13 @@ impl HallClient {
             .timeout(ATTEMPT_TIMEOUT)
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(|e| {
+                self.set_link(LinkState::Lost {
+                    reason: e.to_string(),
+                });
+                ClientError::Unreachable(e.to_string())
+            })?;
+        self.set_link(LinkState::Connected);
         read_json(response).await
     }
 
@@ -288,6 +295,30 @@ impl HallClient {
                     }
                     delay = (delay * 2).min(self.retry.max_delay);
                 }
+            }
+        }
+    }
+
+    /// Follows the push stream and calls `on_call(number, window)` for every call and recall, until the
+    /// stream's receiver side is dropped. Numbers come from the stream's issue events, or from the
+    /// display view for tickets issued before `after`.
+    pub async fn follow_calls(&self, after: u64, mut on_call: impl FnMut(&str, u16)) {
+        let mut numbers: HashMap<TicketId, String> = HashMap::new();
+        let mut events = self.follow(after);
+        while let Some(StoredEvent { event, .. }) = events.recv().await {
+            if let Event::TicketIssued { ticket, number, .. } = &event {
+                numbers.insert(*ticket, number.clone());
+            }
+            let Some((ticket, window)) = crate::voice::called(&event) else {
+                continue;
+            };
+            if !numbers.contains_key(&ticket)
+                && let Ok(view) = self.display_view().await
+            {
+                numbers.extend(view.calls.into_iter().map(|c| (c.ticket, c.number)));
+            }
+            if let Some(number) = numbers.get(&ticket) {
+                on_call(number, window);
             }
         }
     }

@@ -190,14 +190,48 @@ pub async fn run_terminal(
     {
         start_buttons(&setup, window, client.clone());
     }
-    if has(roles, NodeRole::Display)
-        && let Some(announcer) = voice::start(&setup.config.voice, &setup.config.hall.languages)
-    {
-        let after = client.display_view().await.map(|v| v.seq).unwrap_or(0);
-        tokio::spawn(voice::follow_client(client.clone(), after, announcer));
-    }
+    // Every terminal follows the push stream: it keeps the link state current even when nobody
+    // presses anything, and a display board prints each call until its screen takes over.
+    let display = has(roles, NodeRole::Display);
+    tokio::spawn({
+        let client = client.clone();
+        let setup = setup.clone();
+        async move {
+            let after = current_seq(&client).await;
+            if display
+                && let Some(announcer) =
+                    voice::start(&setup.config.voice, &setup.config.hall.languages)
+            {
+                tokio::spawn(voice::follow_client(client.clone(), after, announcer));
+            }
+            client
+                .follow_calls(after, |number, window| {
+                    if display {
+                        println!("call {number} -> window {window}");
+                    }
+                })
+                .await
+        }
+    });
     stop.await;
     Ok(())
+}
+
+/// Where the hall's log stands, asked until the hall node answers: a terminal that starts while the
+/// hall node is away must not replay the whole log once it is back.
+async fn current_seq(client: &HallClient) -> u64 {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match client.display_view().await {
+            Ok(view) => return view.seq,
+            Err(super::client::ClientError::Rejected(e)) => {
+                eprintln!("hallq: the hall node refuses this terminal: {}", e.message);
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// `hallq pair`: mint a code on the hall node, or pair this terminal board with one.

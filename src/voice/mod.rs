@@ -8,7 +8,6 @@ pub mod pack;
 pub mod phrase;
 pub mod player;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ pub use announcer::{Announcer, CallQueue, Voice};
 use crate::config::{Lang, VoiceConfig};
 use crate::engine::EngineHandle;
 use crate::hall::client::HallClient;
-use crate::queue::{Event, StoredEvent, TicketId};
+use crate::queue::{Event, TicketId};
 
 /// Starts the announcer the config asks for, or `None` when voice is off. Missing clips are reported
 /// once here; the wall runs without them.
@@ -50,7 +49,7 @@ pub fn start(config: &VoiceConfig, languages: &[Lang]) -> Option<Announcer> {
 }
 
 /// The ticket and window a call or recall names.
-fn called(event: &Event) -> Option<(TicketId, u16)> {
+pub fn called(event: &Event) -> Option<(TicketId, u16)> {
     match event {
         Event::TicketCalled { ticket, window, .. }
         | Event::TicketRecalled { ticket, window, .. } => Some((*ticket, *window)),
@@ -81,24 +80,9 @@ pub async fn follow_engine(engine: EngineHandle, announcer: Announcer) {
 
 /// Announces calls from the hall node's push stream, on a display board elsewhere on the LAN.
 pub async fn follow_client(client: HallClient, after: u64, announcer: Announcer) {
-    let mut numbers: HashMap<TicketId, String> = HashMap::new();
-    let mut events = client.follow(after);
-    while let Some(StoredEvent { event, .. }) = events.recv().await {
-        if let Event::TicketIssued { ticket, number, .. } = &event {
-            numbers.insert(*ticket, number.clone());
-        }
-        let Some((ticket, window)) = called(&event) else {
-            continue;
-        };
-        if !numbers.contains_key(&ticket)
-            && let Ok(view) = client.display_view().await
-        {
-            numbers.extend(view.calls.into_iter().map(|c| (c.ticket, c.number)));
-        }
-        if let Some(number) = numbers.get(&ticket) {
-            announcer.announce(number, window);
-        }
-    }
+    client
+        .follow_calls(after, |number, window| announcer.announce(number, window))
+        .await;
 }
 
 #[cfg(test)]

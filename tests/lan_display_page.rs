@@ -189,6 +189,15 @@ async fn the_web_display_shows_a_call_made_through_the_api() {
             json!(false),
         )
         .await;
+
+    // Names take turns in the hall's languages; Uyghur and Kazakh read right to left.
+    let uyghur = browser
+        .eval(
+            "langTurn = 1; render(lastView); \
+             [...document.querySelectorAll('#waiting td')].slice(0, 1).map(td => [td.dir, td.textContent])",
+        )
+        .await;
+    assert_eq!(uyghur, json!([["rtl", "ئىجتىمائىي كاپالەت"]]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -375,6 +375,11 @@ async fn a_display_never_receives_citizen_data() {
             break;
         }
     }
+    let state = display.state().await.unwrap();
+    assert_eq!(state.ticket_by_number("C001").unwrap().citizen, None);
+    let state = admin.state().await.unwrap();
+    let citizen = state.ticket_by_number("C001").unwrap().citizen.clone();
+    assert_eq!(citizen.unwrap().masked_name, "李*四");
     loop {
         let e = next_event(&mut admin_sees).await;
         if let Some(citizen) = issued(&e) {

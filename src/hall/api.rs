@@ -225,9 +225,15 @@ fn engine_error(e: EngineError) -> ApiError {
     }
 }
 
-async fn state(State(hall): State<Hall>, Terminal(_): Terminal) -> Result<Response, ApiError> {
+async fn state(State(hall): State<Hall>, Terminal(device): Terminal) -> Result<Response, ApiError> {
     let state = hall.engine.state().await.map_err(engine_error)?;
-    Ok(Json(state).into_response())
+    if device.role != Role::Display {
+        return Ok(Json(state).into_response());
+    }
+    let mut shown = serde_json::to_value(&state)
+        .map_err(|e| ApiError::unavailable(format!("state not readable: {e}")))?;
+    push::redact_state(&mut shown);
+    Ok(Json(shown).into_response())
 }
 
 async fn display_view(

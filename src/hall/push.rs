@@ -186,6 +186,27 @@ fn redact_personal_data(event: &mut serde_json::Value) {
     }
 }
 
+/// The state as a display may see it: tickets and bookings without their citizens.
+pub fn redact_state(state: &mut serde_json::Value) {
+    for ticket in state["tickets"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|t| t.values_mut())
+    {
+        ticket["citizen"] = serde_json::Value::Null;
+    }
+    for booking in state["appointments"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|a| a.values_mut())
+    {
+        if let Some(booking) = booking.as_object_mut() {
+            booking.remove("id_hash");
+            booking.remove("masked_name");
+        }
+    }
+}
+
 /// Runs a read on its own read-only connection, off the async threads.
 async fn read_store<T: Send + 'static>(
     db_path: PathBuf,
@@ -203,6 +224,22 @@ async fn read_store<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_displays_state_has_no_citizens() {
+        let mut state = serde_json::json!({
+            "tickets": {"1": {"number": "C001", "citizen": {"id_hash": "ab", "masked_name": "李*四"}}},
+            "appointments": {"BK1": {"id": "BK1", "id_hash": "ab", "masked_name": "李*四"}}
+        });
+        redact_state(&mut state);
+        assert_eq!(
+            state,
+            serde_json::json!({
+                "tickets": {"1": {"number": "C001", "citizen": null}},
+                "appointments": {"BK1": {"id": "BK1"}}
+            })
+        );
+    }
 
     #[test]
     fn displays_get_no_citizen_data() {

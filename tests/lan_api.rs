@@ -629,3 +629,31 @@ async fn the_display_view_shows_calls_and_waiting_counts() {
     };
     assert_eq!((waiting("SB"), waiting("YB"), waiting("HJ")), (1, 1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_reading_late_gets_every_event_once_in_order() {
+    let hall = TestHall::start().await;
+    let display = hall.pair(Role::Display).await;
+    // The display follows but reads nothing until the burst is over: its backlog waits in the
+    // socket and the hall node's buffers, and must come out whole.
+    let mut events = display.follow(0);
+    for i in 0..1500 {
+        let fault = (i % 2 == 0).then(|| hallq::queue::DeviceFault {
+            code: "paper_out".into(),
+            message: "out of paper".into(),
+        });
+        let command = Command::ReportDevice {
+            device: "kiosk-printer".into(),
+            fault,
+        };
+        hall.engine
+            .execute(format!("toggle-{i}"), command)
+            .await
+            .unwrap();
+    }
+    let last = hall.last_seq().await;
+    for expected in 1..=last {
+        let event = next_event(&mut events).await;
+        assert_eq!(event.seq, expected, "in order, none missing, none twice");
+    }
+}

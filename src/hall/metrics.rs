@@ -23,6 +23,8 @@ pub struct LanMetrics {
     commands_refused: AtomicU64,
     auth_failures: AtomicU64,
     push_streams: AtomicI64,
+    /// Push streams that fell behind the live broadcast and were refilled from the store.
+    push_refills: AtomicU64,
     /// The last sequence the platform acknowledged, set by the uploader; 0 until it reports.
     sync_acked_seq: AtomicU64,
 }
@@ -52,6 +54,14 @@ impl LanMetrics {
     pub fn push_stream_opened(self: &Arc<Self>) -> OpenStream {
         self.push_streams.fetch_add(1, Ordering::Relaxed);
         OpenStream(self.clone())
+    }
+
+    pub fn count_push_refill(&self) {
+        self.push_refills.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn push_refills(&self) -> u64 {
+        self.push_refills.load(Ordering::Relaxed)
     }
 
     /// Called by the platform uploader when the platform acknowledges events up to `seq`.
@@ -247,6 +257,13 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         "gauge",
         "Terminals following the event stream.",
         m.push_streams.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_push_refills_total",
+        "counter",
+        "Times a push stream fell behind the live events and caught up from the store.",
+        m.push_refills.load(Ordering::Relaxed),
     );
     single(
         &mut out,

@@ -82,6 +82,7 @@ pub async fn events(
             db_path,
             after,
             redact,
+            metrics: hall.metrics.clone(),
         };
         let mut closing = hall.closing.clone();
         tokio::select! {
@@ -115,6 +116,7 @@ struct Feed {
     /// The last sequence sent.
     after: u64,
     redact: bool,
+    metrics: Arc<super::LanMetrics>,
 }
 
 impl Feed {
@@ -133,6 +135,7 @@ impl Feed {
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "push stream fell behind; refilling from the store");
+                    self.metrics.count_push_refill();
                     self.backfill().await?;
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
@@ -224,6 +227,72 @@ async fn read_store<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records `n` more events through `engine`.
+    async fn toggle_printer(engine: &crate::engine::EngineHandle, from: usize, n: usize) {
+        for i in from..from + n {
+            let fault = (i % 2 == 0).then(|| crate::queue::DeviceFault {
+                code: "jam".into(),
+                message: "jammed".into(),
+            });
+            let command = crate::queue::Command::ReportDevice {
+                device: "printer".into(),
+                fault,
+            };
+            engine.execute(format!("t{i}"), command).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_feed_that_lags_behind_the_broadcast_refills_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("hall.db");
+        let setup = Arc::new(crate::config::example());
+        let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
+        let (engine, _writer) = crate::engine::start(setup, &db_path, clock).unwrap();
+        toggle_printer(&engine, 0, 10).await;
+
+        // A broadcast buffer of 4 standing in for the engine's, so a burst overflows it.
+        let (live, receiver) = broadcast::channel(4);
+        let (sender, mut out) = mpsc::channel(100);
+        let metrics = Arc::new(super::super::LanMetrics::default());
+        let mut feed = Feed {
+            sender,
+            db_path: db_path.clone(),
+            after: 0,
+            redact: false,
+            metrics: metrics.clone(),
+        };
+        let running = tokio::spawn(async move {
+            feed.run(receiver).await.unwrap();
+            feed.after
+        });
+        // The day's opening and ten toggles: the feed catches up with them and waits for live events.
+        for _ in 0..11 {
+            out.recv().await.unwrap().unwrap();
+        }
+        // Twenty more are committed and broadcast at once: the buffer keeps only the last four.
+        toggle_printer(&engine, 10, 20).await;
+        let stored = Store::open_reader(&db_path)
+            .unwrap()
+            .events_after(11, 100)
+            .unwrap();
+        for event in stored {
+            live.send(Arc::new(event)).unwrap();
+        }
+        drop(live);
+        assert_eq!(
+            running.await.unwrap(),
+            31,
+            "the feed reached the last event"
+        );
+        let mut more = 0;
+        while out.try_recv().is_ok() {
+            more += 1;
+        }
+        assert_eq!(more, 20, "events 12 to 31, each once");
+        assert_eq!(metrics.push_refills(), 1);
+    }
 
     #[test]
     fn a_displays_state_has_no_citizens() {

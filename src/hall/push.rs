@@ -269,7 +269,7 @@ mod tests {
         });
         // The day's opening and ten toggles: the feed catches up with them and waits for live events.
         for _ in 0..11 {
-            out.recv().await.unwrap().unwrap();
+            let _caught_up = out.recv().await.unwrap();
         }
         // Twenty more are committed and broadcast at once: the buffer keeps only the last four.
         toggle_printer(&engine, 10, 20).await;

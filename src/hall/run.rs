@@ -76,8 +76,14 @@ pub async fn start_hall_node(
         "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
         lan.pairing_code_minutes, server.addr
     );
+    // The demo's keyboard drives the first window's buttons when the config names none.
+    let buttons_window = setup
+        .config
+        .buttons
+        .window
+        .or_else(|| demo.then(|| setup.config.windows.first().map(|w| w.number)).flatten());
     if has(roles, NodeRole::Counter)
-        && let Some(window) = setup.config.buttons.window
+        && let Some(window) = buttons_window
     {
         start_buttons(&setup, window, engine.clone());
     }

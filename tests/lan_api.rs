@@ -657,3 +657,24 @@ async fn a_terminal_reading_late_gets_every_event_once_in_order() {
         assert_eq!(event.seq, expected, "in order, none missing, none twice");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_pairing_codes_pauses_pairing() {
+    let hall = TestHall::start().await;
+    let http = reqwest::Client::new();
+    let attempt = |code: String| {
+        http.post(format!("{}/api/v1/pair", hall.url()))
+            .json(&json!({"code": code, "name": "guess", "role": "admin"}))
+            .send()
+    };
+    for guess in 0..10 {
+        let response = attempt(format!("GUESS-{guess:04}")).await.unwrap();
+        assert_eq!(response.status(), 403);
+    }
+    let good = hall.server().mint_code(10).unwrap();
+    let response = attempt(good).await.unwrap();
+    assert_eq!(response.status(), 429);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "pairing_paused");
+    assert_eq!(hall.server().hall.registry.paired_count(), 0);
+}

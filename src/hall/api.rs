@@ -122,6 +122,13 @@ async fn pair(
     State(hall): State<Hall>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
+    if hall.pairing_guard.paused(std::time::Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "pairing_paused",
+            "too many wrong pairing codes: wait a minute",
+        ));
+    }
     let request: PairRequest = json_body(body)?;
     let invalid = |message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
@@ -154,6 +161,7 @@ async fn pair(
         Err(PairingError::Store(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(refused) => {
             hall.metrics.count_auth_failure();
+            hall.pairing_guard.failed(std::time::Instant::now());
             Err(ApiError::forbidden(refused.to_string()))
         }
     }

@@ -270,8 +270,54 @@ impl Registry {
     }
 }
 
+/// Wrong pairing codes allowed per minute before pairing pauses: codes are long enough that guessing
+/// is hopeless, and this keeps it so even for a script on the LAN.
+const PAIRING_FAILURES_PER_MINUTE: usize = 10;
+
+/// Counts recent wrong pairing codes.
+#[derive(Default)]
+pub struct PairingGuard {
+    failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
+}
+
+impl PairingGuard {
+    /// Whether pairing is paused at `now` after too many wrong codes.
+    pub fn paused(&self, now: std::time::Instant) -> bool {
+        let mut failures = self.failures.lock().expect("no panic holds the lock");
+        while failures
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t).as_secs() >= 60)
+        {
+            failures.pop_front();
+        }
+        failures.len() >= PAIRING_FAILURES_PER_MINUTE
+    }
+
+    pub fn failed(&self, at: std::time::Instant) {
+        self.failures
+            .lock()
+            .expect("no panic holds the lock")
+            .push_back(at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pairing_pauses_after_ten_wrong_codes_in_a_minute() {
+        let guard = PairingGuard::default();
+        let start = std::time::Instant::now();
+        for i in 0..10 {
+            assert!(!guard.paused(start));
+            guard.failed(start + std::time::Duration::from_secs(i));
+        }
+        assert!(guard.paused(start + std::time::Duration::from_secs(30)));
+        assert!(
+            !guard.paused(start + std::time::Duration::from_secs(61)),
+            "the oldest expired"
+        );
+    }
+
     use super::*;
 
     fn registry() -> (tempfile::TempDir, Registry) {

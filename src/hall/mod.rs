@@ -39,6 +39,7 @@ pub struct Hall {
     pub registry: Registry,
     pub metrics: Arc<LanMetrics>,
     pub max_body_bytes: usize,
+    pub pairing_guard: Arc<auth::PairingGuard>,
     /// Turns true when the server stops, so open push streams end instead of outliving it.
     pub closing: watch::Receiver<bool>,
 }
@@ -65,6 +66,7 @@ impl HallServer {
             registry,
             metrics: Arc::default(),
             max_body_bytes: lan.max_body_bytes,
+            pairing_guard: Arc::default(),
             closing: closed.clone(),
         };
         let listener = TcpListener::bind(listen).await?;

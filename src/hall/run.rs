@@ -77,11 +77,10 @@ pub async fn start_hall_node(
         lan.pairing_code_minutes, server.addr
     );
     // The demo's keyboard drives the first window's buttons when the config names none.
-    let buttons_window = setup
-        .config
-        .buttons
-        .window
-        .or_else(|| demo.then(|| setup.config.windows.first().map(|w| w.number)).flatten());
+    let buttons_window = setup.config.buttons.window.or_else(|| {
+        demo.then(|| setup.config.windows.first().map(|w| w.number))
+            .flatten()
+    });
     if has(roles, NodeRole::Counter)
         && let Some(window) = buttons_window
     {

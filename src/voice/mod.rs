@@ -163,6 +163,53 @@ mod tests {
         assert!(plays[0].2 >= 80);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_and_recalls_committed_by_the_engine_are_announced() {
+        use crate::queue::Command;
+        let dir = tempfile::tempdir().unwrap();
+        english_pack(dir.path());
+        let recorder = Arc::new(Recorder {
+            length: Duration::from_millis(20),
+            plays: Mutex::default(),
+        });
+        let announcer = Announcer::spawn(
+            Voice {
+                pack: pack::ClipPack::new(dir.path()),
+                languages: vec![Lang::En],
+                sink: recorder.clone(),
+                scratch: dir.path().to_path_buf(),
+            },
+            CallQueue::new(3, Duration::from_secs(60)),
+        );
+        let setup = Arc::new(crate::config::example());
+        let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
+        let (engine, _writer) =
+            crate::engine::start(setup, &dir.path().join("hall.db"), clock).unwrap();
+        tokio::spawn(follow_engine(engine.clone(), announcer));
+        let commands = [
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+            Command::SignIn {
+                window: 1,
+                staff: "1001".into(),
+            },
+            Command::CallNext { window: 1 },
+            Command::Recall { window: 1 },
+        ];
+        for (i, command) in commands.into_iter().enumerate() {
+            engine.execute(format!("c{i}"), command).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // "Number A 0 0 1 please-go-to-window 1" after a chime, twice: the call and the recall.
+        let plays = recorder.plays.lock().unwrap().clone();
+        assert_eq!(plays.len(), 2);
+        assert!(plays.iter().all(|p| p.2 >= 80));
+    }
+
     /// A board with no sound device: every play fails.
     struct NoDevice(std::sync::atomic::AtomicUsize);
 

@@ -60,6 +60,7 @@ impl ClipPack {
         let mut names: Vec<String> = (0..10).map(|d| d.to_string()).collect();
         names.extend(('A'..='Z').map(String::from));
         names.extend(phrase::words(lang).into_iter().map(String::from));
+        names.extend(phrase::extra_clips(lang).iter().map(|c| c.to_string()));
         names.push("chime".into());
         names
     }

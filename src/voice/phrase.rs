@@ -9,7 +9,7 @@ enum Part {
     Word(&'static str),
     /// The ticket number, letter by letter and digit by digit: "A012" is A, 0, 1, 2.
     Ticket,
-    /// The window number, digit by digit.
+    /// The window number: in Chinese as a number (十二), elsewhere digit by digit.
     Window,
 }
 
@@ -53,6 +53,7 @@ pub fn word_text(lang: Lang, word: &str) -> Option<&'static str> {
         (Lang::Zh, "number") => "号",
         (Lang::Zh, "to") => "到",
         (Lang::Zh, "window") => "号窗口办理",
+        (Lang::Zh, "10") => "十",
         (Lang::Ug, "number") => "نومۇرلۇق",
         (Lang::Ug, "window") => "نومۇرلۇق كۆزنەككە كېلىڭ",
         (Lang::Kk, "number") => "нөмірлі",
@@ -114,10 +115,41 @@ pub fn clips(lang: Lang, number: &str, window: u16) -> Vec<String> {
                     .filter(|c| c.is_ascii_alphanumeric())
                     .map(|c| c.to_ascii_uppercase().to_string()),
             ),
+            Window if lang == Lang::Zh => out.extend(chinese_number(window)),
             Window => out.extend(window.to_string().chars().map(String::from)),
         }
     }
     out
+}
+
+/// A window number as Chinese says it, in clips: 3 三, 10 十, 12 十二, 20 二十, 35 三十五. Past 99,
+/// digit by digit, as numbers that long are read.
+fn chinese_number(n: u16) -> Vec<String> {
+    let digit = |d: u16| d.to_string();
+    match n {
+        0..=9 => vec![digit(n)],
+        10..=99 => {
+            let (tens, ones) = (n / 10, n % 10);
+            let mut clips = Vec::new();
+            if tens > 1 {
+                clips.push(digit(tens));
+            }
+            clips.push("10".to_string());
+            if ones > 0 {
+                clips.push(digit(ones));
+            }
+            clips
+        }
+        _ => n.to_string().chars().map(String::from).collect(),
+    }
+}
+
+/// Clips a language needs beyond digits, letters and its words: Chinese says ten (十).
+pub fn extra_clips(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Zh => &["10"],
+        _ => &[],
+    }
 }
 
 /// The whole announcement: a chime, then the call in each language, in the hall's order.
@@ -145,6 +177,20 @@ mod tests {
     }
 
     #[test]
+    fn chinese_says_window_numbers_as_numbers() {
+        let window = |n| {
+            let clips = clips(Lang::Zh, "A1", n);
+            clips[5..clips.len() - 1].to_vec()
+        };
+        assert_eq!(window(3), ["3"]);
+        assert_eq!(window(10), ["10"]);
+        assert_eq!(window(12), ["10", "2"]);
+        assert_eq!(window(20), ["2", "10"]);
+        assert_eq!(window(35), ["3", "10", "5"]);
+        assert_eq!(window(101), ["1", "0", "1"]);
+    }
+
+    #[test]
     fn english_puts_the_window_last_and_reads_two_digit_windows_by_digit() {
         assert_eq!(
             clips(Lang::En, "B105", 12),
@@ -165,7 +211,10 @@ mod tests {
     #[test]
     fn every_word_of_every_template_has_text_to_generate() {
         for lang in Lang::ALL {
-            for word in words(lang) {
+            for word in words(lang)
+                .into_iter()
+                .chain(extra_clips(lang).iter().copied())
+            {
                 assert!(word_text(lang, word).is_some(), "{lang:?} {word}");
             }
         }

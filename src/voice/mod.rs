@@ -127,23 +127,32 @@ mod tests {
         }
     }
 
+    /// An announcer speaking English from a pack of tiny clips, playing into `sink`.
+    fn english_announcer(
+        dir: &Path,
+        sink: Arc<dyn player::AudioSink>,
+        max_pending: usize,
+    ) -> Announcer {
+        english_pack(dir);
+        Announcer::spawn(
+            Voice {
+                pack: pack::ClipPack::new(dir),
+                languages: vec![Lang::En],
+                sink,
+                scratch: dir.to_path_buf(),
+            },
+            CallQueue::new(max_pending, Duration::from_secs(60)),
+        )
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn announcements_never_overlap_and_a_burst_collapses_to_the_newest() {
         let dir = tempfile::tempdir().unwrap();
-        english_pack(dir.path());
         let recorder = Arc::new(Recorder {
             length: Duration::from_millis(80),
             plays: Mutex::default(),
         });
-        let announcer = Announcer::spawn(
-            Voice {
-                pack: pack::ClipPack::new(dir.path()),
-                languages: vec![Lang::En],
-                sink: recorder.clone(),
-                scratch: dir.path().to_path_buf(),
-            },
-            CallQueue::new(2, Duration::from_secs(60)),
-        );
+        let announcer = english_announcer(dir.path(), recorder.clone(), 2);
         announcer.announce("A001", 1);
         tokio::time::sleep(Duration::from_millis(20)).await;
         // While A001 plays, five windows call: only the two newest are still worth saying.
@@ -167,20 +176,11 @@ mod tests {
     async fn calls_and_recalls_committed_by_the_engine_are_announced() {
         use crate::queue::Command;
         let dir = tempfile::tempdir().unwrap();
-        english_pack(dir.path());
         let recorder = Arc::new(Recorder {
             length: Duration::from_millis(20),
             plays: Mutex::default(),
         });
-        let announcer = Announcer::spawn(
-            Voice {
-                pack: pack::ClipPack::new(dir.path()),
-                languages: vec![Lang::En],
-                sink: recorder.clone(),
-                scratch: dir.path().to_path_buf(),
-            },
-            CallQueue::new(3, Duration::from_secs(60)),
-        );
+        let announcer = english_announcer(dir.path(), recorder.clone(), 3);
         let setup = Arc::new(crate::config::example());
         let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
         let (engine, _writer) =
@@ -223,17 +223,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hall_without_sound_keeps_taking_calls() {
         let dir = tempfile::tempdir().unwrap();
-        english_pack(dir.path());
         let sink = Arc::new(NoDevice(Default::default()));
-        let announcer = Announcer::spawn(
-            Voice {
-                pack: pack::ClipPack::new(dir.path()),
-                languages: vec![Lang::En],
-                sink: sink.clone(),
-                scratch: dir.path().to_path_buf(),
-            },
-            CallQueue::new(2, Duration::from_secs(60)),
-        );
+        let announcer = english_announcer(dir.path(), sink.clone(), 2);
         announcer.announce("A001", 1);
         tokio::time::sleep(Duration::from_millis(200)).await;
         announcer.announce("A002", 2);

@@ -3,8 +3,10 @@
 mod bench;
 mod check_config;
 mod export;
+mod pair;
 mod run;
 mod stats;
+mod voice;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,10 +40,10 @@ pub enum Commands {
     Bench(bench::BenchArgs),
     /// Pair terminals with the hall node.
     #[command(subcommand)]
-    Pair(crate::hall::run::PairCommand),
+    Pair(pair::PairCommand),
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
-    Voice(crate::hall::run::VoiceCommand),
+    Voice(voice::VoiceCommand),
 }
 
 pub fn init_logging() {
@@ -63,10 +65,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Export(args) => export::export(args),
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
-        Commands::Pair(command) => crate::hall::run::pair(command).map(|()| ExitCode::SUCCESS),
-        Commands::Voice(command) => {
-            crate::hall::run::voice_command(command).map(|()| ExitCode::SUCCESS)
-        }
+        Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -1,5 +1,5 @@
-//! What `hallq run --role …` starts for the LAN, buttons and voice, and the `hallq pair` and
-//! `hallq voice` subcommands. `cli/run.rs` calls in here with a few lines.
+//! What `hallq run --role …` starts for the LAN, buttons and voice. `cli/run.rs` calls in here with a
+//! few lines; `hallq pair` and `hallq voice` live in `cli/`.
 //!
 //! With the `hall` role (or no role: the demo, every role in one process) the board owns the engine,
 //! serves the LAN API and prints a pairing code; its own counter buttons and voice talk to the engine
@@ -7,7 +7,6 @@
 //! node at `[lan] hall_url`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,6 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::HallServer;
-use super::auth::{Registry, Role};
 use super::client::{HallClient, LinkState};
 use crate::buttons::{self, CommandSink};
 use crate::config::HallSetup;
@@ -236,162 +234,5 @@ async fn current_seq(client: &HallClient) -> u64 {
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// `hallq pair`: mint a code on the hall node, or pair this terminal board with one.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum PairCommand {
-    /// On the hall node: mint a one-time pairing code.
-    Code {
-        #[command(flatten)]
-        hall: crate::cli::HallArgs,
-        /// Tie the code to one role (kiosk, counter, display, admin); any role when left out.
-        #[arg(long)]
-        role: Option<String>,
-        /// The window, for a counter.
-        #[arg(long)]
-        window: Option<u16>,
-        #[arg(long, default_value_t = 15)]
-        minutes: u32,
-    },
-    /// On a terminal board: pair with the hall node and keep the token in `[lan] token_file`.
-    Join {
-        #[command(flatten)]
-        hall: crate::cli::HallArgs,
-        #[arg(long)]
-        code: String,
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        window: Option<u16>,
-        /// How staff will recognise this terminal.
-        #[arg(long)]
-        name: String,
-        /// Where the token goes; overrides `[lan] token_file`.
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-    },
-}
-
-pub fn pair(command: PairCommand) -> anyhow::Result<()> {
-    match command {
-        PairCommand::Code {
-            hall,
-            role,
-            window,
-            minutes,
-        } => {
-            let setup = hall.setup()?;
-            let db = hall.db_path(&setup);
-            let role = role
-                .map(|r| Role::from_parts(&r, window))
-                .transpose()
-                .map_err(|e| anyhow::anyhow!(e))?;
-            // Opening the store brings its schema up to date, pairing tables included.
-            crate::store::Store::open(&db, &setup.config.hall.id)?;
-            let code = Registry::open(&db)?.mint_code(role, minutes)?;
-            println!("{code}");
-            Ok(())
-        }
-        PairCommand::Join {
-            hall,
-            code,
-            role,
-            window,
-            name,
-            token_file,
-        } => {
-            let setup = hall.setup()?;
-            let role = Role::from_parts(&role, window).map_err(|e| anyhow::anyhow!(e))?;
-            let path = token_file.unwrap_or_else(|| PathBuf::from(&setup.config.lan.token_file));
-            let runtime = tokio::runtime::Runtime::new()?;
-            let (client, _) = runtime.block_on(HallClient::pair(
-                &setup.config.lan.hall_url,
-                &code,
-                &name,
-                role,
-            ))?;
-            write_token(&path, client.token())?;
-            println!(
-                "paired as {}; token kept in {}",
-                role.name(),
-                path.display()
-            );
-            Ok(())
-        }
-    }
-}
-
-/// The token file is readable by its owner only: it is the terminal's credential.
-fn write_token(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(file, "{token}")?;
-    Ok(())
-}
-
-/// `hallq voice`: the clip pack.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum VoiceCommand {
-    /// Generate a clip pack with espeak-ng (keeps clips already there, e.g. a hall's recordings).
-    MakePack {
-        #[command(flatten)]
-        hall: crate::cli::HallArgs,
-        /// The pack's folder; defaults to `[voice] clips`.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replace clips already there.
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Write the announcement of one call to a WAV file, to check a pack by ear.
-    Say {
-        #[command(flatten)]
-        hall: crate::cli::HallArgs,
-        number: String,
-        window: u16,
-        #[arg(long)]
-        out: PathBuf,
-        /// The pack's folder; defaults to `[voice] clips`.
-        #[arg(long)]
-        clips: Option<PathBuf>,
-    },
-}
-
-pub fn voice_command(command: VoiceCommand) -> anyhow::Result<()> {
-    match command {
-        VoiceCommand::MakePack { hall, out, replace } => {
-            let setup = hall.setup()?;
-            let out = out.unwrap_or_else(|| PathBuf::from(&setup.config.voice.clips));
-            let written = voice::pack::make_pack(&out, &setup.config.hall.languages, replace)?;
-            println!("{written} clips written to {}", out.display());
-            Ok(())
-        }
-        VoiceCommand::Say {
-            hall,
-            number,
-            window,
-            out,
-            clips,
-        } => {
-            let setup = hall.setup()?;
-            let clips_dir = clips.unwrap_or_else(|| PathBuf::from(&setup.config.voice.clips));
-            let pack = voice::pack::ClipPack::new(clips_dir);
-            let clips = voice::phrase::announcement(&setup.config.hall.languages, &number, window);
-            pack.assemble(&clips, &out)?;
-            println!("{}", out.display());
-            Ok(())
-        }
     }
 }

@@ -54,3 +54,44 @@ fn a_generated_pack_speaks_a_call_and_keeps_a_halls_own_recordings() {
         .count();
     assert!(loud > 10_000, "the announcement is not silence");
 }
+
+#[test]
+fn the_voice_commands_build_a_pack_and_say_a_call() {
+    if !Path::new("/usr/bin/espeak-ng").exists() {
+        println!("SKIPPED: /usr/bin/espeak-ng is missing (apt-get install -y espeak-ng)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("voice");
+    let hallq = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let made = hallq(&["voice", "make-pack", "--out", clips.to_str().unwrap()]);
+    assert!(made.contains("clips written"), "{made}");
+    let again = hallq(&["voice", "make-pack", "--out", clips.to_str().unwrap()]);
+    assert!(
+        again.starts_with("0 clips written"),
+        "a second run keeps the pack: {again}"
+    );
+    let wav = dir.path().join("call.wav");
+    hallq(&[
+        "voice",
+        "say",
+        "A012",
+        "12",
+        "--clips",
+        clips.to_str().unwrap(),
+        "--out",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(hound::WavReader::open(&wav).unwrap().duration() > 22050);
+}

@@ -111,10 +111,11 @@ async fn measure(
         counters.push((window, pair(Role::Counter { window }).await?));
     }
     let (arrivals, mut arrived) = mpsc::unbounded_channel();
+    let mut displays = Vec::new();
     for _ in 0..options.displays {
         let display = pair(Role::Display).await?;
         let arrivals = arrivals.clone();
-        tokio::spawn(async move {
+        displays.push(tokio::spawn(async move {
             let mut events = display.follow(0);
             while let Some(event) = events.recv().await {
                 if matches!(event.event, Event::TicketCalled { .. })
@@ -123,7 +124,7 @@ async fn measure(
                     return;
                 }
             }
-        });
+        }));
     }
     drop(arrivals);
 
@@ -153,13 +154,17 @@ async fn measure(
     }
     latencies_ms.sort_by(f64::total_cmp);
 
+    // Displays leave first, so nothing reports a lost link; then the server and the engine stop, and
+    // the writer is joined before the caller removes the database.
+    for display in displays {
+        display.abort();
+    }
     server.stop().await;
-    drop(counters);
-    drop(kiosks);
     drop(engine);
-    // The writer ends once the display followers' handles are gone; it is not joined so a stuck stream
-    // cannot hang the benchmark.
-    drop(writer);
+    let joined = tokio::task::spawn_blocking(move || writer.join());
+    tokio::time::timeout(Duration::from_secs(10), joined)
+        .await
+        .context("the engine did not stop within 10 s")??;
     Ok(json!({
         "api_issues_per_s": (issues_per_s * 10.0).round() / 10.0,
         "call_to_display_p50_ms": round3(percentile(&latencies_ms, 0.50)),

@@ -26,7 +26,11 @@ pub struct RunArgs {
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,
-    /// Screens to open, e.g. `kiosk,window:1,display`; the demo hall opens these three.
+    /// This board's roles, comma-separated (hall, kiosk, counter, display); none means all (the demo).
+    #[arg(long, value_delimiter = ',')]
+    pub role: Vec<crate::hall::run::NodeRole>,
+    /// Screens to open, e.g. `kiosk,window:1,display`; by default the screens of this board's roles
+    /// (the demo hall: all three).
     #[arg(long, value_delimiter = ',')]
     pub screens: Option<Vec<crate::ui::ScreenKind>>,
 }
@@ -42,12 +46,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if demo_hall {
         demo::open_around_the_clock(&mut setup);
     }
+    if !crate::hall::run::is_hall_node(&args.role) {
+        return crate::hall::run::run_terminal_blocking(setup, &args.role, args.seconds);
+    }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
     let (engine, writer) = engine::start(setup.clone(), &db_path, clock.clone())?;
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
     let runtime = tokio::runtime::Runtime::new()?;
+    let _lan = runtime.block_on(crate::hall::run::start_hall_node(
+        &engine, &args.role, demo_hall,
+    ))?;
     {
         let _entered = runtime.enter();
         let mut events = engine.subscribe();
@@ -79,15 +89,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = stop => {}
         }
     };
-    let default_screens = [
-        ui::ScreenKind::Kiosk,
-        ui::ScreenKind::Window(1),
-        ui::ScreenKind::Display,
-    ];
-    let screens = match (&args.screens, args.headless, demo_hall) {
-        (_, true, _) | (None, false, false) => Vec::new(),
-        (Some(kinds), false, _) => kinds.clone(),
-        (None, false, true) => default_screens.to_vec(),
+    let screens = match (&args.screens, args.headless) {
+        (_, true) => Vec::new(),
+        (Some(kinds), false) => kinds.clone(),
+        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
     };
     if screens.is_empty() {
         runtime.block_on(stop);

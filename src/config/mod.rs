@@ -7,6 +7,7 @@
 
 mod hours;
 mod screens;
+mod terminals;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use hours::{ClockTime, OpeningHours, TimeRange};
 pub use screens::{Orientation, ScreensConfig};
+pub use terminals::{ButtonsConfig, LanConfig, VoiceConfig};
 pub use validate::{ConfigError, ConfigErrors};
 
 /// The demo hall, compiled in so `hallq run` works without any file.
@@ -75,6 +77,12 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub rating_reasons: Vec<RatingReason>,
+    #[serde(default)]
+    pub lan: LanConfig,
+    #[serde(default)]
+    pub buttons: ButtonsConfig,
+    #[serde(default)]
+    pub voice: VoiceConfig,
     #[serde(default)]
     pub screens: ScreensConfig,
 }

@@ -25,7 +25,9 @@ pub use rating::prompt as prompt_rating;
 pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, qr_pixels, status_link};
 
 use crate::clock::Clock;
+use crate::config::HallSetup;
 use crate::engine::EngineHandle;
+use crate::hall::run::NodeRole;
 use crate::queue::{Booking, Command};
 
 slint::include_modules!();
@@ -165,6 +167,30 @@ impl Screens {
     }
 }
 
+/// The screens a hall node shows for its roles (`--role`): a kiosk board the kiosk, a counter board
+/// the panel of its `[buttons] window`, a display board the wall. No role named means every role: the
+/// demo hall shows all three, with the panel of its first window.
+pub fn screens_for_roles(setup: &HallSetup, roles: &[NodeRole], demo: bool) -> Vec<ScreenKind> {
+    let has = |role: NodeRole| roles.is_empty() || roles.contains(&role);
+    let counter_window = setup.config.buttons.window.or_else(|| {
+        demo.then(|| setup.config.windows.first().map(|w| w.number))
+            .flatten()
+    });
+    let mut kinds = Vec::new();
+    if has(NodeRole::Kiosk) {
+        kinds.push(ScreenKind::Kiosk);
+    }
+    if has(NodeRole::Counter)
+        && let Some(window) = counter_window
+    {
+        kinds.push(ScreenKind::Window(window));
+    }
+    if has(NodeRole::Display) {
+        kinds.push(ScreenKind::Display);
+    }
+    kinds
+}
+
 /// Why the screens could not open; the hall node keeps running without them.
 #[derive(Debug, thiserror::Error)]
 pub enum ScreensError {
@@ -243,6 +269,30 @@ pub async fn book_demo_appointment(engine: &EngineHandle, clock: &dyn Clock) {
 #[cfg(test)]
 mod tests {
     use super::ScreenKind;
+
+    #[test]
+    fn each_role_brings_its_screen() {
+        use crate::hall::run::NodeRole;
+        let setup = crate::config::example();
+        let all = [
+            ScreenKind::Kiosk,
+            ScreenKind::Window(1),
+            ScreenKind::Display,
+        ];
+        assert_eq!(super::screens_for_roles(&setup, &[], true), all);
+        assert_eq!(
+            super::screens_for_roles(&setup, &[NodeRole::Hall, NodeRole::Display], false),
+            [ScreenKind::Display]
+        );
+        // A counter board without `[buttons] window` does not know its window: no panel.
+        assert!(super::screens_for_roles(&setup, &[NodeRole::Counter], false).is_empty());
+        let mut counter = setup.clone();
+        counter.config.buttons.window = Some(4);
+        assert_eq!(
+            super::screens_for_roles(&counter, &[NodeRole::Counter], false),
+            [ScreenKind::Window(4)]
+        );
+    }
 
     #[test]
     fn screens_are_named_on_the_command_line() {

@@ -55,7 +55,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let _lan = runtime.block_on(crate::hall::run::start_hall_node(
+    let lan = runtime.block_on(crate::hall::run::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
     {
@@ -115,6 +115,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             runtime.block_on(quit).ok();
         }
     }
+    // The LAN server holds engine handles too: the engine thread ends only once all are gone.
+    drop(lan);
     drop(runtime);
     drop(engine);
     writer.join();

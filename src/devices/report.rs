@@ -3,6 +3,7 @@
 use serde::Serialize;
 use tokio::sync::mpsc::Sender;
 
+use super::idcard::{CardFacts, ReaderError};
 use super::printer::PrintError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -19,8 +20,8 @@ pub enum DeviceFault {
     PaperNearEnd,
     PaperOut,
     CoverOpen,
-    /// The printer reports itself offline or in error for a reason other than paper or cover.
-    PrinterError(String),
+    /// The device reports an error, or answers with nonsense (wrong baud rate, broken frames).
+    DeviceError(String),
     /// The port is open but the device does not answer.
     NoAnswer,
     /// The port cannot be opened or has gone away (unplugged USB-serial adapter).
@@ -42,7 +43,7 @@ impl std::fmt::Display for DeviceFault {
             DeviceFault::PaperNearEnd => write!(f, "paper roll is nearly finished"),
             DeviceFault::PaperOut => write!(f, "out of paper"),
             DeviceFault::CoverOpen => write!(f, "cover is open"),
-            DeviceFault::PrinterError(detail) => write!(f, "printer error: {detail}"),
+            DeviceFault::DeviceError(detail) => write!(f, "device error: {detail}"),
             DeviceFault::NoAnswer => write!(f, "device does not answer"),
             DeviceFault::Disconnected(detail) => write!(f, "device disconnected: {detail}"),
             DeviceFault::SamFailure(detail) => write!(f, "security module failure: {detail}"),
@@ -59,7 +60,9 @@ pub enum DeviceReport {
         fault: Option<DeviceFault>,
     },
     /// A card was read; only the derived facts travel, never the ID number or photo.
+    Card(CardFacts),
     /// A card was on the reader but could not be read (moved away, unknown layout, bad data).
+    CardRejected(ReaderError),
     /// The outcome of printing one issued ticket. A failure here is a failed print of that
     /// ticket, never a reason to issue another one.
     Print {

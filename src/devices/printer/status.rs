@@ -45,9 +45,9 @@ impl PrinterStatus {
             PrinterStatus::PaperNearEnd => Some(DeviceFault::PaperNearEnd),
             PrinterStatus::PaperOut => Some(DeviceFault::PaperOut),
             PrinterStatus::CoverOpen => Some(DeviceFault::CoverOpen),
-            PrinterStatus::Offline(cause) => Some(DeviceFault::PrinterError(cause.clone())),
+            PrinterStatus::Offline(cause) => Some(DeviceFault::DeviceError(cause.clone())),
             PrinterStatus::NoAnswer => Some(DeviceFault::NoAnswer),
-            PrinterStatus::Garbled(byte) => Some(DeviceFault::PrinterError(format!(
+            PrinterStatus::Garbled(byte) => Some(DeviceFault::DeviceError(format!(
                 "unrecognised status byte {byte:#04x}; check the baud rate"
             ))),
             PrinterStatus::PortFailed(detail) => Some(DeviceFault::Disconnected(detail.clone())),

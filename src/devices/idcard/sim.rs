@@ -217,6 +217,8 @@ pub struct SimReaderState {
     pub on_reader: Option<usize>,
     /// Real readers stop finding a card once it has been read, until it leaves the field.
     pub read_since_placed: bool,
+    /// Some readers keep finding a card that was already read; the driver must not read it twice.
+    pub finds_read_cards: bool,
     pub faults: VecDeque<ReaderFault>,
     /// Finds that fail before the card is seen, as with a card still sliding into the field.
     pub failing_finds: u32,
@@ -250,7 +252,7 @@ impl SimReaderState {
                 None => Reply::encode(SamStatus::Ok, &[0x05, 0x01, 0x20, 0x26, 0, 0, 0, 0x2A, 0, 0, 0, 0, 0, 0, 0x11, 0x27]),
             },
             Command::FindCard => {
-                if self.card().is_none() || self.read_since_placed {
+                if self.card().is_none() || (self.read_since_placed && !self.finds_read_cards) {
                     Reply::encode(SamStatus::NoCard, &[])
                 } else if self.failing_finds > 0 {
                     self.failing_finds -= 1;

@@ -136,11 +136,6 @@ fn serve(
     let mut spoiled = false;
     let mut buf = [0u8; 512];
     while !stop.is_set() {
-        if state.lock().map(|s| s.silent).unwrap_or(false) {
-            // Bytes sent to a dead printer are lost.
-            let _ = master.read(&mut buf);
-            continue;
-        }
         let n = match master.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
@@ -149,6 +144,10 @@ fn serve(
                 continue;
             }
         };
+        if state.lock().map(|s| s.silent).unwrap_or(false) {
+            // Bytes sent to a dead printer are lost.
+            continue;
+        }
         for &byte in &buf[..n] {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(left) = s.paper_left_bytes.as_mut() {

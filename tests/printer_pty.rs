@@ -1,0 +1,205 @@
+//! The ticket printer end to end: the real serial driver talks to the printer simulator through a
+//! pseudo-terminal pair.
+
+use std::time::Duration;
+
+use hallq::devices::printer::bench::example_ticket;
+use hallq::devices::printer::sim::interpret::TicketElement;
+use hallq::devices::printer::sim::render::{load_font, render};
+use hallq::devices::printer::sim::{Paper, PrinterSim};
+use hallq::devices::printer::{
+    PrintError, PrinterConfig, PrinterService, PrinterStatus, SerialEscPosPrinter, TicketPrinter,
+    TicketTextConfig,
+};
+use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
+use tokio::sync::mpsc;
+
+fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
+    let config = PrinterConfig {
+        port: sim.port_path().to_owned(),
+        status_timeout_ms: 150,
+        ..PrinterConfig::default()
+    };
+    SerialEscPosPrinter::new(config, TicketTextConfig::default())
+}
+
+fn recv(rx: &mut mpsc::Receiver<DeviceReport>, wait: Duration) -> Option<DeviceReport> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await.ok().flatten() })
+}
+
+fn health(fault: Option<DeviceFault>) -> DeviceReport {
+    DeviceReport::Health {
+        device: DeviceKind::TicketPrinter,
+        fault,
+    }
+}
+
+#[test]
+fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
+    let sim = PrinterSim::start(None).unwrap();
+    let mut printer = printer_for(&sim);
+    let ticket = example_ticket();
+    assert_eq!(printer.print(&ticket), Ok(PrinterStatus::Ready));
+    let printed = sim.next_ticket(Duration::from_secs(5)).expect("a ticket was cut");
+
+    let text = printed.text();
+    for expected in ["某某市政务服务中心", "社保", "A012", "前面还有 7 人", "请留意叫号屏幕"] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    assert_eq!(printed.text_at_scale(4), ["A012"]);
+
+    let image = render(&printed, &load_font().unwrap()).unwrap();
+    let number_at = printed
+        .elements
+        .iter()
+        .position(|e| matches!(e, TicketElement::Line { runs, .. } if runs.iter().any(|r| r.text == "A012")))
+        .unwrap();
+    let placed = &image.placed[number_at];
+    assert!(placed.bottom - placed.top >= 96, "the number is drawn four lines tall");
+    let ink = image.ink_in_rows(placed.top, placed.bottom);
+    assert!(ink > 1500, "number rows hold only {ink} dark pixels");
+
+    let png = image.to_png().unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, ticket.status_url);
+}
+
+#[test]
+fn each_printer_condition_gives_its_status_and_refuses_to_print() {
+    let sim = PrinterSim::start(None).unwrap();
+    let mut printer = printer_for(&sim);
+    let ticket = example_ticket();
+
+    sim.update(|s| s.paper = Paper::NearEnd);
+    assert_eq!(printer.status(), PrinterStatus::PaperNearEnd);
+    assert_eq!(printer.print(&ticket), Ok(PrinterStatus::PaperNearEnd));
+    assert!(sim.next_ticket(Duration::from_secs(5)).is_some());
+
+    let cases = [
+        (Paper::Out, false, false, PrinterStatus::PaperOut),
+        (Paper::Plenty, true, false, PrinterStatus::CoverOpen),
+        (Paper::Plenty, false, true, PrinterStatus::NoAnswer),
+    ];
+    for (paper, cover_open, silent, expected) in cases {
+        sim.update(|s| {
+            s.paper = paper;
+            s.cover_open = cover_open;
+            s.silent = silent;
+        });
+        assert_eq!(printer.status(), expected);
+        assert_eq!(printer.print(&ticket), Err(PrintError::NotReady(expected.clone())));
+        assert!(sim.next_ticket(Duration::from_millis(200)).is_none(), "{expected}");
+    }
+
+    sim.update(|s| s.silent = false);
+    assert_eq!(printer.status(), PrinterStatus::Ready);
+}
+
+#[test]
+fn a_missing_port_is_a_port_failure_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-printer");
+    let mut printer = SerialEscPosPrinter::new(
+        PrinterConfig {
+            port: path.to_string_lossy().into_owned(),
+            ..PrinterConfig::default()
+        },
+        TicketTextConfig::default(),
+    );
+    match printer.print(&example_ticket()) {
+        Err(PrintError::NotReady(PrinterStatus::PortFailed(detail))) => {
+            assert!(detail.contains("no-printer"), "{detail}")
+        }
+        other => panic!("expected a port failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn paper_running_out_mid_ticket_is_one_failed_print_and_a_fault_then_recovery() {
+    let sim = PrinterSim::start(None).unwrap();
+    let (tx, mut rx) = mpsc::channel(32);
+    let service = PrinterService::new(printer_for(&sim), tx);
+    assert_eq!(service.check(), PrinterStatus::Ready);
+    assert_eq!(recv(&mut rx, Duration::from_secs(1)), Some(health(None)));
+
+    sim.update(|s| s.paper_left_bytes = Some(120));
+    let outcome = service.print(&example_ticket());
+    assert_eq!(outcome, Err(PrintError::Interrupted(PrinterStatus::PaperOut)));
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(1)),
+        Some(health(Some(DeviceFault::PaperOut)))
+    );
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(1)),
+        Some(DeviceReport::Print {
+            ticket_number: "A012".into(),
+            outcome: Err(PrintError::Interrupted(PrinterStatus::PaperOut)),
+        })
+    );
+    assert!(sim.next_ticket(Duration::from_millis(200)).is_none());
+    assert_eq!(sim.state().tickets_spoiled, 1);
+
+    let monitor = service.spawn_monitor(Duration::from_millis(50)).unwrap();
+    sim.update(|s| s.paper = Paper::Plenty);
+    assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
+    // The monitor reports changes only: nothing more while the printer stays ready.
+    assert_eq!(recv(&mut rx, Duration::from_millis(300)), None);
+    drop(monitor);
+}
+
+#[test]
+fn monitor_reports_each_change_once() {
+    let sim = PrinterSim::start(None).unwrap();
+    let (tx, mut rx) = mpsc::channel(32);
+    let service = PrinterService::new(printer_for(&sim), tx);
+    let monitor = service.spawn_monitor(Duration::from_millis(40)).unwrap();
+    assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
+    sim.update(|s| s.cover_open = true);
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(2)),
+        Some(health(Some(DeviceFault::CoverOpen)))
+    );
+    sim.update(|s| s.silent = true);
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(2)),
+        Some(health(Some(DeviceFault::NoAnswer)))
+    );
+    sim.update(|s| {
+        s.silent = false;
+        s.cover_open = false;
+    });
+    assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
+    assert_eq!(recv(&mut rx, Duration::from_millis(300)), None);
+    monitor.stop();
+}
+
+#[test]
+fn a_printed_ticket_reports_success_once() {
+    let sim = PrinterSim::start(None).unwrap();
+    let (tx, mut rx) = mpsc::channel(32);
+    let service = PrinterService::new(printer_for(&sim), tx);
+    service.print(&example_ticket()).unwrap();
+    assert_eq!(recv(&mut rx, Duration::from_secs(1)), Some(health(None)));
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(1)),
+        Some(DeviceReport::Print {
+            ticket_number: "A012".into(),
+            outcome: Ok(())
+        })
+    );
+    assert!(sim.next_ticket(Duration::from_secs(5)).is_some());
+    assert_eq!(recv(&mut rx, Duration::from_millis(100)), None);
+}

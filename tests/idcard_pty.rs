@@ -252,3 +252,35 @@ fn a_card_with_a_bad_check_character_is_rejected() {
         )))
     );
 }
+
+#[test]
+fn sim_command_serves_the_card_it_was_told_to_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("idcard");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(["sim", "idcard", "--pty", "--cards", "i,y", "--place", "y", "--link"])
+        .arg(&link)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if link.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = IdCardReaderConfig {
+        port: link.to_string_lossy().into_owned(),
+        ..IdCardReaderConfig::default()
+    };
+    let read = (|| {
+        let mut reader = SamReader::open(&config)?;
+        assert!(reader.find_card()?);
+        reader.select_card()?;
+        reader.read_card(&key())
+    })();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(read.unwrap().kind, CardKind::ForeignPermanent2023);
+}

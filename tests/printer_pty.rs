@@ -64,6 +64,10 @@ fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
     assert!(ink > 1500, "number rows hold only {ink} dark pixels");
 
     let png = image.to_png().unwrap();
+    // Set HALLQ_TICKET_PNG=/some/file.png to look at the ticket.
+    if let Some(path) = std::env::var_os("HALLQ_TICKET_PNG") {
+        std::fs::write(path, &png).unwrap();
+    }
     let decoder = png::Decoder::new(std::io::Cursor::new(png));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
@@ -202,4 +206,49 @@ fn a_printed_ticket_reports_success_once() {
     );
     assert!(sim.next_ticket(Duration::from_secs(5)).is_some());
     assert_eq!(recv(&mut rx, Duration::from_millis(100)), None);
+}
+
+/// Waits for a path the simulator process creates.
+fn wait_for(path: &std::path::Path) {
+    for _ in 0..100 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[test]
+fn sim_command_saves_each_ticket_as_text_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("printer");
+    let out = dir.path().join("tickets");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(["sim", "printer", "--pty", "--link"])
+        .arg(&link)
+        .arg("--out")
+        .arg(&out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&link);
+    let mut printer = SerialEscPosPrinter::new(
+        PrinterConfig {
+            port: link.to_string_lossy().into_owned(),
+            ..PrinterConfig::default()
+        },
+        TicketTextConfig::default(),
+    );
+    let printed = printer.print(&example_ticket());
+    wait_for(&out.join("ticket-001.txt"));
+    std::thread::sleep(Duration::from_millis(100));
+    let text = std::fs::read_to_string(out.join("ticket-001.txt")).unwrap();
+    let png = std::fs::read(out.join("ticket-001.png")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(printed, Ok(PrinterStatus::Ready));
+    assert!(text.contains("A012") && text.contains("社保"), "{text}");
+    assert_eq!(&png[1..4], b"PNG");
 }

@@ -1,7 +1,10 @@
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "hallq", about = "Queue terminals for a government service hall")]
+#[command(
+    name = "hallq",
+    about = "Queue terminals for a government service hall"
+)]
 enum Cli {
     /// Run a device simulator on a pseudo-terminal.
     Sim {

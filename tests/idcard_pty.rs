@@ -154,7 +154,12 @@ fn polling_loop_reports_each_card_once_while_it_stays() {
         let facts = expect_card(&mut rx);
         assert_eq!(facts.kind, card.kind);
         // The reader keeps finding the card; it must not be reported again.
-        assert_eq!(recv(&mut rx, Duration::from_millis(400)), None, "{}", card.label);
+        assert_eq!(
+            recv(&mut rx, Duration::from_millis(400)),
+            None,
+            "{}",
+            card.label
+        );
     }
 }
 
@@ -166,7 +171,11 @@ fn polling_loop_retries_a_broken_reply_and_still_reads_the_card() {
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     b.sim.update(|s| {
         s.failing_finds = 1;
-        s.faults.extend([ReaderFault::Garbage, ReaderFault::BadChecksum, ReaderFault::Truncate]);
+        s.faults.extend([
+            ReaderFault::Garbage,
+            ReaderFault::BadChecksum,
+            ReaderFault::Truncate,
+        ]);
     });
     b.sim.place(3);
     assert_eq!(expect_card(&mut rx).kind, CardKind::ForeignPermanent2023);
@@ -215,7 +224,8 @@ fn polling_loop_survives_unplug_and_replug() {
 #[test]
 fn a_refusing_security_module_is_a_reader_fault() {
     let b = bench();
-    b.sim.update(|s| s.sam_fault = Some(SamStatus::SamNotAuthorised));
+    b.sim
+        .update(|s| s.sam_fault = Some(SamStatus::SamNotAuthorised));
     let (tx, mut rx) = mpsc::channel(32);
     let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
     assert_eq!(
@@ -232,7 +242,11 @@ fn a_refusing_security_module_is_a_reader_fault() {
 fn a_card_with_a_bad_check_character_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let mut forged = TestCard::resident();
-    let last = if forged.id_number.ends_with('1') { "2" } else { "1" };
+    let last = if forged.id_number.ends_with('1') {
+        "2"
+    } else {
+        "1"
+    };
     forged.id_number.replace_range(17.., last);
     let sim = CardReaderSim::start(vec![forged], &dir.path().join("idcard")).unwrap();
     let config = IdCardReaderConfig {
@@ -258,7 +272,9 @@ fn sim_command_serves_the_card_it_was_told_to_place() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("idcard");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["sim", "idcard", "--pty", "--cards", "i,y", "--place", "y", "--link"])
+        .args([
+            "sim", "idcard", "--pty", "--cards", "i,y", "--place", "y", "--link",
+        ])
         .arg(&link)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

@@ -44,10 +44,18 @@ fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
     let mut printer = printer_for(&sim);
     let ticket = example_ticket();
     assert_eq!(printer.print(&ticket), Ok(PrinterStatus::Ready));
-    let printed = sim.next_ticket(Duration::from_secs(5)).expect("a ticket was cut");
+    let printed = sim
+        .next_ticket(Duration::from_secs(5))
+        .expect("a ticket was cut");
 
     let text = printed.text();
-    for expected in ["某某市政务服务中心", "社保", "A012", "前面还有 7 人", "请留意叫号屏幕"] {
+    for expected in [
+        "某某市政务服务中心",
+        "社保",
+        "A012",
+        "前面还有 7 人",
+        "请留意叫号屏幕",
+    ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
     assert_eq!(printed.text_at_scale(4), ["A012"]);
@@ -59,7 +67,10 @@ fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
         .position(|e| matches!(e, TicketElement::Line { runs, .. } if runs.iter().any(|r| r.text == "A012")))
         .unwrap();
     let placed = &image.placed[number_at];
-    assert!(placed.bottom - placed.top >= 96, "the number is drawn four lines tall");
+    assert!(
+        placed.bottom - placed.top >= 96,
+        "the number is drawn four lines tall"
+    );
     let ink = image.ink_in_rows(placed.top, placed.bottom);
     assert!(ink > 1500, "number rows hold only {ink} dark pixels");
 
@@ -73,8 +84,7 @@ fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
     let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut pixels).unwrap();
     let (w, h) = (info.width as usize, info.height as usize);
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1);
     let (_, content) = grids[0].decode().unwrap();
@@ -104,8 +114,14 @@ fn each_printer_condition_gives_its_status_and_refuses_to_print() {
             s.silent = silent;
         });
         assert_eq!(printer.status(), expected);
-        assert_eq!(printer.print(&ticket), Err(PrintError::NotReady(expected.clone())));
-        assert!(sim.next_ticket(Duration::from_millis(200)).is_none(), "{expected}");
+        assert_eq!(
+            printer.print(&ticket),
+            Err(PrintError::NotReady(expected.clone()))
+        );
+        assert!(
+            sim.next_ticket(Duration::from_millis(200)).is_none(),
+            "{expected}"
+        );
     }
 
     sim.update(|s| s.silent = false);
@@ -141,7 +157,10 @@ fn paper_running_out_mid_ticket_is_one_failed_print_and_a_fault_then_recovery() 
 
     sim.update(|s| s.paper_left_bytes = Some(120));
     let outcome = service.print(&example_ticket());
-    assert_eq!(outcome, Err(PrintError::Interrupted(PrinterStatus::PaperOut)));
+    assert_eq!(
+        outcome,
+        Err(PrintError::Interrupted(PrinterStatus::PaperOut))
+    );
     assert_eq!(
         recv(&mut rx, Duration::from_secs(1)),
         Some(health(Some(DeviceFault::PaperOut)))

@@ -54,15 +54,18 @@ pub fn wire_millis(bytes: usize, baud: u32) -> f64 {
 
 /// Reads exactly `buf.len()` bytes or fails once `deadline` passes. A serial read returns as soon as
 /// some bytes arrive, so a reply that trickles in needs several reads.
-pub fn read_exact_until(port: &mut dyn SerialPort, buf: &mut [u8], deadline: Instant) -> io::Result<()> {
+pub fn read_exact_until(
+    port: &mut dyn SerialPort,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> io::Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
         let now = Instant::now();
         if now >= deadline {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "no reply in time"));
         }
-        port.set_timeout(deadline - now)
-            .map_err(io::Error::other)?;
+        port.set_timeout(deadline - now).map_err(io::Error::other)?;
         match port.read(&mut buf[filled..]) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "port closed")),
             Ok(n) => filled += n,
@@ -100,7 +103,8 @@ mod tests {
     fn read_exact_until_collects_a_split_reply_and_times_out_on_silence() {
         let (mut master, slave) = TTYPort::pair().unwrap();
         let path = slave.name().unwrap();
-        let mut port = open_port(&path, 9600, FlowControl::None, Duration::from_millis(50)).unwrap();
+        let mut port =
+            open_port(&path, 9600, FlowControl::None, Duration::from_millis(50)).unwrap();
         master.write_all(&[1, 2]).unwrap();
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(80));
@@ -111,8 +115,12 @@ mod tests {
         read_exact_until(&mut port, &mut buf, Instant::now() + Duration::from_secs(2)).unwrap();
         assert_eq!(buf, [1, 2, 3]);
         let _master = writer.join().unwrap();
-        let err = read_exact_until(&mut port, &mut buf, Instant::now() + Duration::from_millis(100))
-            .unwrap_err();
+        let err = read_exact_until(
+            &mut port,
+            &mut buf,
+            Instant::now() + Duration::from_millis(100),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         drop(slave);
     }

@@ -112,7 +112,11 @@ fn run_printer(args: PrinterSimArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let sim = PrinterSim::start(Some(&args.link))?;
-    println!("printer simulator on {} (tickets go to {})", sim.port_path(), args.out.display());
+    println!(
+        "printer simulator on {} (tickets go to {})",
+        sim.port_path(),
+        args.out.display()
+    );
     println!("commands: {PRINTER_HELP}");
     let controls = control_lines();
     let mut count = 0;
@@ -146,7 +150,11 @@ fn run_printer(args: PrinterSimArgs) -> anyhow::Result<()> {
     }
 }
 
-fn save_ticket(ticket: &PrintedTicket, font: &ab_glyph::FontVec, base: &Path) -> anyhow::Result<()> {
+fn save_ticket(
+    ticket: &PrintedTicket,
+    font: &ab_glyph::FontVec,
+    base: &Path,
+) -> anyhow::Result<()> {
     let png = render(ticket, font)?.to_png()?;
     std::fs::write(base.with_extension("png"), png)?;
     std::fs::write(base.with_extension("txt"), ticket.text())?;
@@ -257,18 +265,32 @@ mod tests {
 
     #[test]
     fn printer_controls_parse() {
-        assert_eq!(parse_printer_control("paper-out"), Ok(PrinterControl::Paper(Paper::Out)));
+        assert_eq!(
+            parse_printer_control("paper-out"),
+            Ok(PrinterControl::Paper(Paper::Out))
+        );
         assert_eq!(
             parse_printer_control(" run-out-after 120 "),
             Ok(PrinterControl::RunOutAfter(120))
         );
-        assert!(parse_printer_control("run-out-after lots").unwrap_err().contains("byte count"));
-        assert!(parse_printer_control("jam").unwrap_err().contains("paper-ok"));
+        assert!(
+            parse_printer_control("run-out-after lots")
+                .unwrap_err()
+                .contains("byte count")
+        );
+        assert!(
+            parse_printer_control("jam")
+                .unwrap_err()
+                .contains("paper-ok")
+        );
     }
 
     #[test]
     fn idcard_controls_parse() {
-        assert_eq!(parse_idcard_control("place y"), Ok(IdcardControl::Place("y".into())));
+        assert_eq!(
+            parse_idcard_control("place y"),
+            Ok(IdcardControl::Place("y".into()))
+        );
         assert_eq!(
             parse_idcard_control("yank"),
             Ok(IdcardControl::Fault(ReaderFault::CardRemovedMidRead))

@@ -38,7 +38,10 @@ pub struct DeviceThread {
 }
 
 impl DeviceThread {
-    pub fn spawn(name: &str, body: impl FnOnce(StopFlag) + Send + 'static) -> std::io::Result<Self> {
+    pub fn spawn(
+        name: &str,
+        body: impl FnOnce(StopFlag) + Send + 'static,
+    ) -> std::io::Result<Self> {
         let stop = StopFlag::default();
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -76,7 +79,8 @@ mod tests {
     #[test]
     fn stopping_wakes_a_long_sleep() {
         let started = Instant::now();
-        let thread = DeviceThread::spawn("test", |stop| stop.sleep(Duration::from_secs(30))).unwrap();
+        let thread =
+            DeviceThread::spawn("test", |stop| stop.sleep(Duration::from_secs(30))).unwrap();
         std::thread::sleep(Duration::from_millis(50));
         thread.stop();
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -223,7 +223,11 @@ fn checked_permit15(number: &str) -> Result<String, CardTextError> {
     let ok = b.len() == 15
         && b[..3].iter().all(u8::is_ascii_uppercase)
         && b[3..].iter().all(u8::is_ascii_digit);
-    if ok { Ok(number) } else { Err(CardTextError::BadIdShape) }
+    if ok {
+        Ok(number)
+    } else {
+        Err(CardTextError::BadIdShape)
+    }
 }
 
 /// 张三 → 张*, 张小三 → 张*三; Latin names keep each word's first letter (ZHANG SAN → Z**** S**).
@@ -235,7 +239,13 @@ pub fn mask_name(name: &str) -> String {
             .map(|word| {
                 word.chars()
                     .enumerate()
-                    .map(|(i, c)| if i == 0 || !c.is_alphanumeric() { c } else { '*' })
+                    .map(|(i, c)| {
+                        if i == 0 || !c.is_alphanumeric() {
+                            c
+                        } else {
+                            '*'
+                        }
+                    })
                     .collect::<String>()
             })
             .collect::<Vec<_>>()
@@ -255,7 +265,9 @@ fn kind_of(text: &[u8]) -> Result<CardKind, CardTextError> {
         "J" => Ok(CardKind::HkMacaoTaiwanPermit),
         "I" => Ok(CardKind::ForeignPermanent2017),
         "Y" => Ok(CardKind::ForeignPermanent2023),
-        other => Err(CardTextError::UnknownLayout(other.chars().take(4).collect())),
+        other => Err(CardTextError::UnknownLayout(
+            other.chars().take(4).collect(),
+        )),
     }
 }
 
@@ -283,7 +295,13 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
                 chinese
             };
             let nationality = required(text, field("nationality", 152, 6))?;
-            (name, sex(text, field("sex", 120, 2))?, birth, number, Some(nationality))
+            (
+                name,
+                sex(text, field("sex", 120, 2))?,
+                birth,
+                number,
+                Some(nationality),
+            )
         }
         CardKind::ForeignPermanent2023 => {
             let birth = date(text, field("birth", 36, 16))?;
@@ -301,7 +319,13 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
                 chinese
             };
             let nationality = required(text, field("nationality", 242, 6))?;
-            (name, sex(text, field("sex", 30, 2))?, birth, number, Some(nationality))
+            (
+                name,
+                sex(text, field("sex", 30, 2))?,
+                birth,
+                number,
+                Some(nationality),
+            )
         }
     };
     Ok(CardFacts {
@@ -403,17 +427,30 @@ mod tests {
         let last = if number.ends_with('0') { "1" } else { "0" };
         number.replace_range(17.., last);
         put(&mut text, 122, 36, &number);
-        assert_eq!(parse_card_text(&text, &key()), Err(CardTextError::BadCheckCharacter));
+        assert_eq!(
+            parse_card_text(&text, &key()),
+            Err(CardTextError::BadCheckCharacter)
+        );
     }
 
     #[test]
     fn each_bad_field_has_its_error() {
         let good = TestCard::resident().text();
         let cases: [(usize, usize, &str, CardTextError); 6] = [
-            (36, 16, "19901399", CardTextError::BadDate { field: "birth" }),
+            (
+                36,
+                16,
+                "19901399",
+                CardTextError::BadDate { field: "birth" },
+            ),
             (30, 2, "5", CardTextError::BadSex),
             (0, 30, "", CardTextError::Missing { field: "name" }),
-            (204, 16, "someday", CardTextError::BadDate { field: "valid to" }),
+            (
+                204,
+                16,
+                "someday",
+                CardTextError::BadDate { field: "valid to" },
+            ),
             (122, 36, "12345", CardTextError::BadIdShape),
             (248, 2, "Q", CardTextError::UnknownLayout("Q".into())),
         ];
@@ -438,7 +475,10 @@ mod tests {
     fn birth_field_must_match_the_number() {
         let mut text = TestCard::resident().text();
         put(&mut text, 36, 16, "19900102");
-        assert_eq!(parse_card_text(&text, &key()), Err(CardTextError::BirthMismatch));
+        assert_eq!(
+            parse_card_text(&text, &key()),
+            Err(CardTextError::BirthMismatch)
+        );
     }
 
     #[test]

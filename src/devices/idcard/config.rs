@@ -40,7 +40,10 @@ impl IdCardReaderConfig {
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         if self.port.trim().is_empty() {
-            problems.push(ConfigProblem::new("idcard.port", "must name a serial device"));
+            problems.push(ConfigProblem::new(
+                "idcard.port",
+                "must name a serial device",
+            ));
         }
         if !COMMON_BAUD_RATES.contains(&self.baud) {
             problems.push(ConfigProblem::new(
@@ -52,17 +55,32 @@ impl IdCardReaderConfig {
             ("idcard.poll_ms", self.poll_ms, 50, 10_000),
             ("idcard.reply_timeout_ms", self.reply_timeout_ms, 50, 10_000),
             ("idcard.reconnect_ms", self.reconnect_ms, 100, 60_000),
-            ("idcard.same_card_quiet_ms", self.same_card_quiet_ms, 0, 600_000),
+            (
+                "idcard.same_card_quiet_ms",
+                self.same_card_quiet_ms,
+                0,
+                600_000,
+            ),
         ];
         for (field, value, low, high) in ranges {
             if !(low..=high).contains(&value) {
-                problems.push(ConfigProblem::new(field, format!("must be between {low} and {high}")));
+                problems.push(ConfigProblem::new(
+                    field,
+                    format!("must be between {low} and {high}"),
+                ));
             }
         }
         if !(1..=10).contains(&self.retries) {
-            problems.push(ConfigProblem::new("idcard.retries", "must be between 1 and 10"));
+            problems.push(ConfigProblem::new(
+                "idcard.retries",
+                "must be between 1 and 10",
+            ));
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -86,7 +104,12 @@ mod tests {
             retries: 0,
             ..IdCardReaderConfig::default()
         };
-        let fields: Vec<_> = cfg.validate().unwrap_err().iter().map(|p| p.field).collect();
+        let fields: Vec<_> = cfg
+            .validate()
+            .unwrap_err()
+            .iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(fields, ["idcard.baud", "idcard.poll_ms", "idcard.retries"]);
     }
 }

@@ -69,39 +69,37 @@ impl FrameDecoder {
     /// The next frame's body, an error for a broken frame (whose preamble is then skipped, so
     /// the search goes on just after it), or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
-        loop {
-            let start = match find_preamble(&self.buf) {
-                Some(start) => start,
-                None => {
-                    // Keep a tail that could be the start of a preamble split across reads.
-                    let keep = partial_preamble_suffix(&self.buf);
-                    self.drop_front(self.buf.len() - keep, true);
-                    return None;
-                }
-            };
-            self.drop_front(start, true);
-            let header = PREAMBLE.len() + 2;
-            if self.buf.len() < header {
+        let start = match find_preamble(&self.buf) {
+            Some(start) => start,
+            None => {
+                // Keep a tail that could be the start of a preamble split across reads.
+                let keep = partial_preamble_suffix(&self.buf);
+                self.drop_front(self.buf.len() - keep, true);
                 return None;
             }
-            let len = usize::from(u16::from_be_bytes([self.buf[5], self.buf[6]]));
-            if !(MIN_LEN..=MAX_LEN).contains(&len) {
-                self.drop_front(1, false);
-                return Some(Err(FrameError::BadLength(len)));
-            }
-            if self.buf.len() < header + len {
-                return None;
-            }
-            let expected = checksum(&self.buf[PREAMBLE.len()..header + len - 1]);
-            let found = self.buf[header + len - 1];
-            if expected != found {
-                self.drop_front(1, false);
-                return Some(Err(FrameError::BadChecksum { expected, found }));
-            }
-            let body = self.buf[header..header + len - 1].to_vec();
-            self.drop_front(header + len, false);
-            return Some(Ok(body));
+        };
+        self.drop_front(start, true);
+        let header = PREAMBLE.len() + 2;
+        if self.buf.len() < header {
+            return None;
         }
+        let len = usize::from(u16::from_be_bytes([self.buf[5], self.buf[6]]));
+        if !(MIN_LEN..=MAX_LEN).contains(&len) {
+            self.drop_front(1, false);
+            return Some(Err(FrameError::BadLength(len)));
+        }
+        if self.buf.len() < header + len {
+            return None;
+        }
+        let expected = checksum(&self.buf[PREAMBLE.len()..header + len - 1]);
+        let found = self.buf[header + len - 1];
+        if expected != found {
+            self.drop_front(1, false);
+            return Some(Err(FrameError::BadChecksum { expected, found }));
+        }
+        let body = self.buf[header..header + len - 1].to_vec();
+        self.drop_front(header + len, false);
+        Some(Ok(body))
     }
 
     fn drop_front(&mut self, n: usize, garbage: bool) {
@@ -337,7 +335,10 @@ mod tests {
             (Command::SelectCard, [0x00, 0x03, 0x20, 0x02, 0x21]),
             (Command::ReadTextPhoto, [0x00, 0x03, 0x30, 0x01, 0x32]),
             (Command::ReadExtraAddress, [0x00, 0x03, 0x30, 0x03, 0x30]),
-            (Command::ReadTextPhotoFingerprint, [0x00, 0x03, 0x30, 0x10, 0x23]),
+            (
+                Command::ReadTextPhotoFingerprint,
+                [0x00, 0x03, 0x30, 0x10, 0x23],
+            ),
         ];
         for (command, tail) in table {
             let mut expected = PREAMBLE.to_vec();
@@ -348,8 +349,13 @@ mod tests {
 
     #[test]
     fn captured_replies_decode() {
-        let find_ok = [0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x08, 0x00, 0x00, 0x9F, 0x00, 0x00, 0x00, 0x00, 0x97];
-        let no_card = [0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x04, 0x00, 0x00, 0x80, 0x84];
+        let find_ok = [
+            0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x08, 0x00, 0x00, 0x9F, 0x00, 0x00, 0x00, 0x00,
+            0x97,
+        ];
+        let no_card = [
+            0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x04, 0x00, 0x00, 0x80, 0x84,
+        ];
         let mut decoder = FrameDecoder::new();
         decoder.push(&find_ok);
         decoder.push(&no_card);
@@ -389,7 +395,10 @@ mod tests {
         let mut decoder = FrameDecoder::new();
         decoder.push(&broken);
         decoder.push(&good);
-        assert!(matches!(decoder.next_frame(), Some(Err(FrameError::BadChecksum { .. }))));
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Err(FrameError::BadChecksum { .. }))
+        ));
         let body = decoder.next_frame().unwrap().unwrap();
         assert_eq!(Reply::from_body(body).unwrap().status, SamStatus::NoCard);
     }
@@ -400,7 +409,10 @@ mod tests {
             let mut decoder = FrameDecoder::new();
             decoder.push(&PREAMBLE);
             decoder.push(&len);
-            assert!(matches!(decoder.next_frame(), Some(Err(FrameError::BadLength(_)))));
+            assert!(matches!(
+                decoder.next_frame(),
+                Some(Err(FrameError::BadLength(_)))
+            ));
             assert!(decoder.next_frame().is_none());
         }
     }
@@ -421,7 +433,10 @@ mod tests {
             assert_eq!(status.byte(), byte);
             assert!(!status.to_string().is_empty());
         }
-        assert_eq!(SamStatus::from_byte(0x66).to_string(), "the security module is not authorised");
+        assert_eq!(
+            SamStatus::from_byte(0x66).to_string(),
+            "the security module is not authorised"
+        );
     }
 
     #[test]

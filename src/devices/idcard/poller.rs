@@ -59,7 +59,9 @@ pub fn poll_once(
         match reader.select_card().and_then(|()| reader.read_card(key)) {
             Ok(facts) => return Ok(Some(facts)),
             Err(e) if e.is_reader_fault() => return Err(PollFailure::Reader(e)),
-            Err(ReaderError::CardText(e)) => return Err(PollFailure::Card(ReaderError::CardText(e))),
+            Err(ReaderError::CardText(e)) => {
+                return Err(PollFailure::Card(ReaderError::CardText(e)));
+            }
             Err(e) => last_error = Some(e),
         }
     }
@@ -93,7 +95,9 @@ pub fn spawn_card_reader(
     key: HallKey,
     reports: Sender<DeviceReport>,
 ) -> std::io::Result<DeviceThread> {
-    DeviceThread::spawn("idcard-reader", move |stop| run(&config, &key, &reports, &stop))
+    DeviceThread::spawn("idcard-reader", move |stop| {
+        run(&config, &key, &reports, &stop)
+    })
 }
 
 fn connect(config: &IdCardReaderConfig) -> Result<SamReader, ReaderError> {
@@ -102,7 +106,12 @@ fn connect(config: &IdCardReaderConfig) -> Result<SamReader, ReaderError> {
     Ok(reader)
 }
 
-fn run(config: &IdCardReaderConfig, key: &HallKey, reports: &Sender<DeviceReport>, stop: &StopFlag) {
+fn run(
+    config: &IdCardReaderConfig,
+    key: &HallKey,
+    reports: &Sender<DeviceReport>,
+    stop: &StopFlag,
+) {
     let health = HealthTracker::new(DeviceKind::IdCardReader);
     let mut filter = SameCardFilter::default();
     let mut reader: Option<SamReader> = None;
@@ -182,6 +191,9 @@ mod tests {
             fault_of(&ReaderError::Port("gone".into())),
             DeviceFault::Disconnected("gone".into())
         );
-        assert_eq!(fault_of(&ReaderError::NoReply("find card")), DeviceFault::NoAnswer);
+        assert_eq!(
+            fault_of(&ReaderError::NoReply("find card")),
+            DeviceFault::NoAnswer
+        );
     }
 }

@@ -103,7 +103,11 @@ impl SamReader {
             match self.port.read(&mut buf) {
                 Ok(0) => return Err(ReaderError::Port("port closed".into())),
                 Ok(n) => self.decoder.push(&buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(ReaderError::Port(e.to_string())),
             }
         }
@@ -199,7 +203,9 @@ fn card_text_of(data: &[u8]) -> Result<[u8; TEXT_LEN], ReaderError> {
     let text_len = usize::from(u16::from_be_bytes([data[0], data[1]]));
     let photo_len = usize::from(u16::from_be_bytes([data[2], data[3]]));
     if text_len != TEXT_LEN {
-        return Err(malformed(format!("text length {text_len}, expected {TEXT_LEN}")));
+        return Err(malformed(format!(
+            "text length {text_len}, expected {TEXT_LEN}"
+        )));
     }
     if data.len() != 4 + text_len + photo_len {
         return Err(malformed(format!(

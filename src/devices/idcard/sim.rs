@@ -183,7 +183,10 @@ impl TestCard {
 }
 
 fn split_at_char(text: &str, chars: usize) -> (&str, &str) {
-    let at = text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i);
+    let at = text
+        .char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i);
     text.split_at(at)
 }
 
@@ -249,7 +252,12 @@ impl SimReaderState {
             }
             Command::SamId => match self.sam_fault {
                 Some(status) => Reply::encode(status, &[]),
-                None => Reply::encode(SamStatus::Ok, &[0x05, 0x01, 0x20, 0x26, 0, 0, 0, 0x2A, 0, 0, 0, 0, 0, 0, 0x11, 0x27]),
+                None => Reply::encode(
+                    SamStatus::Ok,
+                    &[
+                        0x05, 0x01, 0x20, 0x26, 0, 0, 0, 0x2A, 0, 0, 0, 0, 0, 0, 0x11, 0x27,
+                    ],
+                ),
             },
             Command::FindCard => {
                 if self.card().is_none() || (self.read_since_placed && !self.finds_read_cards) {
@@ -426,7 +434,10 @@ fn serve(mut master: TTYPort, state: &Mutex<SimReaderState>, stop: &StopFlag) {
         decoder.push(&buf[..n]);
         while let Some(frame) = decoder.next_frame() {
             let reply = match frame {
-                Ok(body) => state.lock().unwrap_or_else(|e| e.into_inner()).respond(&body),
+                Ok(body) => state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .respond(&body),
                 Err(FrameError::BadChecksum { .. }) => Reply::encode(SamStatus::ChecksumError, &[]),
                 Err(FrameError::BadLength(_)) => Reply::encode(SamStatus::LengthError, &[]),
             };
@@ -461,11 +472,25 @@ mod tests {
         let status = |frame: Vec<u8>| {
             let mut d = FrameDecoder::new();
             d.push(&frame);
-            Reply::from_body(d.next_frame().unwrap().unwrap()).unwrap().status
+            Reply::from_body(d.next_frame().unwrap().unwrap())
+                .unwrap()
+                .status
         };
-        assert_eq!(status(state.respond(&Command::FindCard.code())), SamStatus::FindOk);
-        assert_eq!(status(state.respond(&Command::ReadTextPhoto.code())), SamStatus::Ok);
-        assert_eq!(status(state.respond(&Command::FindCard.code())), SamStatus::NoCard);
-        assert_eq!(status(state.respond(&[0x77, 0x01])), SamStatus::CommandError);
+        assert_eq!(
+            status(state.respond(&Command::FindCard.code())),
+            SamStatus::FindOk
+        );
+        assert_eq!(
+            status(state.respond(&Command::ReadTextPhoto.code())),
+            SamStatus::Ok
+        );
+        assert_eq!(
+            status(state.respond(&Command::FindCard.code())),
+            SamStatus::NoCard
+        );
+        assert_eq!(
+            status(state.respond(&[0x77, 0x01])),
+            SamStatus::CommandError
+        );
     }
 }

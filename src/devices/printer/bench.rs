@@ -48,7 +48,11 @@ pub fn example_ticket() -> TicketPrint {
 
 /// Bytes and wire time of `ticket` with the default wording and printer settings.
 pub fn example_ticket_wire_stats(ticket: &TicketPrint) -> Result<WireStats, PrintError> {
-    ticket_wire_stats(ticket, &TicketTextConfig::default(), &PrinterConfig::default())
+    ticket_wire_stats(
+        ticket,
+        &TicketTextConfig::default(),
+        &PrinterConfig::default(),
+    )
 }
 
 pub fn ticket_wire_stats(
@@ -68,12 +72,16 @@ mod tests {
         for language in [Language::Zh, Language::Ug, Language::Kk, Language::En] {
             let mut ticket = example_ticket();
             ticket.language = language;
-            for encoding in [super::super::PrinterEncoding::Gbk, super::super::PrinterEncoding::Gb18030] {
+            for encoding in [
+                super::super::PrinterEncoding::Gbk,
+                super::super::PrinterEncoding::Gb18030,
+            ] {
                 let config = PrinterConfig {
                     encoding,
                     ..PrinterConfig::default()
                 };
-                let stats = ticket_wire_stats(&ticket, &TicketTextConfig::default(), &config).unwrap();
+                let stats =
+                    ticket_wire_stats(&ticket, &TicketTextConfig::default(), &config).unwrap();
                 assert!(
                     stats.bytes <= EXAMPLE_TICKET_BYTE_BUDGET,
                     "{language:?}/{encoding:?}: {} bytes",

@@ -66,7 +66,10 @@ impl PrinterConfig {
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         if self.port.trim().is_empty() {
-            problems.push(ConfigProblem::new("printer.port", "must name a serial device"));
+            problems.push(ConfigProblem::new(
+                "printer.port",
+                "must name a serial device",
+            ));
         }
         if !COMMON_BAUD_RATES.contains(&self.baud) {
             problems.push(ConfigProblem::new(
@@ -87,12 +90,22 @@ impl PrinterConfig {
             ));
         }
         if !(1..=16).contains(&self.qr_module_size) {
-            problems.push(ConfigProblem::new("printer.qr_module_size", "must be between 1 and 16"));
+            problems.push(ConfigProblem::new(
+                "printer.qr_module_size",
+                "must be between 1 and 16",
+            ));
         }
         if self.feed_before_cut > 20 {
-            problems.push(ConfigProblem::new("printer.feed_before_cut", "must be at most 20 lines"));
+            problems.push(ConfigProblem::new(
+                "printer.feed_before_cut",
+                "must be at most 20 lines",
+            ));
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -218,7 +231,11 @@ impl TicketTextConfig {
                 ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -254,10 +271,20 @@ mod tests {
             qr_module_size: 17,
             ..PrinterConfig::default()
         };
-        let fields: Vec<_> = cfg.validate().unwrap_err().iter().map(|p| p.field).collect();
+        let fields: Vec<_> = cfg
+            .validate()
+            .unwrap_err()
+            .iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(
             fields,
-            ["printer.port", "printer.baud", "printer.status_poll_seconds", "printer.qr_module_size"]
+            [
+                "printer.port",
+                "printer.baud",
+                "printer.status_poll_seconds",
+                "printer.qr_module_size"
+            ]
         );
     }
 
@@ -270,7 +297,11 @@ mod tests {
         cfg.zh.notice = "请".repeat(49);
         cfg.zh.footer = "ئېكران".into();
         let problems = cfg.validate().unwrap_err();
-        let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(text.contains("ticket.status_base_url"), "{text}");
         assert!(text.contains("longer than 48"), "{text}");
         assert!(text.contains("outside GBK"), "{text}");

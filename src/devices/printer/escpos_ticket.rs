@@ -9,7 +9,9 @@ use escpos::driver::Driver;
 use escpos::errors::PrinterError as EscPosError;
 use escpos::printer::Printer;
 use escpos::printer_options::PrinterOptions;
-use escpos::utils::{Encoder, JustifyMode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption};
+use escpos::utils::{
+    Encoder, JustifyMode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption,
+};
 
 use super::{PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
 
@@ -64,7 +66,11 @@ pub fn send_ticket<D: Driver>(
     let words = texts.texts_for(ticket.language, config.encoding);
     let protocol = Protocol::new(Encoder::new(config.encoding.codec()));
     let options = PrinterOptions::new(None, None, CHARACTERS_PER_LINE);
-    let qr = QRCodeOption::new(QRCodeModel::Model2, config.qr_module_size, QRCodeCorrectionLevel::M);
+    let qr = QRCodeOption::new(
+        QRCodeModel::Model2,
+        config.qr_module_size,
+        QRCodeCorrectionLevel::M,
+    );
     let mut printer = Printer::new(driver, protocol, Some(options));
     printer
         .init()?
@@ -140,14 +146,34 @@ mod tests {
         b.extend([0x1D, 0x21, 0x33]);
         b.extend(b"A012\n");
         b.extend([0x1D, 0x21, 0x00]);
-        b.extend(gbk("前面还有 7 人\n取号时间 2026-11-27 09:41\n预约时段 09:30-10:00\n"));
+        b.extend(gbk(
+            "前面还有 7 人\n取号时间 2026-11-27 09:41\n预约时段 09:30-10:00\n",
+        ));
         b.extend(gbk("请留意叫号屏幕和语音提示\n"));
         b.extend([0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]);
-        b.extend([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, config.qr_module_size]);
+        b.extend([
+            0x1D,
+            0x28,
+            0x6B,
+            0x03,
+            0x00,
+            0x31,
+            0x43,
+            config.qr_module_size,
+        ]);
         b.extend([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, 0x31]);
         let url = t.status_url.as_bytes();
         let stored = url.len() + 3;
-        b.extend([0x1D, 0x28, 0x6B, stored as u8, (stored >> 8) as u8, 0x31, 0x50, 0x30]);
+        b.extend([
+            0x1D,
+            0x28,
+            0x6B,
+            stored as u8,
+            (stored >> 8) as u8,
+            0x31,
+            0x50,
+            0x30,
+        ]);
         b.extend(url);
         b.extend([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]);
         b.push(0x0A);
@@ -166,9 +192,12 @@ mod tests {
     #[test]
     fn chinese_goes_out_as_gbk() {
         assert_eq!(gbk("社保"), [0xC9, 0xE7, 0xB1, 0xA3]);
-        let bytes =
-            ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &PrinterConfig::default())
-                .unwrap();
+        let bytes = ticket_bytes(
+            &example_ticket(),
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap();
         assert!(bytes.windows(4).any(|w| w == [0xC9, 0xE7, 0xB1, 0xA3]));
     }
 
@@ -176,8 +205,12 @@ mod tests {
     fn no_slot_line_without_an_appointment() {
         let mut ticket = example_ticket();
         ticket.appointment = None;
-        let bytes =
-            ticket_bytes(&ticket, &TicketTextConfig::default(), &PrinterConfig::default()).unwrap();
+        let bytes = ticket_bytes(
+            &ticket,
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap();
         assert!(!bytes.windows(4).any(|w| w == gbk("预约").as_slice()));
     }
 
@@ -185,8 +218,12 @@ mod tests {
     fn english_notice_when_chosen() {
         let mut ticket = example_ticket();
         ticket.language = Language::En;
-        let bytes =
-            ticket_bytes(&ticket, &TicketTextConfig::default(), &PrinterConfig::default()).unwrap();
+        let bytes = ticket_bytes(
+            &ticket,
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap();
         let needle = b"Watch the display for your number\n";
         assert!(bytes.windows(needle.len()).any(|w| w == needle));
     }
@@ -201,7 +238,9 @@ mod tests {
             ..PrinterConfig::default()
         };
         let bytes = ticket_bytes(&ticket, &texts, &gb18030).unwrap();
-        let notice = encoding_rs::GB18030.encode(&texts.ug.as_ref().unwrap().notice).0;
+        let notice = encoding_rs::GB18030
+            .encode(&texts.ug.as_ref().unwrap().notice)
+            .0;
         assert!(bytes.windows(notice.len()).any(|w| w == &*notice));
         let gbk_bytes = ticket_bytes(&ticket, &texts, &PrinterConfig::default()).unwrap();
         assert!(!gbk_bytes.windows(notice.len()).any(|w| w == &*notice));
@@ -211,8 +250,12 @@ mod tests {
     fn hall_name_outside_the_printer_charset_is_a_compose_error() {
         let mut ticket = example_ticket();
         ticket.hall_name = "ئۈرۈمچی".into();
-        let err = ticket_bytes(&ticket, &TicketTextConfig::default(), &PrinterConfig::default())
-            .unwrap_err();
+        let err = ticket_bytes(
+            &ticket,
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, PrintError::Compose(_)), "{err:?}");
     }
 }

@@ -87,9 +87,14 @@ pub struct StatusBytes {
 
 /// Folds the answers into one status, the most serious first.
 pub fn decode(bytes: StatusBytes) -> PrinterStatus {
-    for byte in [Some(bytes.printer), Some(bytes.offline_cause), bytes.error_cause, Some(bytes.paper)]
-        .into_iter()
-        .flatten()
+    for byte in [
+        Some(bytes.printer),
+        Some(bytes.offline_cause),
+        bytes.error_cause,
+        Some(bytes.paper),
+    ]
+    .into_iter()
+    .flatten()
     {
         if !is_status_byte(byte) {
             return PrinterStatus::Garbled(byte);
@@ -184,9 +189,18 @@ mod tests {
     #[test]
     fn decodes_each_condition() {
         assert_eq!(decode(bytes(IDLE, IDLE, None, IDLE)), PrinterStatus::Ready);
-        assert_eq!(decode(bytes(IDLE, IDLE, None, 0x1E)), PrinterStatus::PaperNearEnd);
-        assert_eq!(decode(bytes(0x1A, 0x32, None, 0x72)), PrinterStatus::PaperOut);
-        assert_eq!(decode(bytes(0x1A, 0x16, None, IDLE)), PrinterStatus::CoverOpen);
+        assert_eq!(
+            decode(bytes(IDLE, IDLE, None, 0x1E)),
+            PrinterStatus::PaperNearEnd
+        );
+        assert_eq!(
+            decode(bytes(0x1A, 0x32, None, 0x72)),
+            PrinterStatus::PaperOut
+        );
+        assert_eq!(
+            decode(bytes(0x1A, 0x16, None, IDLE)),
+            PrinterStatus::CoverOpen
+        );
         assert_eq!(
             decode(bytes(0x1A, 0x52, Some(0x1A), IDLE)),
             PrinterStatus::Offline("auto-cutter error".into())
@@ -199,7 +213,10 @@ mod tests {
 
     #[test]
     fn cover_open_wins_over_paper_out() {
-        assert_eq!(decode(bytes(0x1A, 0x36, None, 0x72)), PrinterStatus::CoverOpen);
+        assert_eq!(
+            decode(bytes(0x1A, 0x36, None, 0x72)),
+            PrinterStatus::CoverOpen
+        );
     }
 
     #[test]
@@ -208,7 +225,10 @@ mod tests {
         assert!(!is_status_byte(0x13));
         assert!(!is_status_byte(0x92));
         assert!(!is_status_byte(0x00));
-        assert_eq!(decode(bytes(IDLE, 0xFF, None, IDLE)), PrinterStatus::Garbled(0xFF));
+        assert_eq!(
+            decode(bytes(IDLE, 0xFF, None, IDLE)),
+            PrinterStatus::Garbled(0xFF)
+        );
         assert!(PrinterStatus::Garbled(0xFF).fault().is_some());
     }
 

@@ -30,8 +30,17 @@ pub struct TextRun {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TicketElement {
-    Line { align: Align, runs: Vec<TextRun> },
-    Qr { data: String, model: u8, module_size: u8, level: char, align: Align },
+    Line {
+        align: Align,
+        runs: Vec<TextRun>,
+    },
+    Qr {
+        data: String,
+        model: u8,
+        module_size: u8,
+        level: char,
+        align: Align,
+    },
     Feed(u8),
 }
 
@@ -186,7 +195,10 @@ impl EscPosInterpreter {
         }
         self.pending.drain(..at);
         if self.pending.len() > MAX_COMMAND_BYTES {
-            self.warn(format!("dropped an oversized command of {} bytes", self.pending.len()));
+            self.warn(format!(
+                "dropped an oversized command of {} bytes",
+                self.pending.len()
+            ));
             self.pending.clear();
         }
         out
@@ -257,11 +269,7 @@ impl EscPosInterpreter {
                 self.push_element(TicketElement::Feed(n));
             }
             b'E' => self.set_style(self.width, self.height, n & 1 == 1),
-            b'!' => self.set_style(
-                1 + (n >> 5 & 1),
-                1 + (n >> 4 & 1),
-                n & 0x08 != 0,
-            ),
+            b'!' => self.set_style(1 + (n >> 5 & 1), 1 + (n >> 4 & 1), n & 0x08 != 0),
             b'3' | b'J' | b't' | b'M' | b'-' | b'G' | b'R' | b'{' | b'V' => {}
             other => self.warn(format!("ignored ESC {:?}", other as char)),
         }
@@ -346,7 +354,8 @@ impl EscPosInterpreter {
 
     /// `GS ( k pL pH cn fn …`: 2D codes. Only QR (cn = 0x31) is printed.
     fn gs_paren(&mut self, at: usize) -> Step {
-        let (Some(_), Some(pl), Some(ph)) = (self.arg(at, 2), self.arg(at, 3), self.arg(at, 4)) else {
+        let (Some(_), Some(pl), Some(ph)) = (self.arg(at, 2), self.arg(at, 3), self.arg(at, 4))
+        else {
             return Step::Incomplete;
         };
         let len = usize::from(pl) | usize::from(ph) << 8;
@@ -424,7 +433,10 @@ impl EscPosInterpreter {
         let text = if self.chinese {
             encoding_rs::GB18030.decode(&self.line).0.into_owned()
         } else {
-            self.line.iter().map(|&b| if b < 0x80 { b as char } else { '?' }).collect()
+            self.line
+                .iter()
+                .map(|&b| if b < 0x80 { b as char } else { '?' })
+                .collect()
         };
         self.line.clear();
         self.line_align.get_or_insert(self.align);
@@ -481,6 +493,24 @@ impl EscPosInterpreter {
     }
 }
 
+/// Fuzz and property-test entry point: any bytes through the interpreter in uneven chunks.
+/// Returns how many tickets were cut; must never panic nor let its buffers grow past a bound.
+pub fn interpret_untrusted(bytes: &[u8]) -> usize {
+    let mut interpreter = EscPosInterpreter::new();
+    let mut tickets = 0;
+    for chunk in bytes.chunks(61) {
+        for input in interpreter.feed(chunk) {
+            if let PrinterInput::Cut(ticket) = input {
+                assert!(ticket.elements.len() <= MAX_ELEMENTS);
+                let _ = ticket.text();
+                tickets += 1;
+            }
+        }
+        assert!(interpreter.buffered() <= MAX_COMMAND_BYTES + MAX_LINE_BYTES + 61);
+    }
+    tickets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,9 +530,12 @@ mod tests {
 
     #[test]
     fn reads_the_example_ticket_back() {
-        let bytes =
-            ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &PrinterConfig::default())
-                .unwrap();
+        let bytes = ticket_bytes(
+            &example_ticket(),
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap();
         let tickets = cuts(EscPosInterpreter::new().feed(&bytes));
         assert_eq!(tickets.len(), 1);
         let ticket = &tickets[0];
@@ -510,21 +543,36 @@ mod tests {
         assert_eq!(ticket.text_at_scale(4), ["A012"]);
         assert_eq!(ticket.qr_payloads(), [example_ticket().status_url.as_str()]);
         let text = ticket.text();
-        for expected in ["某某市政务服务中心", "社保", "前面还有 7 人", "预约时段 09:30-10:00"] {
+        for expected in [
+            "某某市政务服务中心",
+            "社保",
+            "前面还有 7 人",
+            "预约时段 09:30-10:00",
+        ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");
         }
         assert!(ticket.warnings.is_empty(), "{:?}", ticket.warnings);
         assert!(matches!(
-            ticket.elements.iter().find(|e| matches!(e, TicketElement::Qr { .. })),
-            Some(TicketElement::Qr { model: 2, level: 'M', .. })
+            ticket
+                .elements
+                .iter()
+                .find(|e| matches!(e, TicketElement::Qr { .. })),
+            Some(TicketElement::Qr {
+                model: 2,
+                level: 'M',
+                ..
+            })
         ));
     }
 
     #[test]
     fn same_result_when_bytes_arrive_one_at_a_time() {
-        let bytes =
-            ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &PrinterConfig::default())
-                .unwrap();
+        let bytes = ticket_bytes(
+            &example_ticket(),
+            &TicketTextConfig::default(),
+            &PrinterConfig::default(),
+        )
+        .unwrap();
         let mut whole = EscPosInterpreter::new();
         let expected = cuts(whole.feed(&bytes));
         let mut interpreter = EscPosInterpreter::new();
@@ -558,7 +606,8 @@ mod tests {
 
     #[test]
     fn unknown_commands_become_warnings() {
-        let tickets = cuts(EscPosInterpreter::new().feed(&[0x1D, b'Z', b'h', b'i', 0x0A, 0x1D, 0x56, 0x00]));
+        let tickets =
+            cuts(EscPosInterpreter::new().feed(&[0x1D, b'Z', b'h', b'i', 0x0A, 0x1D, 0x56, 0x00]));
         assert_eq!(tickets[0].cut, Cut::Full);
         assert_eq!(tickets[0].warnings, ["ignored GS 'Z'"]);
         assert_eq!(tickets[0].text(), "hi\n");

@@ -171,7 +171,10 @@ fn serve(
                     PrinterInput::Cut(ticket) if spoiled => {
                         drop(ticket);
                         spoiled = false;
-                        state.lock().unwrap_or_else(|e| e.into_inner()).tickets_spoiled += 1;
+                        state
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .tickets_spoiled += 1;
                     }
                     PrinterInput::Cut(ticket) => {
                         let _ = tickets.send(ticket);
@@ -198,7 +201,10 @@ mod tests {
                 state.paper = paper;
                 state.cover_open = cover_open;
                 for q in 1..=4 {
-                    assert!(is_status_byte(state.status_byte(q)), "{paper:?} {cover_open} {q}");
+                    assert!(
+                        is_status_byte(state.status_byte(q)),
+                        "{paper:?} {cover_open} {q}"
+                    );
                 }
             }
         }

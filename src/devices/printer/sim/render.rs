@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 
-use super::interpret::{Align, PrintedTicket, TicketElement, TextRun};
+use super::interpret::{Align, PrintedTicket, TextRun, TicketElement};
 
 pub const PAPER_DOTS: u32 = 384;
 /// Font A is 12×24 dots, a Chinese character 24×24.
@@ -23,7 +23,9 @@ pub fn font_candidates() -> Vec<PathBuf> {
     paths.push(PathBuf::from("ui/fonts/wqy-microhei.ttc"));
     paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/fonts/wqy-microhei.ttc"));
     paths.push(PathBuf::from("/usr/share/hallq/fonts/wqy-microhei.ttc"));
-    paths.push(PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"));
+    paths.push(PathBuf::from(
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    ));
     paths
 }
 
@@ -86,11 +88,15 @@ impl TicketImage {
         let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
         encoder.set_color(png::ColorType::Grayscale);
         encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(|e| RenderError::Png(e.to_string()))?;
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| RenderError::Png(e.to_string()))?;
         writer
             .write_image_data(&self.pixels)
             .map_err(|e| RenderError::Png(e.to_string()))?;
-        writer.finish().map_err(|e| RenderError::Png(e.to_string()))?;
+        writer
+            .finish()
+            .map_err(|e| RenderError::Png(e.to_string()))?;
         Ok(out)
     }
 }
@@ -189,7 +195,14 @@ fn draw_line(canvas: &mut Canvas, font: &FontVec, align: Align, runs: &[TextRun]
     top + height + LINE_GAP
 }
 
-fn draw_qr(canvas: &mut Canvas, data: &str, module: u8, level: char, align: Align, top: u32) -> Result<u32, RenderError> {
+fn draw_qr(
+    canvas: &mut Canvas,
+    data: &str,
+    module: u8,
+    level: char,
+    align: Align,
+    top: u32,
+) -> Result<u32, RenderError> {
     let level = match level {
         'L' => qrcode::EcLevel::L,
         'M' => qrcode::EcLevel::M,

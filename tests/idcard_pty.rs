@@ -12,6 +12,9 @@ use hallq::devices::idcard::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
+mod common;
+use common::{recv, spawn_sim};
+
 struct Bench {
     sim: CardReaderSim,
     config: IdCardReaderConfig,
@@ -38,14 +41,6 @@ fn bench() -> Bench {
 
 fn key() -> HallKey {
     HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap()
-}
-
-fn recv(rx: &mut mpsc::Receiver<DeviceReport>, wait: Duration) -> Option<DeviceReport> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await.ok().flatten() })
 }
 
 fn health(fault: Option<DeviceFault>) -> DeviceReport {
@@ -271,21 +266,10 @@ fn a_card_with_a_bad_check_character_is_rejected() {
 fn sim_command_serves_the_card_it_was_told_to_place() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("idcard");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args([
-            "sim", "idcard", "--pty", "--cards", "i,y", "--place", "y", "--link",
-        ])
-        .arg(&link)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if link.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn_sim(
+        &["idcard", "--pty", "--cards", "i,y", "--place", "y"],
+        &link,
+    );
     let config = IdCardReaderConfig {
         port: link.to_string_lossy().into_owned(),
         ..IdCardReaderConfig::default()

@@ -14,6 +14,9 @@ use hallq::devices::printer::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
+mod common;
+use common::{recv, spawn_sim, wait_for};
+
 fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
     let config = PrinterConfig {
         port: sim.port_path().to_owned(),
@@ -21,14 +24,6 @@ fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
         ..PrinterConfig::default()
     };
     SerialEscPosPrinter::new(config, TicketTextConfig::default())
-}
-
-fn recv(rx: &mut mpsc::Receiver<DeviceReport>, wait: Duration) -> Option<DeviceReport> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await.ok().flatten() })
 }
 
 fn health(fault: Option<DeviceFault>) -> DeviceReport {
@@ -227,32 +222,13 @@ fn a_printed_ticket_reports_success_once() {
     assert_eq!(recv(&mut rx, Duration::from_millis(100)), None);
 }
 
-/// Waits for a path the simulator process creates.
-fn wait_for(path: &std::path::Path) {
-    for _ in 0..100 {
-        if path.exists() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{} never appeared", path.display());
-}
-
 #[test]
 fn sim_command_saves_each_ticket_as_text_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("printer");
     let out = dir.path().join("tickets");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["sim", "printer", "--pty", "--link"])
-        .arg(&link)
-        .arg("--out")
-        .arg(&out)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&link);
+    let out_arg = out.to_str().unwrap();
+    let mut child = spawn_sim(&["printer", "--pty", "--out", out_arg], &link);
     let mut printer = SerialEscPosPrinter::new(
         PrinterConfig {
             port: link.to_string_lossy().into_owned(),

@@ -6,6 +6,7 @@
 
 pub mod idcard;
 pub mod printer;
+pub mod pty;
 pub mod serial;
 pub mod sim_cli;
 pub mod worker;
@@ -33,6 +34,47 @@ impl ConfigProblem {
         Self {
             field,
             problem: problem.into(),
+        }
+    }
+}
+
+/// Gathers every problem of a table so the integrator sees them all at once.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    pub(crate) fn unless(&mut self, ok: bool, field: &'static str, problem: impl Into<String>) {
+        if !ok {
+            self.0.push(ConfigProblem::new(field, problem));
+        }
+    }
+
+    pub(crate) fn serial_port(&mut self, fields: [&'static str; 2], port: &str, baud: u32) {
+        self.unless(
+            !port.trim().is_empty(),
+            fields[0],
+            "must name a serial device",
+        );
+        self.unless(
+            serial::COMMON_BAUD_RATES.contains(&baud),
+            fields[1],
+            format!("{baud} is not one of {:?}", serial::COMMON_BAUD_RATES),
+        );
+    }
+
+    pub(crate) fn range(&mut self, field: &'static str, value: u64, low: u64, high: u64) {
+        self.unless(
+            (low..=high).contains(&value),
+            field,
+            format!("must be between {low} and {high}"),
+        );
+    }
+
+    pub(crate) fn finish(self) -> Result<(), Vec<ConfigProblem>> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
         }
     }
 }

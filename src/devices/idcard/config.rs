@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::devices::ConfigProblem;
-use crate::devices::serial::COMMON_BAUD_RATES;
+use crate::devices::{ConfigProblem, Problems};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,49 +37,19 @@ impl Default for IdCardReaderConfig {
 
 impl IdCardReaderConfig {
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
-        let mut problems = Vec::new();
-        if self.port.trim().is_empty() {
-            problems.push(ConfigProblem::new(
-                "idcard.port",
-                "must name a serial device",
-            ));
-        }
-        if !COMMON_BAUD_RATES.contains(&self.baud) {
-            problems.push(ConfigProblem::new(
-                "idcard.baud",
-                format!("{} is not one of {COMMON_BAUD_RATES:?}", self.baud),
-            ));
-        }
-        let ranges: [(&'static str, u64, u64, u64); 4] = [
-            ("idcard.poll_ms", self.poll_ms, 50, 10_000),
-            ("idcard.reply_timeout_ms", self.reply_timeout_ms, 50, 10_000),
-            ("idcard.reconnect_ms", self.reconnect_ms, 100, 60_000),
-            (
-                "idcard.same_card_quiet_ms",
-                self.same_card_quiet_ms,
-                0,
-                600_000,
-            ),
-        ];
-        for (field, value, low, high) in ranges {
-            if !(low..=high).contains(&value) {
-                problems.push(ConfigProblem::new(
-                    field,
-                    format!("must be between {low} and {high}"),
-                ));
-            }
-        }
-        if !(1..=10).contains(&self.retries) {
-            problems.push(ConfigProblem::new(
-                "idcard.retries",
-                "must be between 1 and 10",
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        let mut problems = Problems::default();
+        problems.serial_port(["idcard.port", "idcard.baud"], &self.port, self.baud);
+        problems.range("idcard.poll_ms", self.poll_ms, 50, 10_000);
+        problems.range("idcard.reply_timeout_ms", self.reply_timeout_ms, 50, 10_000);
+        problems.range("idcard.retries", u64::from(self.retries), 1, 10);
+        problems.range("idcard.reconnect_ms", self.reconnect_ms, 100, 60_000);
+        problems.range(
+            "idcard.same_card_quiet_ms",
+            self.same_card_quiet_ms,
+            0,
+            600_000,
+        );
+        problems.finish()
     }
 }
 

@@ -3,17 +3,16 @@
 //! mid-read, silence, and the whole reader unplugged.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::NaiveDate;
-use serialport::{SerialPort, TTYPort};
 
 use super::card_text::{CardKind, TEXT_LEN, id_check_character};
 use super::frame::{Command, FrameDecoder, FrameError, Reply, SamStatus};
-use crate::devices::worker::{DeviceThread, StopFlag};
+use crate::devices::pty::SimPty;
+use crate::devices::worker::DeviceThread;
 
 pub const PHOTO_LEN: usize = 1024;
 
@@ -397,15 +396,26 @@ impl CardReaderSim {
     /// A fresh pty pair behind the same path.
     pub fn replug(&mut self) -> io::Result<()> {
         self.unplug();
-        let (master, slave) = TTYPort::pair().map_err(io::Error::other)?;
-        let slave_path = slave
-            .name()
-            .ok_or_else(|| io::Error::other("pty slave has no name"))?;
-        std::os::unix::fs::symlink(slave_path, &self.link)?;
+        let pty = SimPty::open(Some(&self.link))?;
         let state = Arc::clone(&self.state);
         let thread = DeviceThread::spawn("idcard-sim", move |stop| {
-            let _slave = slave;
-            serve(master, &state, &stop);
+            let mut decoder = FrameDecoder::new();
+            pty.pump(&stop, |master, bytes| {
+                decoder.push(bytes);
+                while let Some(frame) = decoder.next_frame() {
+                    let reply = match frame {
+                        Ok(body) => state
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .respond(&body),
+                        Err(FrameError::BadChecksum { .. }) => {
+                            Reply::encode(SamStatus::ChecksumError, &[])
+                        }
+                        Err(FrameError::BadLength(_)) => Reply::encode(SamStatus::LengthError, &[]),
+                    };
+                    let _ = master.write_all(&reply);
+                }
+            });
         })?;
         self.plugged = Some(Plugged { _thread: thread });
         Ok(())
@@ -415,34 +425,6 @@ impl CardReaderSim {
 impl Drop for CardReaderSim {
     fn drop(&mut self) {
         self.unplug();
-    }
-}
-
-fn serve(mut master: TTYPort, state: &Mutex<SimReaderState>, stop: &StopFlag) {
-    let _ = master.set_timeout(Duration::from_millis(50));
-    let mut decoder = FrameDecoder::new();
-    let mut buf = [0u8; 256];
-    while !stop.is_set() {
-        let n = match master.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
-            Err(_) => {
-                stop.sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        decoder.push(&buf[..n]);
-        while let Some(frame) = decoder.next_frame() {
-            let reply = match frame {
-                Ok(body) => state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .respond(&body),
-                Err(FrameError::BadChecksum { .. }) => Reply::encode(SamStatus::ChecksumError, &[]),
-                Err(FrameError::BadLength(_)) => Reply::encode(SamStatus::LengthError, &[]),
-            };
-            let _ = master.write_all(&reply);
-        }
     }
 }
 

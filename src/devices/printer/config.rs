@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Language;
-use crate::devices::ConfigProblem;
-use crate::devices::serial::{COMMON_BAUD_RATES, FlowControl};
+use crate::devices::serial::FlowControl;
+use crate::devices::{ConfigProblem, Problems};
 
 /// How Chinese text goes to the printer. Most kiosk printers only know GBK; GB18030 adds four-byte
 /// sequences (Uyghur and Kazakh letters among them) that only some printers can print.
@@ -64,48 +64,28 @@ impl Default for PrinterConfig {
 
 impl PrinterConfig {
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
-        let mut problems = Vec::new();
-        if self.port.trim().is_empty() {
-            problems.push(ConfigProblem::new(
-                "printer.port",
-                "must name a serial device",
-            ));
-        }
-        if !COMMON_BAUD_RATES.contains(&self.baud) {
-            problems.push(ConfigProblem::new(
-                "printer.baud",
-                format!("{} is not one of {COMMON_BAUD_RATES:?}", self.baud),
-            ));
-        }
-        if !(1..=3600).contains(&self.status_poll_seconds) {
-            problems.push(ConfigProblem::new(
-                "printer.status_poll_seconds",
-                "must be between 1 and 3600",
-            ));
-        }
-        if !(20..=5000).contains(&self.status_timeout_ms) {
-            problems.push(ConfigProblem::new(
-                "printer.status_timeout_ms",
-                "must be between 20 and 5000",
-            ));
-        }
-        if !(1..=16).contains(&self.qr_module_size) {
-            problems.push(ConfigProblem::new(
-                "printer.qr_module_size",
-                "must be between 1 and 16",
-            ));
-        }
-        if self.feed_before_cut > 20 {
-            problems.push(ConfigProblem::new(
-                "printer.feed_before_cut",
-                "must be at most 20 lines",
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        let mut problems = Problems::default();
+        problems.serial_port(["printer.port", "printer.baud"], &self.port, self.baud);
+        problems.range(
+            "printer.status_poll_seconds",
+            self.status_poll_seconds,
+            1,
+            3600,
+        );
+        problems.range(
+            "printer.status_timeout_ms",
+            self.status_timeout_ms,
+            20,
+            5000,
+        );
+        problems.range("printer.qr_module_size", self.qr_module_size.into(), 1, 16);
+        problems.range(
+            "printer.feed_before_cut",
+            self.feed_before_cut.into(),
+            0,
+            20,
+        );
+        problems.finish()
     }
 }
 
@@ -190,52 +170,42 @@ impl TicketTextConfig {
     }
 
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let url = &self.status_base_url;
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            problems.push(ConfigProblem::new(
-                "ticket.status_base_url",
-                format!("{url:?} must start with https:// or http://"),
-            ));
-        }
-        if !url.is_ascii() || url.len() > 120 {
-            problems.push(ConfigProblem::new(
-                "ticket.status_base_url",
-                "must be ASCII and at most 120 characters: it goes into a QR code",
-            ));
-        }
-        // The Chinese wording is the one every printer can fall back to, so it must fit GBK.
-        let zh = &self.zh;
+        problems.unless(
+            url.starts_with("https://") || url.starts_with("http://"),
+            "ticket.status_base_url",
+            format!("{url:?} must start with https:// or http://"),
+        );
+        problems.unless(
+            url.is_ascii() && url.len() <= 120,
+            "ticket.status_base_url",
+            "must be ASCII and at most 120 characters: it goes into a QR code",
+        );
         let langs = [
-            ("ticket.zh", Some(zh)),
+            ("ticket.zh", Some(&self.zh)),
             ("ticket.ug", self.ug.as_ref()),
             ("ticket.kk", self.kk.as_ref()),
             ("ticket.en", self.en.as_ref()),
         ];
         for (field, texts) in langs {
-            let Some(texts) = texts else { continue };
-            for text in [&texts.header, &texts.footer, &texts.notice] {
-                if text.chars().count() > 48 {
-                    problems.push(ConfigProblem::new(
-                        field,
-                        format!("{text:?} is longer than 48 characters; a ticket must stay small"),
-                    ));
-                }
+            for text in texts.iter().flat_map(|t| [&t.header, &t.footer, &t.notice]) {
+                problems.unless(
+                    text.chars().count() <= 48,
+                    field,
+                    format!("{text:?} is longer than 48 characters; a ticket must stay small"),
+                );
             }
         }
-        for text in [&zh.header, &zh.footer, &zh.notice] {
-            if !PrinterEncoding::Gbk.can_encode(text) {
-                problems.push(ConfigProblem::new(
-                    "ticket.zh",
-                    format!("{text:?} has characters outside GBK that printers cannot print"),
-                ));
-            }
+        // The Chinese wording is the one every printer falls back to, so it must fit GBK.
+        for text in [&self.zh.header, &self.zh.footer, &self.zh.notice] {
+            problems.unless(
+                PrinterEncoding::Gbk.can_encode(text),
+                "ticket.zh",
+                format!("{text:?} has characters outside GBK that printers cannot print"),
+            );
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems.finish()
     }
 }
 

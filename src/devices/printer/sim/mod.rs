@@ -4,15 +4,16 @@
 pub mod interpret;
 pub mod render;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serialport::{SerialPort, TTYPort};
+use serialport::TTYPort;
 
-use crate::devices::worker::{DeviceThread, StopFlag};
+use crate::devices::pty::SimPty;
+use crate::devices::worker::DeviceThread;
 use interpret::{EscPosInterpreter, PrintedTicket, PrinterInput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,26 +70,14 @@ impl PrinterSim {
     /// Opens a pty pair and starts the printer on its master side. With `link`, a symlink to the
     /// slave is made there so a config can name a fixed path.
     pub fn start(link: Option<&Path>) -> io::Result<Self> {
-        let (master, slave) = TTYPort::pair().map_err(io::Error::other)?;
-        let slave_path = slave
-            .name()
-            .ok_or_else(|| io::Error::other("pty slave has no name"))?;
-        let path = match link {
-            Some(link) => {
-                let _ = std::fs::remove_file(link);
-                std::os::unix::fs::symlink(&slave_path, link)?;
-                link.to_string_lossy().into_owned()
-            }
-            None => slave_path,
-        };
+        let pty = SimPty::open(link)?;
+        let path = pty.path.clone();
         let state = Arc::new(Mutex::new(SimPrinterState::default()));
         let (sender, tickets) = mpsc::channel();
         let thread_state = Arc::clone(&state);
         let thread = DeviceThread::spawn("printer-sim", move |stop| {
-            // The sim keeps the slave open so the master never sees a hang-up while no driver
-            // has the port open.
-            let _slave = slave;
-            serve(master, &thread_state, &sender, &stop);
+            let mut printer = SimPrinter::new(thread_state, sender);
+            pty.pump(&stop, |master, bytes| printer.receive(master, bytes));
         })?;
         Ok(Self {
             state,
@@ -125,64 +114,67 @@ impl Drop for PrinterSim {
     }
 }
 
-fn serve(
-    mut master: TTYPort,
-    state: &Mutex<SimPrinterState>,
-    tickets: &mpsc::Sender<PrintedTicket>,
-    stop: &StopFlag,
-) {
-    let _ = master.set_timeout(Duration::from_millis(50));
-    let mut interpreter = EscPosInterpreter::new();
-    let mut spoiled = false;
-    let mut buf = [0u8; 512];
-    while !stop.is_set() {
-        let n = match master.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
-            Err(_) => {
-                stop.sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        if state.lock().map(|s| s.silent).unwrap_or(false) {
-            // Bytes sent to a dead printer are lost.
-            continue;
+/// The printer's side of the line: interprets bytes, answers status queries, collects tickets.
+struct SimPrinter {
+    state: Arc<Mutex<SimPrinterState>>,
+    tickets: mpsc::Sender<PrintedTicket>,
+    interpreter: EscPosInterpreter,
+    /// Part of the ticket in progress arrived while the printer could not print.
+    spoiled: bool,
+}
+
+impl SimPrinter {
+    fn new(state: Arc<Mutex<SimPrinterState>>, tickets: mpsc::Sender<PrintedTicket>) -> Self {
+        Self {
+            state,
+            tickets,
+            interpreter: EscPosInterpreter::new(),
+            spoiled: false,
         }
-        for &byte in &buf[..n] {
-            let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(left) = s.paper_left_bytes.as_mut() {
-                if *left == 0 {
-                    s.paper = Paper::Out;
-                    s.paper_left_bytes = None;
-                } else {
-                    *left -= 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimPrinterState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn receive(&mut self, master: &mut TTYPort, bytes: &[u8]) {
+        if self.lock().silent {
+            // Bytes sent to a dead printer are lost.
+            return;
+        }
+        // Byte by byte, so paper can run out at an exact point inside a ticket.
+        for &byte in bytes {
+            let snapshot = {
+                let mut s = self.lock();
+                if let Some(left) = s.paper_left_bytes.as_mut() {
+                    if *left == 0 {
+                        s.paper = Paper::Out;
+                        s.paper_left_bytes = None;
+                    } else {
+                        *left -= 1;
+                    }
                 }
+                s.clone()
+            };
+            if !snapshot.can_print() {
+                self.spoiled = true;
             }
-            if !s.can_print() {
-                spoiled = true;
-            }
-            let snapshot = s.clone();
-            drop(s);
-            for input in interpreter.feed(&[byte]) {
+            for input in self.interpreter.feed(&[byte]) {
                 match input {
                     PrinterInput::StatusQuery(query) => {
                         let _ = master.write_all(&[snapshot.status_byte(query)]);
                     }
-                    PrinterInput::Cut(ticket) if spoiled => {
-                        drop(ticket);
-                        spoiled = false;
-                        state
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .tickets_spoiled += 1;
+                    PrinterInput::Cut(_) if self.spoiled => {
+                        self.spoiled = false;
+                        self.lock().tickets_spoiled += 1;
                     }
                     PrinterInput::Cut(ticket) => {
-                        let _ = tickets.send(ticket);
+                        let _ = self.tickets.send(ticket);
                     }
                 }
             }
-            if spoiled && !snapshot.can_print() {
-                interpreter.discard_ticket();
+            if self.spoiled && !snapshot.can_print() {
+                self.interpreter.discard_ticket();
             }
         }
     }

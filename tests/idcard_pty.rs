@@ -12,8 +12,8 @@ use hallq::devices::idcard::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
-mod common;
-use common::{recv, spawn_sim};
+mod device_support;
+use device_support::{recv, spawn_sim};
 
 struct Bench {
     sim: CardReaderSim,

@@ -14,8 +14,8 @@ use hallq::devices::printer::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
-mod common;
-use common::{recv, spawn_sim, wait_for};
+mod device_support;
+use device_support::{recv, spawn_sim, wait_for};
 
 fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
     let config = PrinterConfig {

@@ -27,7 +27,7 @@ fn bench() -> Bench {
     let config = IdCardReaderConfig {
         port: sim.port_path(),
         poll_ms: 50,
-        reply_timeout_ms: 150,
+        reply_timeout_ms: 300,
         reconnect_ms: 100,
         same_card_quiet_ms: 1000,
         ..IdCardReaderConfig::default()
@@ -247,7 +247,7 @@ fn a_card_with_a_bad_check_character_is_rejected() {
     let config = IdCardReaderConfig {
         port: sim.port_path(),
         poll_ms: 50,
-        reply_timeout_ms: 150,
+        reply_timeout_ms: 300,
         ..IdCardReaderConfig::default()
     };
     let (tx, mut rx) = mpsc::channel(32);

@@ -20,7 +20,7 @@ use device_support::{recv, spawn_sim, wait_for};
 fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
     let config = PrinterConfig {
         port: sim.port_path().to_owned(),
-        status_timeout_ms: 150,
+        status_timeout_ms: 300,
         ..PrinterConfig::default()
     };
     SerialEscPosPrinter::new(config, TicketTextConfig::default())
@@ -246,4 +246,20 @@ fn sim_command_saves_each_ticket_as_text_and_png() {
     assert_eq!(printed, Ok(PrinterStatus::Ready));
     assert!(text.contains("A012") && text.contains("社保"), "{text}");
     assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn printer_works_again_after_being_unplugged_and_plugged_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("printer");
+    let sim = PrinterSim::start(Some(&link)).unwrap();
+    let mut printer = printer_for(&sim);
+    assert_eq!(printer.status(), PrinterStatus::Ready);
+    drop(sim);
+    assert!(matches!(printer.status(), PrinterStatus::PortFailed(_)));
+    assert!(matches!(printer.status(), PrinterStatus::PortFailed(_)));
+    let sim = PrinterSim::start(Some(&link)).unwrap();
+    assert_eq!(printer.status(), PrinterStatus::Ready);
+    assert_eq!(printer.print(&example_ticket()), Ok(PrinterStatus::Ready));
+    assert!(sim.next_ticket(Duration::from_secs(5)).is_some());
 }

@@ -66,6 +66,14 @@ impl FrameDecoder {
         self.buf.clear();
     }
 
+    /// Clears and overwrites the whole allocation: after a card read it held the face image.
+    pub fn wipe(&mut self) {
+        let capacity = self.buf.capacity();
+        self.buf.clear();
+        self.buf.resize(capacity, 0);
+        self.buf.clear();
+    }
+
     /// The next frame's body, an error for a broken frame (whose preamble is then skipped, so
     /// the search goes on just after it), or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Result<Vec<u8>, FrameError>> {

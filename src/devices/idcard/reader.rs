@@ -50,6 +50,8 @@ impl ReaderError {
 pub struct SamReader {
     port: TTYPort,
     decoder: FrameDecoder,
+    /// Kept here rather than on the stack so a read's last chunk of photo can be wiped.
+    chunk: [u8; 512],
     reply_timeout: Duration,
 }
 
@@ -67,6 +69,7 @@ impl SamReader {
         Ok(Self {
             port,
             decoder: FrameDecoder::new(),
+            chunk: [0; 512],
             reply_timeout: Duration::from_millis(config.reply_timeout_ms) + wire,
         })
     }
@@ -81,7 +84,6 @@ impl SamReader {
             .and_then(|()| self.port.flush())
             .map_err(|e| ReaderError::Port(e.to_string()))?;
         let deadline = Instant::now() + self.reply_timeout;
-        let mut buf = [0u8; 512];
         loop {
             if let Some(frame) = self.decoder.next_frame() {
                 let reply = Reply::from_body(frame?)?;
@@ -100,9 +102,9 @@ impl SamReader {
             self.port
                 .set_timeout(deadline - now)
                 .map_err(|e| ReaderError::Port(e.to_string()))?;
-            match self.port.read(&mut buf) {
+            match self.port.read(&mut self.chunk) {
                 Ok(0) => return Err(ReaderError::Port("port closed".into())),
-                Ok(n) => self.decoder.push(&buf[..n]),
+                Ok(n) => self.decoder.push(&self.chunk[..n]),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -164,8 +166,10 @@ impl SamReader {
 
     /// Reads the card text and photo, drops the photo at once, and returns the card's facts.
     pub fn read_card(&mut self, key: &HallKey) -> Result<CardFacts, ReaderError> {
-        let reply = self.expect_success(Command::ReadTextPhoto)?;
-        let mut data = reply.data;
+        let reply = self.expect_success(Command::ReadTextPhoto);
+        self.decoder.wipe();
+        self.chunk.fill(0);
+        let mut data = reply?.data;
         let text = card_text_of(&data);
         // The face image must not linger in memory longer than the frame it came in.
         data.fill(0);

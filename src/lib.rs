@@ -4,5 +4,11 @@
 //! the event log and state in SQLite, `engine` is the single writer that turns commands into events,
 //! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
 
+pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod devices;
+pub mod engine;
+pub mod queue;
+pub mod store;

@@ -1,20 +1,17 @@
+//! The `hallq` command: one binary for every role in the hall.
+
+use std::process::ExitCode;
+
 use clap::Parser;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "hallq",
-    about = "Queue terminals for a government service hall"
-)]
-enum Cli {
-    /// Run a device simulator on a pseudo-terminal.
-    Sim {
-        #[command(subcommand)]
-        device: hallq::devices::sim_cli::SimCommand,
-    },
-}
-
-fn main() -> anyhow::Result<()> {
-    match Cli::parse() {
-        Cli::Sim { device } => hallq::devices::sim_cli::run(device),
+fn main() -> ExitCode {
+    let cli = hallq::cli::Cli::parse();
+    hallq::cli::init_logging();
+    match hallq::cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hallq: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

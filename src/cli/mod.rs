@@ -1,0 +1,96 @@
+//! Command-line entry points. Each subcommand lives in its own file; this one only parses and dispatches.
+
+mod bench;
+mod check_config;
+mod export;
+mod run;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, HallSetup};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hallq",
+    version,
+    about = "Queue terminals for a government service hall"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run the hall (the demo hall with simulated devices when no config is given).
+    Run(run::RunArgs),
+    /// Check a configuration file and report every mistake with its line.
+    CheckConfig { file: PathBuf },
+    /// Print the event log as JSON lines.
+    Export(export::ExportArgs),
+    /// Today's figures per service.
+    Stats(stats::StatsArgs),
+    /// Measure the engine on this machine.
+    Bench(bench::BenchArgs),
+    /// Run a device simulator on a pseudo-terminal (printer or ID-card reader).
+    Sim {
+        #[command(subcommand)]
+        device: crate::devices::sim_cli::SimCommand,
+    },
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLQ_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli
+        .command
+        .unwrap_or(Commands::Run(run::RunArgs::default()))
+    {
+        Commands::Run(args) => run::run(args),
+        Commands::CheckConfig { file } => check_config::check_config(&file),
+        Commands::Export(args) => export::export(args),
+        Commands::Stats(args) => stats::stats(args),
+        Commands::Bench(args) => bench::bench(args),
+        Commands::Sim { device } => {
+            crate::devices::sim_cli::run(device)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Options shared by the commands that open a hall's database.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct HallArgs {
+    /// The hall's TOML file; without it, the embedded example hall.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The database file; overrides `[store] path`.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+impl HallArgs {
+    pub fn setup(&self) -> anyhow::Result<HallSetup> {
+        match &self.config {
+            Some(path) => config::load(path).map_err(|e| anyhow::anyhow!("{e}")),
+            None => Ok(config::example()),
+        }
+    }
+
+    pub fn db_path(&self, setup: &HallSetup) -> PathBuf {
+        self.db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&setup.config.store.path))
+    }
+}

@@ -1,0 +1,74 @@
+//! `hallq run`: the hall node. Without a config file it runs the demo hall: the example hall, open
+//! around the clock, with simulated citizens taking tickets and simulated staff serving them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::HallArgs;
+use crate::clock::SystemClock;
+use crate::config::HallSetup;
+use crate::demo;
+use crate::engine;
+
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub hall: HallArgs,
+    /// Do not simulate citizens and staff in the demo hall.
+    #[arg(long)]
+    pub no_sim: bool,
+    /// Stop after this many seconds (for scripted runs).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let demo_hall = args.hall.config.is_none();
+    let mut setup = args.hall.setup()?;
+    let db_path = match (&args.hall.db, demo_hall) {
+        (Some(path), _) => path.clone(),
+        (None, true) => PathBuf::from("hallq-demo.db"),
+        (None, false) => args.hall.db_path(&setup),
+    };
+    if demo_hall {
+        demo::open_around_the_clock(&mut setup);
+    }
+    let setup: Arc<HallSetup> = Arc::new(setup);
+    let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
+    let (engine, writer) = engine::start(setup.clone(), &db_path, clock)?;
+    tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let mut events = engine.subscribe();
+        tokio::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                println!(
+                    "{:>6} {:<24} {}",
+                    event.seq,
+                    event.event.kind(),
+                    serde_json::to_string(&event.event).unwrap_or_default()
+                );
+            }
+        });
+        if demo_hall && !args.no_sim {
+            tokio::spawn(demo::simulate(engine.clone()));
+        }
+        let stop = async {
+            match args.seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+            _ = stop => {}
+        }
+    });
+    drop(runtime);
+    drop(engine);
+    writer.join();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,367 @@
+//! The single writer: commands in, events out.
+//!
+//! One thread owns the store and the live state. Commands reach it over a channel; whatever has queued up
+//! while the previous batch was being written is decided and written together in one transaction (group
+//! commit), so a slow SD card costs one fsync per batch rather than per command. Only after the commit
+//! are callers answered and events broadcast: nobody ever sees an event that could still be lost.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::config::HallSetup;
+use crate::queue::day::{self, HallTime};
+use crate::queue::{
+    Command, Event, HallState, Recorded, StoredEvent, day_opening, decide, reply_for,
+};
+use crate::store::{self, CommandResult, Outcome, Store, StoreError};
+
+/// Most commands written in one transaction.
+const MAX_BATCH: usize = 256;
+const MAX_COMMAND_ID_LEN: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("the engine has stopped")]
+    Stopped,
+    #[error("the store failed, nothing was recorded: {0}")]
+    Storage(String),
+    #[error("a command id is 1 to {MAX_COMMAND_ID_LEN} printable ASCII characters")]
+    BadCommandId,
+    #[error("command id {0} was already used for a different command")]
+    CommandIdReused(String),
+}
+
+enum Request {
+    Execute {
+        command_id: String,
+        command: Command,
+        reply: oneshot::Sender<Result<Outcome, EngineError>>,
+    },
+    State {
+        reply: oneshot::Sender<HallState>,
+    },
+}
+
+/// A cheap, cloneable way to talk to the engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    requests: mpsc::Sender<Request>,
+    events: broadcast::Sender<Arc<StoredEvent>>,
+    setup: Arc<HallSetup>,
+    db_path: PathBuf,
+}
+
+/// The engine's thread; joining it waits until every handle is dropped and the last batch is written.
+pub struct EngineThread(JoinHandle<()>);
+
+impl EngineThread {
+    pub fn join(self) {
+        let _ = self.0.join();
+    }
+}
+
+/// Opens the store at `db_path`, loads the live state and starts the writer thread.
+pub fn start(
+    setup: Arc<HallSetup>,
+    db_path: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<(EngineHandle, EngineThread), StoreError> {
+    let store = Store::open(db_path, &setup.config.hall.id)?;
+    let state = store.load_state()?;
+    let (requests, receiver) = mpsc::channel(4096);
+    let (events, _) = broadcast::channel(4096);
+    let writer = Writer {
+        store,
+        live: Live {
+            setup: setup.clone(),
+            state,
+            clock,
+        },
+        events: events.clone(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("hallq-engine".into())
+        .spawn(move || writer.run(receiver))
+        .expect("the engine thread starts");
+    let handle = EngineHandle {
+        requests,
+        events,
+        setup,
+        db_path: db_path.to_path_buf(),
+    };
+    Ok((handle, EngineThread(thread)))
+}
+
+impl EngineHandle {
+    /// Executes `command` once: a second call with the same `command_id` returns the first outcome.
+    pub async fn execute(
+        &self,
+        command_id: impl Into<String>,
+        command: Command,
+    ) -> Result<Outcome, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Execute {
+                command_id: command_id.into(),
+                command,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// A copy of the live state, as of the last committed batch.
+    pub async fn state(&self) -> Result<HallState, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::State { reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Every event committed from now on. A receiver that falls behind is told how much it missed and
+    /// can fetch the gap from the store.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.events.subscribe()
+    }
+
+    pub fn setup(&self) -> &Arc<HallSetup> {
+        &self.setup
+    }
+
+    /// The database file, for read-only connections beside the engine.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+}
+
+struct Writer {
+    store: Store,
+    live: Live,
+    events: broadcast::Sender<Arc<StoredEvent>>,
+}
+
+/// The live state and what deciding needs besides the store.
+struct Live {
+    setup: Arc<HallSetup>,
+    state: HallState,
+    clock: Arc<dyn Clock>,
+}
+
+/// A command's place in the batch being written.
+struct Pending {
+    reply: oneshot::Sender<Result<Outcome, EngineError>>,
+    outcome: Result<Outcome, EngineError>,
+}
+
+impl Writer {
+    fn run(mut self, mut receiver: mpsc::Receiver<Request>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            self.write_batch(batch);
+        }
+    }
+
+    fn write_batch(&mut self, requests: Vec<Request>) {
+        let mut pending = Vec::new();
+        let mut state_readers = Vec::new();
+        let mut new_events = Vec::new();
+        let written = self.decide_all(requests, &mut pending, &mut state_readers, &mut new_events);
+        match written {
+            Ok(()) => {
+                for p in pending {
+                    let _ = p.reply.send(p.outcome);
+                }
+                for event in new_events {
+                    let _ = self.events.send(Arc::new(event));
+                }
+            }
+            Err(e) => {
+                tracing::error!("batch of {} commands not recorded: {e}", pending.len());
+                // The live state may hold events that were never committed: start again from the store.
+                match self.store.load_state() {
+                    Ok(state) => self.live.state = state,
+                    Err(reload) => {
+                        tracing::error!("reloading state after a failed batch: {reload}")
+                    }
+                }
+                for p in pending {
+                    let _ = p.reply.send(Err(EngineError::Storage(e.to_string())));
+                }
+            }
+        }
+        for reader in state_readers {
+            let _ = reader.send(self.live.state.clone());
+        }
+    }
+
+    fn decide_all(
+        &mut self,
+        requests: Vec<Request>,
+        pending: &mut Vec<Pending>,
+        state_readers: &mut Vec<oneshot::Sender<HallState>>,
+        new_events: &mut Vec<StoredEvent>,
+    ) -> Result<(), StoreError> {
+        let batch = self.store.begin()?;
+        // Commands earlier in this same batch, not yet visible through the store.
+        let mut in_batch: HashMap<String, (String, Outcome)> = HashMap::new();
+        for request in requests {
+            let (command_id, command, reply) = match request {
+                Request::State { reply } => {
+                    state_readers.push(reply);
+                    continue;
+                }
+                Request::Execute {
+                    command_id,
+                    command,
+                    reply,
+                } => (command_id, command, reply),
+            };
+            let outcome = if !valid_command_id(&command_id) {
+                Err(EngineError::BadCommandId)
+            } else {
+                let command_json = serde_json::to_string(&command).map_err(StoreError::from)?;
+                let earlier = match in_batch.get(&command_id) {
+                    Some(found) => Some(found.clone()),
+                    None => batch.command_outcome(&command_id)?,
+                };
+                match earlier {
+                    Some((earlier_json, _)) if earlier_json != command_json => {
+                        Err(EngineError::CommandIdReused(command_id))
+                    }
+                    Some((_, outcome)) => Ok(outcome),
+                    None => {
+                        let outcome =
+                            self.live
+                                .execute(&batch, &command_id, &command, new_events)?;
+                        batch.record_command(&command_json, &outcome)?;
+                        in_batch.insert(command_id, (command_json, outcome.clone()));
+                        Ok(outcome)
+                    }
+                }
+            };
+            pending.push(Pending { reply, outcome });
+        }
+        if !new_events.is_empty() {
+            batch.write_meta(&self.live.state)?;
+        }
+        batch.commit()
+    }
+}
+
+impl Live {
+    /// Decides one command and, if accepted, appends its events and applies them to the live state.
+    fn execute(
+        &mut self,
+        batch: &store::Batch,
+        command_id: &str,
+        command: &Command,
+        new_events: &mut Vec<StoredEvent>,
+    ) -> Result<Outcome, StoreError> {
+        let reading = self.clock.read();
+        let now = day::judge(&self.setup, self.state.clock.as_ref(), &reading);
+        if now.wall_clock_overruled {
+            tracing::warn!(
+                wall_ms = reading.wall_ms,
+                hall_ms = now.hall_ms,
+                "wall clock disagrees with the monotonic clock; using the hall's time"
+            );
+        }
+        let recorded = Recorded {
+            wall_ms: reading.wall_ms,
+            hall_ms: now.hall_ms,
+            boot_id: reading.boot_id,
+            mono_ms: reading.mono_ms,
+            clock_trusted: now.trusted,
+            business_day: now.business_day,
+        };
+        let opening = day_opening(&self.state, &now);
+        let decided = match &opening {
+            Some(open) => {
+                // Decide against the new day without touching the live state: a refused command
+                // records nothing, the day opening included.
+                let mut scratch = self.state.clone();
+                scratch.apply_stored(&self.stored(command_id, &recorded, open.clone(), &scratch));
+                decide(&self.setup, &scratch, &now, command)
+            }
+            None => decide(&self.setup, &self.state, &now, command),
+        };
+        let result = match decided {
+            Err(refusal) => CommandResult::Refused(refusal.to_wire()),
+            Ok(events) => {
+                let events: Vec<Event> = opening.into_iter().chain(events).collect();
+                for event in &events {
+                    self.append(batch, command_id, &recorded, event.clone(), new_events)?;
+                }
+                CommandResult::Done(reply_for(
+                    &self.setup,
+                    &self.state,
+                    now.hall_ms,
+                    command,
+                    &events,
+                ))
+            }
+        };
+        Ok(Outcome {
+            command_id: command_id.to_string(),
+            result,
+            seq: self.state.last_seq,
+        })
+    }
+
+    fn stored(
+        &self,
+        command_id: &str,
+        recorded: &Recorded,
+        event: Event,
+        after: &HallState,
+    ) -> StoredEvent {
+        StoredEvent {
+            seq: after.last_seq + 1,
+            event_id: uuid::Uuid::now_v7(),
+            hall_id: self.setup.config.hall.id.clone(),
+            command_id: Some(command_id.to_string()),
+            recorded: recorded.clone(),
+            event,
+        }
+    }
+
+    fn append(
+        &mut self,
+        batch: &store::Batch,
+        command_id: &str,
+        recorded: &Recorded,
+        event: Event,
+        new_events: &mut Vec<StoredEvent>,
+    ) -> Result<(), StoreError> {
+        let stored = self.stored(command_id, recorded, event, &self.state);
+        store::project_before(batch, &self.state, &stored.event)?;
+        self.state.apply_stored(&stored);
+        store::project_after(batch, &stored.event, &self.state)?;
+        batch.append(&stored)?;
+        new_events.push(stored);
+        Ok(())
+    }
+}
+
+fn valid_command_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_COMMAND_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The hall's time for a reading against the live state, for callers that show it (e.g. stats).
+pub fn hall_time(setup: &HallSetup, state: &HallState, clock: &dyn Clock) -> HallTime {
+    day::judge(setup, state.clock.as_ref(), &clock.read())
+}

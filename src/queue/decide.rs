@@ -1,0 +1,744 @@
+//! Deciding a command: given the state and the hall's time, either the events it causes or a refusal.
+//! Nothing here changes state; the engine applies the events once they are stored.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::command::{Booking, Command, RatingInput, TransferTarget};
+use super::day::{self, HallTime};
+use super::event::Event;
+use super::policy;
+use super::refusal::Refusal;
+use super::state::HallState;
+use super::ticket::{
+    Appointment, AppointmentState, Channel, Citizen, CitizenCard, Rating, SlotRef, Ticket,
+    TicketState, WindowState, ticket_number,
+};
+use crate::config::{ClockTime, HallSetup, LateArrival};
+
+/// What the caller learns when a command succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    Ticket {
+        ticket: Ticket,
+        /// For a new ticket: waiting tickets of its service ahead of it.
+        people_ahead: Option<u32>,
+    },
+    Window {
+        window: WindowState,
+    },
+    /// Recorded, or nothing needed recording (a device reporting the state it is already in).
+    Accepted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub events: Vec<Event>,
+}
+
+const MAX_STAFF_ID_LEN: usize = 32;
+const MAX_COMMENT_CHARS: usize = 200;
+
+/// Decides `command` against `state` at `now`. `state` must already be in `now.business_day`.
+pub fn decide(
+    setup: &HallSetup,
+    state: &HallState,
+    now: &HallTime,
+    command: &Command,
+) -> Result<Vec<Event>, Refusal> {
+    let ctx = Ctx { setup, state, now };
+    match command {
+        Command::IssueTicket {
+            service,
+            citizen,
+            by_staff,
+        } => ctx.issue(service, citizen.as_ref(), *by_staff),
+        Command::CheckIn { citizen } => ctx.check_in(citizen),
+        Command::SignIn { window, staff } => ctx.sign_in(*window, staff),
+        Command::SignOut { window } => {
+            let w = ctx.staffed_window(*window)?;
+            if let Some(t) = ctx.current(w) {
+                return Err(Refusal::WindowBusy {
+                    window: *window,
+                    number: t.number.clone(),
+                });
+            }
+            Ok(vec![Event::StaffSignedOut { window: *window }])
+        }
+        Command::CallNext { window } => ctx.call_next(*window),
+        Command::Recall { window } => ctx.recall(*window),
+        Command::StartService { window } => {
+            let t = ctx.current_in(*window, &[TicketState::Called], "start serving")?;
+            Ok(vec![Event::ServiceStarted {
+                ticket: t.id,
+                window: *window,
+                at_ms: now.hall_ms,
+            }])
+        }
+        Command::Finish { window } => {
+            let t = ctx.current_in(*window, &[TicketState::Serving], "finish")?;
+            Ok(vec![Event::TicketFinished {
+                ticket: t.id,
+                window: *window,
+                at_ms: now.hall_ms,
+            }])
+        }
+        Command::NoShow { window } => {
+            let t = ctx.current_in(*window, &[TicketState::Called], "mark as no-show")?;
+            Ok(vec![Event::TicketNoShow {
+                ticket: t.id,
+                window: *window,
+            }])
+        }
+        Command::Transfer { window, to } => ctx.transfer(*window, to),
+        Command::Pause { window } => {
+            let w = ctx.staffed_window(*window)?;
+            if w.paused {
+                return Err(Refusal::WindowPaused(*window));
+            }
+            Ok(vec![Event::WindowPaused { window: *window }])
+        }
+        Command::Resume { window } => {
+            let w = ctx.staffed_window(*window)?;
+            if !w.paused {
+                return Err(Refusal::WindowNotPaused(*window));
+            }
+            Ok(vec![Event::WindowResumed { window: *window }])
+        }
+        Command::Requeue { number } => ctx.requeue(number),
+        Command::FlagGreenChannel { number } => {
+            if !setup.policy().green_channel {
+                return Err(Refusal::GreenChannelOff);
+            }
+            let t = ctx.ticket(number)?;
+            if t.state != TicketState::Waiting {
+                return Err(Refusal::WrongState {
+                    number: t.number.clone(),
+                    state: t.state,
+                    action: "flag for the green channel",
+                });
+            }
+            if t.green {
+                return Err(Refusal::AlreadyGreen(t.number.clone()));
+            }
+            Ok(vec![Event::GreenChannelFlagged { ticket: t.id }])
+        }
+        Command::Rate { number, rating } => ctx.rate(number, rating),
+        Command::Book { booking } => ctx.book(booking),
+        Command::CancelBooking { id } => match state.appointments.get(id) {
+            Some(a) if a.state == AppointmentState::Booked => {
+                Ok(vec![Event::AppointmentCancelled {
+                    appointment: id.clone(),
+                }])
+            }
+            Some(_) => Err(Refusal::BookingClosed(id.clone())),
+            None => Err(Refusal::UnknownBooking(id.clone())),
+        },
+        Command::ReportDevice { device, fault } => {
+            if device.trim().is_empty() || device.len() > 64 {
+                return Err(Refusal::Invalid(
+                    "a device name must be 1 to 64 characters".into(),
+                ));
+            }
+            let current = state.faults.get(device);
+            Ok(match (current, fault) {
+                (None, Some(f)) => vec![Event::DeviceFaulted {
+                    device: device.clone(),
+                    fault: f.clone(),
+                }],
+                (Some(old), Some(f)) if old != f => vec![Event::DeviceFaulted {
+                    device: device.clone(),
+                    fault: f.clone(),
+                }],
+                (Some(_), None) => vec![Event::DeviceRecovered {
+                    device: device.clone(),
+                }],
+                _ => Vec::new(),
+            })
+        }
+        Command::RecordPrint {
+            number,
+            printed,
+            detail,
+        } => {
+            let t = ctx.ticket(number)?;
+            if t.print != super::ticket::PrintState::Unknown {
+                return Err(Refusal::PrintAlreadyRecorded(t.number.clone()));
+            }
+            Ok(vec![if *printed {
+                Event::TicketPrinted { ticket: t.id }
+            } else {
+                Event::TicketPrintFailed {
+                    ticket: t.id,
+                    detail: detail.clone().unwrap_or_default(),
+                }
+            }])
+        }
+    }
+}
+
+/// The reply a successful command gets, read from the state after its events were applied.
+pub fn reply_for(
+    setup: &HallSetup,
+    state: &HallState,
+    now_ms: i64,
+    command: &Command,
+    events: &[Event],
+) -> Reply {
+    let ticket_of = |id| state.tickets.get(&id).cloned();
+    let touched_ticket = events.iter().rev().find_map(|e| {
+        let (tickets, _) = HallState::touched(e);
+        tickets.first().copied()
+    });
+    match command {
+        Command::SignIn { window, .. }
+        | Command::SignOut { window }
+        | Command::Pause { window }
+        | Command::Resume { window } => Reply::Window {
+            window: state.window(*window).cloned().unwrap_or_default(),
+        },
+        _ => match touched_ticket.and_then(ticket_of) {
+            Some(ticket) => {
+                let people_ahead = matches!(
+                    command,
+                    Command::IssueTicket { .. } | Command::CheckIn { .. }
+                )
+                .then(|| policy::people_ahead(setup, now_ms, &ticket, state.tickets.values()));
+                Reply::Ticket {
+                    ticket,
+                    people_ahead,
+                }
+            }
+            None => Reply::Accepted,
+        },
+    }
+}
+
+/// The event that opens `now`'s business day, when the state is still in an earlier one.
+pub fn day_opening(state: &HallState, now: &HallTime) -> Option<Event> {
+    (state.business_day != Some(now.business_day)).then(|| {
+        let (expired, unrated) = super::state::closing_of_day(state);
+        Event::BusinessDayOpened {
+            day: now.business_day,
+            expired,
+            unrated,
+        }
+    })
+}
+
+struct Ctx<'a> {
+    setup: &'a HallSetup,
+    state: &'a HallState,
+    now: &'a HallTime,
+}
+
+impl Ctx<'_> {
+    fn local_now(&self) -> NaiveDateTime {
+        day::local_time(self.setup, self.now.hall_ms)
+    }
+
+    fn ticket(&self, number: &str) -> Result<&Ticket, Refusal> {
+        self.state
+            .ticket_by_number(number)
+            .ok_or_else(|| Refusal::UnknownTicket(number.to_string()))
+    }
+
+    fn window(&self, number: u16) -> Result<WindowState, Refusal> {
+        self.setup
+            .window(number)
+            .ok_or(Refusal::UnknownWindow(number))?;
+        Ok(self.state.window(number).cloned().unwrap_or(WindowState {
+            number,
+            ..WindowState::default()
+        }))
+    }
+
+    fn staffed_window(&self, number: u16) -> Result<WindowState, Refusal> {
+        let w = self.window(number)?;
+        if w.staff.is_none() {
+            return Err(Refusal::NotSignedIn(number));
+        }
+        Ok(w)
+    }
+
+    fn current(&self, w: WindowState) -> Option<&Ticket> {
+        w.current.and_then(|id| self.state.tickets.get(&id))
+    }
+
+    /// The window's current ticket, which must be in one of `states` for `action`.
+    fn current_in(
+        &self,
+        window: u16,
+        states: &[TicketState],
+        action: &'static str,
+    ) -> Result<&Ticket, Refusal> {
+        let w = self.staffed_window(window)?;
+        let t = self.current(w).ok_or(Refusal::NoCurrentTicket(window))?;
+        if !states.contains(&t.state) {
+            return Err(Refusal::WrongState {
+                number: t.number.clone(),
+                state: t.state,
+                action,
+            });
+        }
+        Ok(t)
+    }
+
+    fn ensure_open(&self) -> Result<(), Refusal> {
+        // An untrusted clock cannot say whether the hall is open: serving citizens wins.
+        if !self.now.trusted {
+            return Ok(());
+        }
+        let local = self.local_now();
+        if self.setup.hours.is_open_at(local) {
+            return Ok(());
+        }
+        Err(Refusal::HallClosed {
+            opens_at: self
+                .setup
+                .hours
+                .next_opening(local)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+        })
+    }
+
+    fn citizen_of(&self, card: &CitizenCard) -> Result<Citizen, Refusal> {
+        if card.id_hash.len() < 16 || !card.id_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::Invalid(
+                "the card's id hash is not a hex digest".into(),
+            ));
+        }
+        Ok(Citizen {
+            id_hash: card.id_hash.clone(),
+            masked_name: card.masked_name.clone(),
+            senior: policy::is_senior(self.setup, card.birth_date, self.now.business_day),
+        })
+    }
+
+    fn new_ticket_events(
+        &self,
+        service: &str,
+        channel: Channel,
+        citizen: Option<Citizen>,
+        appointment: Option<SlotRef>,
+    ) -> Result<Event, Refusal> {
+        let config = self
+            .setup
+            .service(service)
+            .ok_or_else(|| Refusal::UnknownService(service.to_string()))?;
+        let issued_today = self
+            .state
+            .tickets
+            .values()
+            .filter(|t| t.service == service)
+            .count() as u32;
+        if let Some(cap) = config.daily_cap
+            && issued_today >= cap
+        {
+            return Err(Refusal::DailyCapReached {
+                service: service.to_string(),
+                cap,
+            });
+        }
+        if self.setup.policy().one_open_ticket_per_service
+            && let Some(c) = &citizen
+            && let Some(held) = self.state.tickets.values().find(|t| {
+                t.service == service
+                    && t.state.is_open()
+                    && t.citizen.as_ref().is_some_and(|o| o.id_hash == c.id_hash)
+            })
+        {
+            return Err(Refusal::AlreadyHoldsTicket(held.number.clone()));
+        }
+        let sequence = self
+            .state
+            .sequences
+            .get(&config.prefix)
+            .copied()
+            .unwrap_or(0)
+            + 1;
+        Ok(Event::TicketIssued {
+            ticket: self.state.last_ticket_id + 1,
+            number: ticket_number(&config.prefix, sequence),
+            sequence,
+            prefix: config.prefix.clone(),
+            service: service.to_string(),
+            channel,
+            citizen,
+            appointment,
+            at_ms: self.now.hall_ms,
+        })
+    }
+
+    fn issue(
+        &self,
+        service: &str,
+        card: Option<&CitizenCard>,
+        by_staff: bool,
+    ) -> Result<Vec<Event>, Refusal> {
+        let config = self
+            .setup
+            .service(service)
+            .ok_or_else(|| Refusal::UnknownService(service.to_string()))?;
+        if !by_staff {
+            self.ensure_open()?;
+        }
+        if config.appointment_only {
+            return Err(Refusal::AppointmentOnly(service.to_string()));
+        }
+        if config.requires_id_card && card.is_none() {
+            return Err(Refusal::IdCardRequired(service.to_string()));
+        }
+        let citizen = card.map(|c| self.citizen_of(c)).transpose()?;
+        let channel = if by_staff {
+            Channel::Staff
+        } else {
+            Channel::Kiosk
+        };
+        Ok(vec![
+            self.new_ticket_events(service, channel, citizen, None)?,
+        ])
+    }
+
+    fn check_in(&self, card: &CitizenCard) -> Result<Vec<Event>, Refusal> {
+        let citizen = self.citizen_of(card)?;
+        let mut booked: Vec<&Appointment> = self
+            .state
+            .appointments
+            .values()
+            .filter(|a| {
+                a.state == AppointmentState::Booked
+                    && a.business_day == self.now.business_day
+                    && a.id_hash.as_deref() == Some(citizen.id_hash.as_str())
+            })
+            .collect();
+        booked.sort_by_key(|a| a.start_ms);
+        let policy = self.setup.policy();
+        let before = i64::from(policy.checkin_before_minutes) * 60_000;
+        let after = i64::from(policy.checkin_after_minutes) * 60_000;
+        let now = self.now.hall_ms;
+        let slot_text = |a: &Appointment| {
+            let start = day::local_time(self.setup, a.start_ms).format("%H:%M");
+            let end = day::local_time(self.setup, a.end_ms).format("%H:%M");
+            format!("{start}-{end}")
+        };
+        let Some(appointment) = booked
+            .iter()
+            .find(|a| now >= a.start_ms - before && now <= a.start_ms + after)
+        else {
+            // Explain the nearest booking: the citizen is early or late for it.
+            return match booked.iter().find(|a| now < a.start_ms - before) {
+                Some(a) => Err(Refusal::TooEarly {
+                    slot: slot_text(a),
+                    check_in_from: day::local_time(self.setup, a.start_ms - before)
+                        .format("%H:%M")
+                        .to_string(),
+                }),
+                None => match booked.last() {
+                    Some(a) if policy.late_arrival == LateArrival::WalkIn => {
+                        let service = a.service.clone();
+                        let mut events = vec![self.new_ticket_events(
+                            &service,
+                            Channel::Kiosk,
+                            Some(citizen),
+                            None,
+                        )?];
+                        events.push(Event::AppointmentCancelled {
+                            appointment: a.id.clone(),
+                        });
+                        Ok(events)
+                    }
+                    Some(a) => Err(Refusal::TooLate {
+                        slot: slot_text(a),
+                        check_in_until: day::local_time(self.setup, a.start_ms + after)
+                            .format("%H:%M")
+                            .to_string(),
+                    }),
+                    None => Err(Refusal::NoBooking),
+                },
+            };
+        };
+        let slot = SlotRef {
+            appointment_id: appointment.id.clone(),
+            start_ms: appointment.start_ms,
+            end_ms: appointment.end_ms,
+        };
+        let issued = self.new_ticket_events(
+            &appointment.service,
+            Channel::Appointment,
+            Some(citizen),
+            Some(slot),
+        )?;
+        let Event::TicketIssued { ticket, .. } = &issued else {
+            unreachable!("new_ticket_events issues a ticket")
+        };
+        let checked_in = Event::AppointmentCheckedIn {
+            appointment: appointment.id.clone(),
+            ticket: *ticket,
+        };
+        Ok(vec![issued, checked_in])
+    }
+
+    fn sign_in(&self, window: u16, staff: &str) -> Result<Vec<Event>, Refusal> {
+        let staff = staff.trim();
+        if staff.is_empty()
+            || staff.len() > MAX_STAFF_ID_LEN
+            || !staff.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(Refusal::Invalid(format!(
+                "a staff number is 1 to {MAX_STAFF_ID_LEN} letters or digits"
+            )));
+        }
+        let w = self.window(window)?;
+        if let Some(current) = &w.staff {
+            return Err(Refusal::AlreadySignedIn {
+                window,
+                staff: current.clone(),
+            });
+        }
+        if let Some(other) = self
+            .state
+            .windows
+            .values()
+            .find(|o| o.staff.as_deref() == Some(staff))
+        {
+            return Err(Refusal::StaffAtAnotherWindow {
+                staff: staff.to_string(),
+                window: other.number,
+            });
+        }
+        Ok(vec![Event::StaffSignedIn {
+            window,
+            staff: staff.to_string(),
+        }])
+    }
+
+    fn call_next(&self, window: u16) -> Result<Vec<Event>, Refusal> {
+        let w = self.staffed_window(window)?;
+        if w.paused {
+            return Err(Refusal::WindowPaused(window));
+        }
+        // The misclick guard: the next citizen is only called once the current one is dealt with.
+        if let Some(t) = self.current(w.clone()) {
+            return Err(Refusal::WindowBusy {
+                window,
+                number: t.number.clone(),
+            });
+        }
+        let next = policy::next_for_window(
+            self.setup,
+            window,
+            self.now.hall_ms,
+            self.state.tickets.values(),
+        )
+        .ok_or(Refusal::QueueEmpty(window))?;
+        Ok(vec![Event::TicketCalled {
+            ticket: next.id,
+            window,
+            staff: w.staff.unwrap_or_default(),
+            at_ms: self.now.hall_ms,
+        }])
+    }
+
+    fn recall(&self, window: u16) -> Result<Vec<Event>, Refusal> {
+        let t = self.current_in(window, &[TicketState::Called], "recall")?;
+        let limit = self.setup.policy().recall_limit;
+        if t.calls > limit {
+            return Err(Refusal::RecallLimit {
+                number: t.number.clone(),
+                limit,
+            });
+        }
+        Ok(vec![Event::TicketRecalled {
+            ticket: t.id,
+            window,
+            calls: t.calls + 1,
+        }])
+    }
+
+    fn transfer(&self, window: u16, to: &TransferTarget) -> Result<Vec<Event>, Refusal> {
+        let t = self.current_in(
+            window,
+            &[TicketState::Called, TicketState::Serving],
+            "transfer",
+        )?;
+        let (service, only_window) = match to {
+            TransferTarget::Service(code) => {
+                self.setup
+                    .service(code)
+                    .ok_or_else(|| Refusal::UnknownService(code.clone()))?;
+                if *code == t.service && t.only_window.is_none() {
+                    return Err(Refusal::Invalid(format!(
+                        "{} is already in the {code} queue",
+                        t.number
+                    )));
+                }
+                (code.clone(), None)
+            }
+            TransferTarget::Window(target) => {
+                self.setup
+                    .window(*target)
+                    .ok_or(Refusal::UnknownWindow(*target))?;
+                if *target == window {
+                    return Err(Refusal::Invalid(
+                        "a ticket cannot be transferred to its own window".into(),
+                    ));
+                }
+                (t.service.clone(), Some(*target))
+            }
+        };
+        let queue_ms = if self.setup.policy().transfer_keeps_place {
+            t.queue_ms
+        } else {
+            self.now.hall_ms
+        };
+        Ok(vec![Event::TicketTransferred {
+            ticket: t.id,
+            from_window: window,
+            service,
+            only_window,
+            queue_ms,
+        }])
+    }
+
+    fn requeue(&self, number: &str) -> Result<Vec<Event>, Refusal> {
+        if !self.setup.policy().noshow_requeue {
+            return Err(Refusal::RequeueOff);
+        }
+        let t = self.ticket(number)?;
+        if t.state != TicketState::NoShow {
+            return Err(Refusal::WrongState {
+                number: t.number.clone(),
+                state: t.state,
+                action: "re-queue",
+            });
+        }
+        if t.requeued {
+            return Err(Refusal::AlreadyRequeued(t.number.clone()));
+        }
+        Ok(vec![Event::TicketRequeued {
+            ticket: t.id,
+            queue_ms: self.now.hall_ms,
+        }])
+    }
+
+    fn rate(&self, number: &str, input: &RatingInput) -> Result<Vec<Event>, Refusal> {
+        let t = self.ticket(number)?;
+        if t.state != TicketState::Finished {
+            return Err(Refusal::WrongState {
+                number: t.number.clone(),
+                state: t.state,
+                action: "rate",
+            });
+        }
+        if t.rating.is_some() {
+            return Err(Refusal::AlreadyRated(t.number.clone()));
+        }
+        let rating = match input {
+            RatingInput::Rated {
+                score,
+                reasons,
+                comment,
+                channel,
+            } => {
+                if !(1..=5).contains(score) {
+                    return Err(Refusal::Invalid(format!("a rating is 1 to 5, not {score}")));
+                }
+                if let Some(unknown) = reasons.iter().find(|r| {
+                    !self
+                        .setup
+                        .config
+                        .rating_reasons
+                        .iter()
+                        .any(|k| k.code == **r)
+                }) {
+                    return Err(Refusal::Invalid(format!(
+                        "unknown rating reason \"{unknown}\""
+                    )));
+                }
+                if comment
+                    .as_ref()
+                    .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
+                {
+                    return Err(Refusal::Invalid(format!(
+                        "a comment is at most {MAX_COMMENT_CHARS} characters"
+                    )));
+                }
+                let mut reasons = reasons.clone();
+                reasons.sort();
+                reasons.dedup();
+                Rating::Rated {
+                    score: *score,
+                    reasons,
+                    comment: comment.clone().filter(|c| !c.trim().is_empty()),
+                    channel: *channel,
+                }
+            }
+            RatingInput::Unrated { why } => Rating::Unrated { why: *why },
+        };
+        Ok(vec![Event::TicketRated {
+            ticket: t.id,
+            rating,
+        }])
+    }
+
+    fn book(&self, booking: &Booking) -> Result<Vec<Event>, Refusal> {
+        if booking.id.trim().is_empty() || booking.id.len() > 64 {
+            return Err(Refusal::Invalid(
+                "a booking id must be 1 to 64 characters".into(),
+            ));
+        }
+        if self.state.appointments.contains_key(&booking.id) {
+            return Err(Refusal::DuplicateBooking(booking.id.clone()));
+        }
+        let config = self
+            .setup
+            .service(&booking.service)
+            .ok_or_else(|| Refusal::UnknownService(booking.service.clone()))?;
+        if booking.day < self.now.business_day {
+            return Err(Refusal::Invalid(format!(
+                "booking {} is for a past day",
+                booking.id
+            )));
+        }
+        let start = ClockTime::parse(&booking.start).map_err(Refusal::Invalid)?;
+        let end = ClockTime::parse(&booking.end).map_err(Refusal::Invalid)?;
+        if end <= start {
+            return Err(Refusal::Invalid(format!(
+                "booking {} ends before it starts",
+                booking.id
+            )));
+        }
+        let at = |t: ClockTime| {
+            let local = booking
+                .day
+                .and_hms_opt(
+                    t.minutes_since_midnight() / 60,
+                    t.minutes_since_midnight() % 60,
+                    0,
+                )
+                .expect("clock times are valid");
+            day::instant_of(self.setup, local)
+        };
+        let card = CitizenCard {
+            id_hash: booking.id_hash.clone(),
+            masked_name: booking.masked_name.clone(),
+            birth_date: None,
+        };
+        self.citizen_of(&card)?;
+        Ok(vec![Event::AppointmentBooked {
+            appointment: Appointment {
+                id: booking.id.clone(),
+                service: config.code.clone(),
+                business_day: booking.day,
+                start_ms: at(start),
+                end_ms: at(end),
+                id_hash: Some(booking.id_hash.clone()),
+                masked_name: Some(booking.masked_name.clone()),
+                state: AppointmentState::Booked,
+                ticket: None,
+            },
+        }])
+    }
+}

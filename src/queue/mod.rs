@@ -1,0 +1,19 @@
+//! The pure domain of the hall queue: tickets, numbering, lifecycle, call-next policy, appointments and
+//! ratings. No I/O: everything here is a function of the configuration, the state and the hall's time.
+
+pub mod command;
+pub mod day;
+pub mod decide;
+pub mod event;
+pub mod policy;
+pub mod refusal;
+pub mod state;
+pub mod stats;
+pub mod ticket;
+
+pub use command::{Booking, Command, RatingInput, TransferTarget};
+pub use decide::{Reply, day_opening, decide, reply_for};
+pub use event::{Event, Recorded, StoredEvent};
+pub use refusal::{Refusal, RefusalWire};
+pub use state::HallState;
+pub use ticket::*;

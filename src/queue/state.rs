@@ -1,0 +1,313 @@
+//! The hall's live state: a fold over the event log. `apply` is the only way it changes.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::day::ClockAnchor;
+use super::event::{Event, Recorded, StoredEvent};
+use super::ticket::{
+    Appointment, AppointmentState, DeviceFault, PrintState, Rating, Ticket, TicketId, TicketState,
+    UnratedWhy, WindowState,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HallState {
+    /// The sequence of the last applied event.
+    pub last_seq: u64,
+    pub business_day: Option<NaiveDate>,
+    /// Clock facts of the last event, against which the next clock reading is judged.
+    pub clock: Option<ClockAnchor>,
+    /// The last ticket id handed out; ids never repeat, across days too.
+    pub last_ticket_id: TicketId,
+    /// The day's last sequence per ticket prefix. Keyed by prefix, not service, so a number stays unique
+    /// even if the config moves a prefix to another service during the day.
+    pub sequences: BTreeMap<String, u32>,
+    /// The business day's tickets. Earlier days' tickets live on in the store only.
+    pub tickets: BTreeMap<TicketId, Ticket>,
+    pub windows: BTreeMap<u16, WindowState>,
+    pub appointments: BTreeMap<String, Appointment>,
+    /// Devices currently in fault.
+    pub faults: BTreeMap<String, DeviceFault>,
+}
+
+impl HallState {
+    /// Rebuilds state from the whole event log.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> HallState {
+        let mut state = HallState::default();
+        for stored in events {
+            state.apply_stored(stored);
+        }
+        state
+    }
+
+    pub fn apply_stored(&mut self, stored: &StoredEvent) {
+        debug_assert_eq!(stored.seq, self.last_seq + 1, "events are applied in order");
+        self.apply(&stored.event, &stored.recorded);
+        self.last_seq = stored.seq;
+    }
+
+    pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
+        self.tickets.values().find(|t| t.number == number)
+    }
+
+    pub fn window(&self, number: u16) -> Option<&WindowState> {
+        self.windows.get(&number)
+    }
+
+    /// The ticket a window has called or is serving.
+    pub fn current_ticket(&self, window: u16) -> Option<&Ticket> {
+        self.windows
+            .get(&window)
+            .and_then(|w| w.current)
+            .and_then(|id| self.tickets.get(&id))
+    }
+
+    /// The ids of tickets (and the windows) an event touched, so the store can rewrite just those rows.
+    pub fn touched(event: &Event) -> (Vec<TicketId>, Vec<u16>) {
+        match event {
+            Event::BusinessDayOpened {
+                expired, unrated, ..
+            } => (expired.iter().chain(unrated).copied().collect(), Vec::new()),
+            Event::TicketIssued { ticket, .. }
+            | Event::AppointmentCheckedIn { ticket, .. }
+            | Event::TicketRequeued { ticket, .. }
+            | Event::GreenChannelFlagged { ticket }
+            | Event::TicketRated { ticket, .. }
+            | Event::TicketPrinted { ticket }
+            | Event::TicketPrintFailed { ticket, .. }
+            | Event::TicketRecalled { ticket, .. } => (vec![*ticket], Vec::new()),
+            Event::TicketCalled { ticket, window, .. }
+            | Event::ServiceStarted { ticket, window, .. }
+            | Event::TicketFinished { ticket, window, .. }
+            | Event::TicketNoShow { ticket, window } => (vec![*ticket], vec![*window]),
+            Event::TicketTransferred {
+                ticket,
+                from_window,
+                ..
+            } => (vec![*ticket], vec![*from_window]),
+            Event::StaffSignedIn { window, .. }
+            | Event::StaffSignedOut { window }
+            | Event::WindowPaused { window }
+            | Event::WindowResumed { window } => (Vec::new(), vec![*window]),
+            Event::AppointmentBooked { .. }
+            | Event::AppointmentCancelled { .. }
+            | Event::DeviceFaulted { .. }
+            | Event::DeviceRecovered { .. } => (Vec::new(), Vec::new()),
+        }
+    }
+
+    fn window_mut(&mut self, number: u16) -> &mut WindowState {
+        self.windows.entry(number).or_insert_with(|| WindowState {
+            number,
+            ..WindowState::default()
+        })
+    }
+
+    fn ticket_mut(&mut self, id: TicketId) -> &mut Ticket {
+        self.tickets
+            .get_mut(&id)
+            .expect("events only name tickets the state holds")
+    }
+
+    fn apply(&mut self, event: &Event, recorded: &Recorded) {
+        self.clock = Some(ClockAnchor {
+            hall_ms: recorded.hall_ms,
+            mono_ms: recorded.mono_ms,
+            boot_id: recorded.boot_id.clone(),
+            trusted: recorded.clock_trusted,
+            business_day: recorded.business_day,
+        });
+        match event {
+            Event::BusinessDayOpened { day, .. } => {
+                // Every ticket of earlier days is final by now (the event expired or closed its rating);
+                // the store keeps them, the live state starts clean.
+                self.business_day = Some(*day);
+                self.sequences.clear();
+                self.tickets.clear();
+                for window in self.windows.values_mut() {
+                    window.current = None;
+                }
+                self.appointments.retain(|_, a| a.business_day >= *day);
+            }
+            Event::TicketIssued {
+                ticket,
+                number,
+                sequence,
+                prefix,
+                service,
+                channel,
+                citizen,
+                appointment,
+                at_ms,
+            } => {
+                self.last_ticket_id = *ticket;
+                self.sequences.insert(prefix.clone(), *sequence);
+                self.tickets.insert(
+                    *ticket,
+                    Ticket {
+                        id: *ticket,
+                        number: number.clone(),
+                        business_day: recorded.business_day,
+                        service: service.clone(),
+                        channel: *channel,
+                        issued_ms: *at_ms,
+                        queue_ms: *at_ms,
+                        state: TicketState::Waiting,
+                        window: None,
+                        only_window: None,
+                        calls: 0,
+                        first_called_ms: None,
+                        started_ms: None,
+                        finished_ms: None,
+                        staff: None,
+                        citizen: citizen.clone(),
+                        appointment: appointment.clone(),
+                        green: false,
+                        requeued: false,
+                        rating: None,
+                        print: PrintState::Unknown,
+                    },
+                );
+            }
+            Event::AppointmentCheckedIn {
+                appointment,
+                ticket,
+            } => {
+                if let Some(a) = self.appointments.get_mut(appointment) {
+                    a.state = AppointmentState::CheckedIn;
+                    a.ticket = Some(*ticket);
+                    a.id_hash = None;
+                    a.masked_name = None;
+                }
+            }
+            Event::StaffSignedIn { window, staff } => {
+                self.window_mut(*window).staff = Some(staff.clone());
+            }
+            Event::StaffSignedOut { window } => {
+                let w = self.window_mut(*window);
+                w.staff = None;
+                w.paused = false;
+            }
+            Event::TicketCalled {
+                ticket,
+                window,
+                staff,
+                at_ms,
+            } => {
+                self.window_mut(*window).current = Some(*ticket);
+                let t = self.ticket_mut(*ticket);
+                t.state = TicketState::Called;
+                t.window = Some(*window);
+                t.calls = 1;
+                t.staff = Some(staff.clone());
+                t.first_called_ms.get_or_insert(*at_ms);
+            }
+            Event::TicketRecalled { ticket, calls, .. } => {
+                self.ticket_mut(*ticket).calls = *calls;
+            }
+            Event::ServiceStarted { ticket, at_ms, .. } => {
+                let t = self.ticket_mut(*ticket);
+                t.state = TicketState::Serving;
+                t.started_ms = Some(*at_ms);
+            }
+            Event::TicketFinished {
+                ticket,
+                window,
+                at_ms,
+            } => {
+                self.window_mut(*window).current = None;
+                let t = self.ticket_mut(*ticket);
+                t.state = TicketState::Finished;
+                t.finished_ms = Some(*at_ms);
+            }
+            Event::TicketNoShow { ticket, window } => {
+                self.window_mut(*window).current = None;
+                self.ticket_mut(*ticket).state = TicketState::NoShow;
+            }
+            Event::TicketRequeued { ticket, queue_ms } => {
+                let t = self.ticket_mut(*ticket);
+                t.state = TicketState::Waiting;
+                t.queue_ms = *queue_ms;
+                t.window = None;
+                t.calls = 0;
+                t.requeued = true;
+            }
+            Event::TicketTransferred {
+                ticket,
+                from_window,
+                service,
+                only_window,
+                queue_ms,
+            } => {
+                self.window_mut(*from_window).current = None;
+                let t = self.ticket_mut(*ticket);
+                t.state = TicketState::Waiting;
+                t.service = service.clone();
+                t.only_window = *only_window;
+                t.queue_ms = *queue_ms;
+                t.window = None;
+                t.calls = 0;
+                t.started_ms = None;
+            }
+            Event::GreenChannelFlagged { ticket } => self.ticket_mut(*ticket).green = true,
+            Event::WindowPaused { window } => self.window_mut(*window).paused = true,
+            Event::WindowResumed { window } => self.window_mut(*window).paused = false,
+            Event::TicketRated { ticket, rating } => {
+                self.ticket_mut(*ticket).rating = Some(rating.clone());
+            }
+            Event::AppointmentBooked { appointment } => {
+                self.appointments
+                    .insert(appointment.id.clone(), appointment.clone());
+            }
+            Event::AppointmentCancelled { appointment } => {
+                if let Some(a) = self.appointments.get_mut(appointment) {
+                    a.state = AppointmentState::Cancelled;
+                    a.id_hash = None;
+                    a.masked_name = None;
+                }
+            }
+            Event::DeviceFaulted { device, fault } => {
+                self.faults.insert(device.clone(), fault.clone());
+            }
+            Event::DeviceRecovered { device } => {
+                self.faults.remove(device);
+            }
+            Event::TicketPrinted { ticket } => self.ticket_mut(*ticket).print = PrintState::Printed,
+            Event::TicketPrintFailed { ticket, .. } => {
+                self.ticket_mut(*ticket).print = PrintState::Failed
+            }
+        }
+    }
+}
+
+/// What closing the previous business day does to its tickets, for the `BusinessDayOpened` event.
+pub fn closing_of_day(state: &HallState) -> (Vec<TicketId>, Vec<TicketId>) {
+    let expired = state
+        .tickets
+        .values()
+        .filter(|t| t.state.is_open())
+        .map(|t| t.id)
+        .collect();
+    let unrated = state
+        .tickets
+        .values()
+        .filter(|t| t.state == TicketState::Finished && t.rating.is_none())
+        .map(|t| t.id)
+        .collect();
+    (expired, unrated)
+}
+
+/// The final form of a ticket closed by the end of its day, as the store records it.
+pub fn closed_at_day_end(ticket: &Ticket) -> Ticket {
+    let mut closed = ticket.clone();
+    if closed.state.is_open() {
+        closed.state = TicketState::Expired;
+    } else if closed.state == TicketState::Finished && closed.rating.is_none() {
+        closed.rating = Some(Rating::Unrated {
+            why: UnratedWhy::DayClosed,
+        });
+    }
+    closed
+}

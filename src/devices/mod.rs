@@ -4,6 +4,7 @@
 //! what happened through [`DeviceReport`] values on a tokio channel. The engine turns those into
 //! device-fault, recovered, card and failed-print events; nothing here writes the event log.
 
+mod bridge;
 pub mod idcard;
 pub mod printer;
 pub mod pty;

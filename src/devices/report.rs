@@ -93,7 +93,10 @@ impl HealthTracker {
     /// Records an observation; returns the report to send if it differs from the last one.
     pub fn observe(&self, fault: Option<DeviceFault>) -> Option<DeviceReport> {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if last.as_ref() == Some(&fault) {
+        // A fault is the same fault while its kind stays: a reader that keeps failing to reopen
+        // gives a new OS message each time, which is not news to the hall.
+        let code = |f: &Option<DeviceFault>| f.as_ref().map(DeviceFault::code);
+        if last.as_ref().map(code) == Some(code(&fault)) {
             return None;
         }
         *last = Some(fault.clone());
@@ -129,6 +132,15 @@ mod tests {
         assert_eq!(tracker.observe(None), None);
         assert!(tracker.observe(Some(DeviceFault::PaperOut)).is_some());
         assert_eq!(tracker.observe(Some(DeviceFault::PaperOut)), None);
+        assert!(
+            tracker
+                .observe(Some(DeviceFault::Disconnected("EIO".into())))
+                .is_some()
+        );
+        assert_eq!(
+            tracker.observe(Some(DeviceFault::Disconnected("ENOENT".into()))),
+            None
+        );
         assert_eq!(
             tracker.observe(None),
             Some(DeviceReport::Health {

@@ -45,8 +45,8 @@ fn issued_ticket_renders_with_number_text_and_a_readable_qr_code() {
 
     let text = printed.text();
     for expected in [
-        "某某市政务服务中心",
-        "社保",
+        "天山区政务服务中心",
+        "社会保障",
         "A012",
         "前面还有 7 人",
         "请留意叫号屏幕",
@@ -244,7 +244,7 @@ fn sim_command_saves_each_ticket_as_text_and_png() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(printed, Ok(PrinterStatus::Ready));
-    assert!(text.contains("A012") && text.contains("社保"), "{text}");
+    assert!(text.contains("A012") && text.contains("社会保障"), "{text}");
     assert_eq!(&png[1..4], b"PNG");
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::escpos_ticket::ticket_bytes;
 use super::{AppointmentSlot, Language, PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
+use crate::config::{Lang, localized};
 use crate::devices::serial::wire_millis;
 
 /// A ticket must stay at most this many bytes for the example hall: at 9600 baud that is
@@ -28,13 +29,21 @@ impl WireStats {
     }
 }
 
-/// The example hall's ticket: an appointment holder for social insurance.
+/// The example hall's ticket: an appointment holder for its first service (社会保障, A012).
 pub fn example_ticket() -> TicketPrint {
+    let hall = crate::config::example().config;
+    let service = hall
+        .services
+        .first()
+        .expect("the example hall has services");
     let day = NaiveDate::from_ymd_opt(2026, 11, 27).expect("valid date");
+    let number = format!("{}012", service.prefix);
     TicketPrint {
-        hall_name: "某某市政务服务中心".into(),
-        service_name: "社保".into(),
-        number: "A012".into(),
+        hall_name: localized(&hall.hall.name, Lang::Zh).to_owned(),
+        service_name: localized(&service.name, Lang::Zh).to_owned(),
+        status_url: TicketTextConfig::default()
+            .status_url(&format!("20261127-{number}-k7q2"), Language::Zh),
+        number,
         people_ahead: 7,
         issued_at: day.and_hms_opt(9, 41, 5).expect("valid time"),
         appointment: Some(AppointmentSlot {
@@ -42,7 +51,6 @@ pub fn example_ticket() -> TicketPrint {
             end: NaiveTime::from_hms_opt(10, 0, 0).expect("valid time"),
         }),
         language: Language::Zh,
-        status_url: TicketTextConfig::default().status_url("20261127-A012-k7q2", Language::Zh),
     }
 }
 
@@ -89,6 +97,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn example_ticket_comes_from_the_example_hall() {
+        let ticket = example_ticket();
+        assert_eq!(ticket.hall_name, "天山区政务服务中心");
+        assert_eq!(ticket.service_name, "社会保障");
+        assert_eq!(ticket.number, "A012");
     }
 
     #[test]

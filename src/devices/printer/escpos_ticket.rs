@@ -191,14 +191,15 @@ mod tests {
 
     #[test]
     fn chinese_goes_out_as_gbk() {
-        assert_eq!(gbk("社保"), [0xC9, 0xE7, 0xB1, 0xA3]);
+        let service = [0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF];
+        assert_eq!(gbk("社会保障"), service);
         let bytes = ticket_bytes(
             &example_ticket(),
             &TicketTextConfig::default(),
             &PrinterConfig::default(),
         )
         .unwrap();
-        assert!(bytes.windows(4).any(|w| w == [0xC9, 0xE7, 0xB1, 0xA3]));
+        assert!(bytes.windows(8).any(|w| w == service));
     }
 
     #[test]

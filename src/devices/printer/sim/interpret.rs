@@ -544,8 +544,8 @@ mod tests {
         assert_eq!(ticket.qr_payloads(), [example_ticket().status_url.as_str()]);
         let text = ticket.text();
         for expected in [
-            "某某市政务服务中心",
-            "社保",
+            "天山区政务服务中心",
+            "社会保障",
             "前面还有 7 人",
             "预约时段 09:30-10:00",
         ] {

@@ -170,3 +170,35 @@ async fn a_card_read_issues_a_ticket_with_only_the_masked_name_and_unplugging_is
         other => panic!("expected a fault, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issued_ticket_becomes_a_ticket_print_in_hall_time() {
+    let hall = Hall::new();
+    let ticket = hall.issue("SB").await;
+    let print = hallq::devices::ticket_print(
+        &hall.setup,
+        &ticket,
+        3,
+        hallq::config::Lang::En,
+        &TicketTextConfig::default(),
+    );
+    assert_eq!(print.hall_name, "天山区政务服务中心");
+    assert_eq!(print.service_name, "社会保障");
+    assert_eq!(print.number, ticket.number);
+    assert_eq!(print.people_ahead, 3);
+    assert_eq!(
+        print.issued_at,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+    );
+    assert_eq!(print.appointment, None);
+    assert_eq!(
+        print.status_url,
+        format!(
+            "https://zwfw.example.gov.cn/q/20261127-{}?lang=en",
+            ticket.number
+        )
+    );
+}

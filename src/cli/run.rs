@@ -1,7 +1,8 @@
 //! `hallq run`: the hall node. Without a config file it runs the demo hall: the example hall, open
-//! around the clock, with simulated citizens taking tickets and simulated staff serving them.
+//! around the clock, with simulated citizens taking tickets and simulated staff serving them, and a
+//! simulated printer and ID-card reader behind the real serial drivers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::demo;
+use crate::devices::demo::DemoDevices;
 use crate::engine;
 
 #[derive(Debug, Clone, clap::Args, Default)]
@@ -53,8 +55,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         });
+        let mut _devices = None;
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
+            // A missing font or pty costs the demo its devices, not the hall.
+            match DemoDevices::start(engine.clone(), Path::new("sim-tickets")) {
+                Ok(devices) => {
+                    tracing::info!(tickets = %devices.tickets_dir.display(), "simulated printer and ID-card reader running");
+                    _devices = Some(devices);
+                }
+                Err(e) => tracing::warn!("demo devices not started: {e:#}"),
+            }
         }
         let stop = async {
             match args.seconds {

@@ -1,9 +1,13 @@
 //! From device reports to engine commands: the one place that speaks both vocabularies, so the
 //! engine never sees driver types and the drivers never see the event log.
 
+use chrono::{DateTime, NaiveDateTime};
+
 use super::idcard::CardFacts;
+use super::printer::{AppointmentSlot, TicketPrint, TicketTextConfig};
 use super::{DeviceFault, DeviceKind, DeviceReport};
-use crate::queue::{self, CitizenCard, Command};
+use crate::config::{HallSetup, Lang, localized};
+use crate::queue::{self, CitizenCard, Command, Ticket};
 
 impl DeviceKind {
     /// The device's name in events, as the counters, display wall and platform see it.
@@ -70,6 +74,40 @@ impl DeviceReport {
             }),
             DeviceReport::Card(_) | DeviceReport::CardRejected(_) => None,
         }
+    }
+}
+
+/// What the printer needs of an issued ticket, in hall-local time.
+pub fn ticket_print(
+    setup: &HallSetup,
+    ticket: &Ticket,
+    people_ahead: u32,
+    language: Lang,
+    texts: &TicketTextConfig,
+) -> TicketPrint {
+    let local = |ms: i64| -> NaiveDateTime {
+        DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .with_timezone(&setup.utc_offset)
+            .naive_local()
+    };
+    let service_name = setup
+        .service(&ticket.service)
+        .map(|s| localized(&s.name, Lang::Zh).to_owned())
+        .unwrap_or_else(|| ticket.service.clone());
+    let token = format!("{}-{}", ticket.business_day.format("%Y%m%d"), ticket.number);
+    TicketPrint {
+        hall_name: localized(&setup.config.hall.name, Lang::Zh).to_owned(),
+        service_name,
+        number: ticket.number.clone(),
+        people_ahead,
+        issued_at: local(ticket.issued_ms),
+        appointment: ticket.appointment.as_ref().map(|slot| AppointmentSlot {
+            start: local(slot.start_ms).time(),
+            end: local(slot.end_ms).time(),
+        }),
+        language,
+        status_url: texts.status_url(&token, language),
     }
 }
 

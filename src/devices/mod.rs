@@ -5,6 +5,7 @@
 //! device-fault, recovered, card and failed-print events; nothing here writes the event log.
 
 mod bridge;
+pub mod demo;
 pub mod idcard;
 pub mod printer;
 pub mod pty;
@@ -14,6 +15,7 @@ pub mod worker;
 
 mod report;
 
+pub use bridge::ticket_print;
 pub use report::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
 
 /// A problem found in one field of a device's configuration table.

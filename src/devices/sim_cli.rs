@@ -150,7 +150,7 @@ fn run_printer(args: PrinterSimArgs) -> anyhow::Result<()> {
     }
 }
 
-fn save_ticket(
+pub fn save_ticket(
     ticket: &PrintedTicket,
     font: &ab_glyph::FontVec,
     base: &Path,

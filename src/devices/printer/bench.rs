@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
 use super::escpos_ticket::ticket_bytes;
-use super::{AppointmentSlot, Language, PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
+use super::{AppointmentSlot, PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
 use crate::config::{Lang, localized};
 use crate::devices::serial::wire_millis;
 
@@ -42,7 +42,7 @@ pub fn example_ticket() -> TicketPrint {
         hall_name: localized(&hall.hall.name, Lang::Zh).to_owned(),
         service_name: localized(&service.name, Lang::Zh).to_owned(),
         status_url: TicketTextConfig::default()
-            .status_url(&format!("20261127-{number}-k7q2"), Language::Zh),
+            .status_url(&format!("20261127-{number}-k7q2"), Lang::Zh),
         number,
         people_ahead: 7,
         issued_at: day.and_hms_opt(9, 41, 5).expect("valid time"),
@@ -50,7 +50,7 @@ pub fn example_ticket() -> TicketPrint {
             start: NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"),
             end: NaiveTime::from_hms_opt(10, 0, 0).expect("valid time"),
         }),
-        language: Language::Zh,
+        language: Lang::Zh,
     }
 }
 
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn example_ticket_fits_the_byte_budget_in_every_language() {
-        for language in [Language::Zh, Language::Ug, Language::Kk, Language::En] {
+        for language in [Lang::Zh, Lang::Ug, Lang::Kk, Lang::En] {
             let mut ticket = example_ticket();
             ticket.language = language;
             for encoding in [

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Language;
+use crate::config::Lang;
 use crate::devices::serial::FlowControl;
 use crate::devices::{ConfigProblem, Problems};
 
@@ -144,12 +144,12 @@ impl TicketTextConfig {
     /// The wording for `language`, falling back to Chinese when the language has none or the
     /// printer cannot print its script (the status page behind the QR code is still in that
     /// language).
-    pub fn texts_for(&self, language: Language, encoding: PrinterEncoding) -> &TicketTexts {
+    pub fn texts_for(&self, language: Lang, encoding: PrinterEncoding) -> &TicketTexts {
         let chosen = match language {
-            Language::Zh => None,
-            Language::Ug => self.ug.as_ref(),
-            Language::Kk => self.kk.as_ref(),
-            Language::En => self.en.as_ref(),
+            Lang::Zh => None,
+            Lang::Ug => self.ug.as_ref(),
+            Lang::Kk => self.kk.as_ref(),
+            Lang::En => self.en.as_ref(),
         };
         chosen
             .filter(|t| {
@@ -161,12 +161,8 @@ impl TicketTextConfig {
     }
 
     /// The status link for a ticket token issued by the engine.
-    pub fn status_url(&self, token: &str, language: Language) -> String {
-        let lang = serde_json::to_value(language)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        format!("{}{token}?lang={lang}", self.status_base_url)
+    pub fn status_url(&self, token: &str, language: Lang) -> String {
+        format!("{}{token}?lang={}", self.status_base_url, language.code())
     }
 
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
@@ -280,13 +276,13 @@ mod tests {
     #[test]
     fn uyghur_falls_back_to_chinese_on_a_gbk_printer_only() {
         let cfg = TicketTextConfig::default();
-        assert_eq!(cfg.texts_for(Language::Ug, PrinterEncoding::Gbk), &cfg.zh);
+        assert_eq!(cfg.texts_for(Lang::Ug, PrinterEncoding::Gbk), &cfg.zh);
         assert_eq!(
-            cfg.texts_for(Language::Ug, PrinterEncoding::Gb18030),
+            cfg.texts_for(Lang::Ug, PrinterEncoding::Gb18030),
             cfg.ug.as_ref().unwrap()
         );
         assert_eq!(
-            cfg.texts_for(Language::En, PrinterEncoding::Gbk),
+            cfg.texts_for(Lang::En, PrinterEncoding::Gbk),
             cfg.en.as_ref().unwrap()
         );
     }
@@ -295,7 +291,7 @@ mod tests {
     fn status_url_carries_token_and_language() {
         let cfg = TicketTextConfig::default();
         assert_eq!(
-            cfg.status_url("A012-7f3k", Language::Kk),
+            cfg.status_url("A012-7f3k", Lang::Kk),
             "https://zwfw.example.gov.cn/q/A012-7f3k?lang=kk"
         );
     }

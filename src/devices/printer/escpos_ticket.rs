@@ -129,8 +129,9 @@ pub fn ticket_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Lang;
+    use crate::devices::printer::PrinterEncoding;
     use crate::devices::printer::bench::example_ticket;
-    use crate::devices::printer::{Language, PrinterEncoding};
 
     fn gbk(text: &str) -> Vec<u8> {
         encoding_rs::GBK.encode(text).0.into_owned()
@@ -218,7 +219,7 @@ mod tests {
     #[test]
     fn english_notice_when_chosen() {
         let mut ticket = example_ticket();
-        ticket.language = Language::En;
+        ticket.language = Lang::En;
         let bytes = ticket_bytes(
             &ticket,
             &TicketTextConfig::default(),
@@ -232,7 +233,7 @@ mod tests {
     #[test]
     fn uyghur_goes_out_as_four_byte_gb18030_only_on_such_printers() {
         let mut ticket = example_ticket();
-        ticket.language = Language::Ug;
+        ticket.language = Lang::Ug;
         let texts = TicketTextConfig::default();
         let gb18030 = PrinterConfig {
             encoding: PrinterEncoding::Gb18030,

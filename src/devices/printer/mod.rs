@@ -15,23 +15,12 @@ pub mod status;
 use chrono::{NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
+use crate::config::Lang;
+
 pub use config::{PrinterConfig, PrinterEncoding, TicketTextConfig, TicketTexts};
 pub use driver::SerialEscPosPrinter;
 pub use service::PrinterService;
 pub use status::PrinterStatus;
-
-/// Languages a citizen can choose at the kiosk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    Zh,
-    /// Uyghur, Arabic script.
-    Ug,
-    /// Kazakh, Arabic script as used in Xinjiang.
-    Kk,
-    En,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppointmentSlot {
@@ -51,7 +40,7 @@ pub struct TicketPrint {
     pub issued_at: NaiveDateTime,
     pub appointment: Option<AppointmentSlot>,
     /// The language the citizen chose; picks the notice, header and footer.
-    pub language: Language,
+    pub language: Lang,
     /// Link to the ticket's live status page, carried by the QR code.
     pub status_url: String,
 }

@@ -97,6 +97,11 @@ impl PrinterSim {
         change(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
+    /// Shared access to the state, for code that changes it from another thread.
+    pub fn state_handle(&self) -> Arc<Mutex<SimPrinterState>> {
+        Arc::clone(&self.state)
+    }
+
     pub fn state(&self) -> SimPrinterState {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

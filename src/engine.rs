@@ -247,7 +247,8 @@ impl Writer {
                         let outcome =
                             self.live
                                 .execute(&batch, &command_id, &command, new_events)?;
-                        batch.record_command(&command_json, &outcome)?;
+                        let day = self.live.state.business_day.unwrap_or_default();
+                        batch.record_command(&command_json, &outcome, day)?;
                         in_batch.insert(command_id, (command_json, outcome.clone()));
                         Ok(outcome)
                     }

@@ -4,6 +4,7 @@
 //! the event log and state in SQLite, `engine` is the single writer that turns commands into events,
 //! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -362,3 +362,33 @@ async fn futures_join<F: std::future::Future>(
 ) -> Vec<F::Output> {
     futures::future::join_all((0..n).map(make)).await
 }
+
+#[tokio::test]
+async fn command_results_are_kept_across_one_day_boundary_then_forgotten() {
+    let hall = Hall::new();
+    let issue = Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: true,
+    };
+    let first = hall
+        .engine
+        .execute("kiosk-retry", issue.clone())
+        .await
+        .unwrap();
+    hall.clock.advance(24 * HOUR);
+    hall.issue("YB").await; // opens Saturday
+    assert_eq!(
+        hall.engine
+            .execute("kiosk-retry", issue.clone())
+            .await
+            .unwrap(),
+        first,
+        "yesterday's result still answers"
+    );
+    hall.clock.advance(48 * HOUR);
+    hall.issue("YB").await; // opens Monday: Friday's results are gone
+    let again = hall.engine.execute("kiosk-retry", issue).await.unwrap();
+    assert_ne!(again, first);
+    assert!(matches!(again.result, CommandResult::Done(_)));
+}

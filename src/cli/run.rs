@@ -21,6 +21,9 @@ pub struct RunArgs {
     /// Do not simulate citizens and staff in the demo hall.
     #[arg(long)]
     pub no_sim: bool,
+    /// Run without opening any screen.
+    #[arg(long)]
+    pub headless: bool,
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -58,8 +61,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut _devices = None;
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
-            // A missing font or pty costs the demo its devices, not the hall.
-            match DemoDevices::start(engine.clone(), Path::new("sim-tickets")) {
+            // Ticket images go beside the database. A missing font or pty costs the demo its
+            // devices, not the hall.
+            let tickets = db_path.parent().unwrap_or(Path::new(".")).join("sim-tickets");
+            match DemoDevices::start(engine.clone(), &tickets) {
                 Ok(devices) => {
                     tracing::info!(tickets = %devices.tickets_dir.display(), "simulated printer and ID-card reader running");
                     _devices = Some(devices);

@@ -21,7 +21,7 @@ use crate::config::{ClockTime, HallSetup, LateArrival};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     Ticket {
-        ticket: Ticket,
+        ticket: Box<Ticket>,
         /// For a new ticket: waiting tickets of its service ahead of it.
         people_ahead: Option<u32>,
     },
@@ -30,11 +30,6 @@ pub enum Reply {
     },
     /// Recorded, or nothing needed recording (a device reporting the state it is already in).
     Accepted,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub events: Vec<Event>,
 }
 
 const MAX_STAFF_ID_LEN: usize = 32;
@@ -206,7 +201,7 @@ pub fn reply_for(
                 )
                 .then(|| policy::people_ahead(setup, now_ms, &ticket, state.tickets.values()));
                 Reply::Ticket {
-                    ticket,
+                    ticket: Box::new(ticket),
                     people_ahead,
                 }
             }

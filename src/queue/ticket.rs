@@ -120,21 +120,30 @@ pub struct Ticket {
     pub queue_ms: i64,
     pub state: TicketState,
     /// The window that called or serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<u16>,
     /// Set when transferred to one window: no other window may call it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_window: Option<u16>,
     /// Calls so far, the first one included.
     pub calls: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_called_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_ms: Option<i64>,
     /// 工号 of the staff member who served it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citizen: Option<Citizen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<SlotRef>,
     /// 绿色通道, flagged by staff.
     pub green: bool,
     pub requeued: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     pub print: PrintState,
 }

@@ -314,17 +314,34 @@ impl Batch<'_> {
             .transpose()
     }
 
-    pub fn record_command(&self, command_json: &str, outcome: &Outcome) -> Result<(), StoreError> {
+    pub fn record_command(
+        &self,
+        command_json: &str,
+        outcome: &Outcome,
+        business_day: chrono::NaiveDate,
+    ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO commands (command_id, command, outcome, last_seq) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO commands (command_id, command, outcome, last_seq, business_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 outcome.command_id,
                 command_json,
                 serde_json::to_string(outcome)?,
-                outcome.seq as i64
+                outcome.seq as i64,
+                business_day.to_string(),
             ])?;
+        Ok(())
+    }
+
+    /// Forgets command results of days before `day`: a terminal retries for minutes, not days, and the
+    /// event log keeps the full trail.
+    pub fn forget_commands_before(&self, day: chrono::NaiveDate) -> Result<(), StoreError> {
+        self.tx.execute(
+            "DELETE FROM commands WHERE business_day < ?1",
+            [day.to_string()],
+        )?;
         Ok(())
     }
 

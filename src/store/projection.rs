@@ -24,6 +24,8 @@ pub fn project_after(batch: &Batch, event: &Event, state: &HallState) -> Result<
         for window in state.windows.values() {
             batch.write_window(window)?;
         }
+        // Yesterday's results stay, so a terminal retrying across the day boundary still gets its answer.
+        batch.forget_commands_before(*day - chrono::Days::new(1))?;
         return batch.drop_appointments_before(*day);
     }
     let (tickets, windows) = HallState::touched(event);

@@ -26,11 +26,13 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 
     CREATE TABLE commands (
-        command_id TEXT    PRIMARY KEY,
-        command    TEXT    NOT NULL,
-        outcome    TEXT    NOT NULL,
-        last_seq   INTEGER NOT NULL
+        command_id   TEXT    PRIMARY KEY,
+        command      TEXT    NOT NULL,
+        outcome      TEXT    NOT NULL,
+        last_seq     INTEGER NOT NULL,
+        business_day TEXT    NOT NULL
     ) WITHOUT ROWID;
+    CREATE INDEX commands_by_day ON commands (business_day);
 
     CREATE TABLE tickets (
         id           INTEGER PRIMARY KEY,

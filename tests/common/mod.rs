@@ -93,7 +93,7 @@ impl Hall {
 
     pub async fn ticket(&self, command: Command) -> Ticket {
         match self.ok(command).await {
-            Reply::Ticket { ticket, .. } => ticket,
+            Reply::Ticket { ticket, .. } => *ticket,
             other => panic!("expected a ticket, got {other:?}"),
         }
     }

@@ -10,7 +10,7 @@ use hallq::devices::DeviceReport;
 use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
 use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::printer::bench::example_ticket;
-use hallq::devices::printer::sim::{Paper, PrinterSim};
+use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
 };
@@ -68,7 +68,7 @@ async fn paper_out_mid_ticket_is_a_failed_print_and_a_fault_never_a_second_ticke
         tx,
     );
 
-    sim.update(|s| s.paper_left_bytes = Some(100));
+    sim.update(|s| s.fails_after = Some((100, MidTicketFault::PaperOut)));
     let mut ticket = example_ticket();
     ticket.number = issued.number.clone();
     let printing = service.clone();

@@ -284,3 +284,16 @@ fn sim_command_serves_the_card_it_was_told_to_place() {
     child.wait().unwrap();
     assert_eq!(read.unwrap().kind, CardKind::ForeignPermanent2023);
 }
+
+#[test]
+fn an_unknown_status_byte_is_named_in_the_error() {
+    let b = bench();
+    b.sim
+        .update(|s| s.sam_fault = Some(SamStatus::Unrecognised(0x77)));
+    let mut reader = SamReader::open(&b.config).unwrap();
+    let error = reader.reset_sam().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "reset SAM: unrecognised status byte 0x77"
+    );
+}

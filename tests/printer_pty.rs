@@ -6,7 +6,7 @@ use std::time::Duration;
 use hallq::devices::printer::bench::example_ticket;
 use hallq::devices::printer::sim::interpret::TicketElement;
 use hallq::devices::printer::sim::render::{load_font, render};
-use hallq::devices::printer::sim::{Paper, PrinterSim};
+use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use hallq::devices::printer::{
     PrintError, PrinterConfig, PrinterService, PrinterStatus, SerialEscPosPrinter, TicketPrinter,
     TicketTextConfig,
@@ -150,7 +150,7 @@ fn paper_running_out_mid_ticket_is_one_failed_print_and_a_fault_then_recovery() 
     assert_eq!(service.check(), PrinterStatus::Ready);
     assert_eq!(recv(&mut rx, Duration::from_secs(1)), Some(health(None)));
 
-    sim.update(|s| s.paper_left_bytes = Some(120));
+    sim.update(|s| s.fails_after = Some((120, MidTicketFault::PaperOut)));
     let outcome = service.print(&example_ticket());
     assert_eq!(
         outcome,
@@ -262,4 +262,59 @@ fn printer_works_again_after_being_unplugged_and_plugged_back() {
     assert_eq!(printer.status(), PrinterStatus::Ready);
     assert_eq!(printer.print(&example_ticket()), Ok(PrinterStatus::Ready));
     assert!(sim.next_ticket(Duration::from_secs(5)).is_some());
+}
+
+#[test]
+fn a_printer_going_silent_mid_ticket_is_an_interrupted_print() {
+    let sim = PrinterSim::start(None).unwrap();
+    let mut printer = printer_for(&sim);
+    sim.update(|s| s.fails_after = Some((150, MidTicketFault::Silent)));
+    assert_eq!(
+        printer.print(&example_ticket()),
+        Err(PrintError::Interrupted(PrinterStatus::NoAnswer))
+    );
+    assert!(sim.next_ticket(Duration::from_millis(200)).is_none());
+    assert_eq!(sim.state().tickets_spoiled, 1);
+    // Back on: the next ticket prints whole, nothing of the lost one mixed in.
+    sim.update(|s| s.silent = false);
+    assert_eq!(printer.print(&example_ticket()), Ok(PrinterStatus::Ready));
+    let printed = sim.next_ticket(Duration::from_secs(5)).unwrap();
+    assert_eq!(printed.text_at_scale(4), ["A012"]);
+    assert!(
+        printed.text().starts_with("欢迎光临\n"),
+        "{}",
+        printed.text()
+    );
+}
+
+#[test]
+fn a_reply_outside_the_status_pattern_is_garbled() {
+    use serialport::SerialPort;
+    use std::io::{Read, Write};
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let path = slave.name().unwrap();
+    let answerer = std::thread::spawn(move || {
+        let mut buf = [0u8; 3];
+        master.set_timeout(Duration::from_secs(2)).unwrap();
+        // A device at the wrong baud rate answers with noise.
+        if master.read_exact(&mut buf).is_ok() {
+            master.write_all(&[0xFF]).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let mut printer = SerialEscPosPrinter::new(
+        PrinterConfig {
+            port: path,
+            ..PrinterConfig::default()
+        },
+        TicketTextConfig::default(),
+    );
+    let status = printer.status();
+    assert_eq!(status, PrinterStatus::Garbled(0xFF));
+    assert_eq!(
+        status.fault().unwrap().to_string(),
+        "device error: unrecognised status byte 0xff; check the baud rate"
+    );
+    answerer.join().unwrap();
+    drop(slave);
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::idcard::sim::{CardReaderSim, TestCard};
 use super::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
 use super::printer::sim::render::load_font;
-use super::printer::sim::{Paper, PrinterSim};
+use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig};
 use super::worker::DeviceThread;
 use super::{DeviceReport, ticket_print};
@@ -108,7 +108,7 @@ impl DemoDevices {
 /// The next ticket stops part-way for lack of paper; a member of staff refills it a little later.
 fn printer_sim_run_out(state: &Arc<std::sync::Mutex<super::printer::sim::SimPrinterState>>) {
     if let Ok(mut s) = state.lock() {
-        s.paper_left_bytes = Some(80);
+        s.fails_after = Some((80, MidTicketFault::PaperOut));
     }
     let state = Arc::clone(state);
     std::thread::spawn(move || {

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use super::idcard::sim::{CardReaderSim, ReaderFault, TestCard};
 use super::printer::sim::interpret::PrintedTicket;
 use super::printer::sim::render::{load_font, render};
-use super::printer::sim::{Paper, PrinterSim};
+use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
@@ -76,13 +76,18 @@ pub enum PrinterControl {
     Paper(Paper),
     Cover { open: bool },
     Silent(bool),
-    RunOutAfter(usize),
+    FailAfter(usize, MidTicketFault),
     Help,
     Quit,
 }
 
 pub const PRINTER_HELP: &str = "paper-ok | paper-low | paper-out | cover-open | cover-close | \
-silent | awake | run-out-after <bytes> | help | quit";
+silent | awake | run-out-after <bytes> | silent-after <bytes> | help | quit";
+
+fn byte_count(word: &str) -> Result<usize, String> {
+    word.parse()
+        .map_err(|_| format!("{word:?} is not a byte count"))
+}
 
 pub fn parse_printer_control(line: &str) -> Result<PrinterControl, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -94,10 +99,8 @@ pub fn parse_printer_control(line: &str) -> Result<PrinterControl, String> {
         ["cover-close"] => PrinterControl::Cover { open: false },
         ["silent"] => PrinterControl::Silent(true),
         ["awake"] => PrinterControl::Silent(false),
-        ["run-out-after", n] => PrinterControl::RunOutAfter(
-            n.parse()
-                .map_err(|_| format!("{n:?} is not a byte count"))?,
-        ),
+        ["run-out-after", n] => PrinterControl::FailAfter(byte_count(n)?, MidTicketFault::PaperOut),
+        ["silent-after", n] => PrinterControl::FailAfter(byte_count(n)?, MidTicketFault::Silent),
         ["help"] => PrinterControl::Help,
         ["quit"] => PrinterControl::Quit,
         _ => return Err(format!("unknown command {line:?}; try: {PRINTER_HELP}")),
@@ -138,7 +141,9 @@ fn run_printer(args: PrinterSimArgs) -> anyhow::Result<()> {
                         PrinterControl::Paper(paper) => s.paper = paper,
                         PrinterControl::Cover { open } => s.cover_open = open,
                         PrinterControl::Silent(silent) => s.silent = silent,
-                        PrinterControl::RunOutAfter(bytes) => s.paper_left_bytes = Some(bytes),
+                        PrinterControl::FailAfter(bytes, fault) => {
+                            s.fails_after = Some((bytes, fault))
+                        }
                         PrinterControl::Help | PrinterControl::Quit => {}
                     });
                     println!("ok: {:?}", sim.state());
@@ -271,7 +276,7 @@ mod tests {
         );
         assert_eq!(
             parse_printer_control(" run-out-after 120 "),
-            Ok(PrinterControl::RunOutAfter(120))
+            Ok(PrinterControl::FailAfter(120, MidTicketFault::PaperOut))
         );
         assert!(
             parse_printer_control("run-out-after lots")

@@ -125,11 +125,27 @@ pub fn decode(bytes: StatusBytes) -> PrinterStatus {
     PrinterStatus::Ready
 }
 
-fn ask(port: &mut dyn SerialPort, query: StatusQuery, timeout: Duration) -> io::Result<u8> {
+/// Why a query got no usable answer.
+enum NoStatus {
+    Io(io::Error),
+    /// Answered with a byte outside the pattern: stop asking, the rest would be noise too.
+    Garbled(u8),
+}
+
+impl From<io::Error> for NoStatus {
+    fn from(e: io::Error) -> Self {
+        NoStatus::Io(e)
+    }
+}
+
+fn ask(port: &mut dyn SerialPort, query: StatusQuery, timeout: Duration) -> Result<u8, NoStatus> {
     port.write_all(&query.command())?;
     port.flush()?;
     let mut answer = [0u8; 1];
     read_exact_until(port, &mut answer, Instant::now() + timeout)?;
+    if !is_status_byte(answer[0]) {
+        return Err(NoStatus::Garbled(answer[0]));
+    }
     Ok(answer[0])
 }
 
@@ -149,7 +165,7 @@ pub fn query(port: &mut dyn SerialPort, timeout: Duration) -> PrinterStatus {
         } else {
             None
         };
-        Ok::<_, io::Error>(StatusBytes {
+        Ok::<_, NoStatus>(StatusBytes {
             printer,
             offline_cause,
             error_cause,
@@ -158,8 +174,9 @@ pub fn query(port: &mut dyn SerialPort, timeout: Duration) -> PrinterStatus {
     })();
     match result {
         Ok(bytes) => decode(bytes),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => PrinterStatus::NoAnswer,
-        Err(e) => PrinterStatus::PortFailed(e.to_string()),
+        Err(NoStatus::Garbled(byte)) => PrinterStatus::Garbled(byte),
+        Err(NoStatus::Io(e)) if e.kind() == io::ErrorKind::TimedOut => PrinterStatus::NoAnswer,
+        Err(NoStatus::Io(e)) => PrinterStatus::PortFailed(e.to_string()),
     }
 }
 

@@ -24,6 +24,13 @@ pub enum Paper {
     Out,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MidTicketFault {
+    PaperOut,
+    /// Power lost or cable pulled.
+    Silent,
+}
+
 /// What the simulated printer is going through; tests and the sim CLI change it at will.
 #[derive(Debug, Clone, Default)]
 pub struct SimPrinterState {
@@ -31,8 +38,8 @@ pub struct SimPrinterState {
     pub cover_open: bool,
     /// Powered off or cable pulled: reads nothing, answers nothing.
     pub silent: bool,
-    /// Paper runs out after this many more bytes, to stop a ticket part-way.
-    pub paper_left_bytes: Option<usize>,
+    /// A fault that strikes after this many more bytes, to stop a ticket part-way.
+    pub fails_after: Option<(usize, MidTicketFault)>,
     pub tickets_spoiled: usize,
 }
 
@@ -143,24 +150,32 @@ impl SimPrinter {
     }
 
     fn receive(&mut self, master: &mut TTYPort, bytes: &[u8]) {
-        if self.lock().silent {
-            // Bytes sent to a dead printer are lost.
-            return;
-        }
-        // Byte by byte, so paper can run out at an exact point inside a ticket.
+        // Byte by byte, so a fault can strike at an exact point inside a ticket.
         for &byte in bytes {
             let snapshot = {
                 let mut s = self.lock();
-                if let Some(left) = s.paper_left_bytes.as_mut() {
+                if let Some((left, fault)) = s.fails_after.as_mut() {
                     if *left == 0 {
-                        s.paper = Paper::Out;
-                        s.paper_left_bytes = None;
+                        match fault {
+                            MidTicketFault::PaperOut => s.paper = Paper::Out,
+                            MidTicketFault::Silent => {
+                                s.silent = true;
+                                s.tickets_spoiled += 1;
+                            }
+                        }
+                        s.fails_after = None;
                     } else {
                         *left -= 1;
                     }
                 }
                 s.clone()
             };
+            if snapshot.silent {
+                // Bytes sent to a dead printer are lost, and it wakes with an empty buffer.
+                self.interpreter = EscPosInterpreter::new();
+                self.spoiled = false;
+                continue;
+            }
             if !snapshot.can_print() {
                 self.spoiled = true;
             }

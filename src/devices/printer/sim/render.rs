@@ -264,3 +264,82 @@ pub fn render(ticket: &PrintedTicket, font: &FontVec) -> Result<TicketImage, Ren
         placed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::printer::sim::interpret::Cut;
+
+    fn ticket(elements: Vec<TicketElement>) -> PrintedTicket {
+        PrintedTicket {
+            elements,
+            cut: Cut::Partial,
+            warnings: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    fn line(text: &str, align: Align) -> TicketElement {
+        TicketElement::Line {
+            align,
+            runs: vec![TextRun {
+                text: text.into(),
+                width: 1,
+                height: 1,
+                bold: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn text_lands_where_it_is_aligned() {
+        let font = load_font().unwrap();
+        let left = render(&ticket(vec![line("号", Align::Left)]), &font).unwrap();
+        let right = render(&ticket(vec![line("号", Align::Right)]), &font).unwrap();
+        let first_ink_column = |image: &TicketImage| {
+            (0..image.width)
+                .find(|&x| {
+                    (0..image.height).any(|y| image.pixels[(y * image.width + x) as usize] < 128)
+                })
+                .unwrap()
+        };
+        assert!(first_ink_column(&left) < 40);
+        assert!(first_ink_column(&right) > PAPER_DOTS - 60);
+    }
+
+    #[test]
+    fn a_blank_ticket_has_no_ink_and_a_runaway_one_is_capped() {
+        let font = load_font().unwrap();
+        let blank = render(&ticket(vec![TicketElement::Feed(3)]), &font).unwrap();
+        assert_eq!(blank.ink_in_rows(0, blank.height), 0);
+        let endless = ticket(vec![TicketElement::Feed(255); 256]);
+        assert!(render(&endless, &font).unwrap().height <= MAX_HEIGHT + MARGIN);
+    }
+
+    #[test]
+    fn qr_data_too_long_for_any_symbol_is_an_error() {
+        let font = load_font().unwrap();
+        let qr = TicketElement::Qr {
+            data: "x".repeat(3000),
+            model: 2,
+            module_size: 3,
+            level: 'H',
+            align: Align::Centre,
+        };
+        assert!(matches!(
+            render(&ticket(vec![qr]), &font),
+            Err(RenderError::Qr(_))
+        ));
+    }
+
+    #[test]
+    fn png_output_is_a_png_of_the_image_size() {
+        let font = load_font().unwrap();
+        let image = render(&ticket(vec![line("A012", Align::Centre)]), &font).unwrap();
+        let png = image.to_png().unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let info = decoder.read_info().unwrap();
+        assert_eq!(info.info().width, PAPER_DOTS);
+        assert_eq!(info.info().height, image.height);
+    }
+}

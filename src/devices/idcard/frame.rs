@@ -312,12 +312,15 @@ impl Reply {
         if body.len() < 3 {
             return Err(FrameError::BadLength(body.len() + 1));
         }
-        let mut body = body;
-        let data = body.split_off(3);
+        let (sw1, sw2, sw3) = (body[0], body[1], body[2]);
+        // The data stays in the frame's own allocation (no copy), so wiping it wipes all of it.
+        let mut data = body;
+        data.copy_within(3.., 0);
+        data.truncate(data.len() - 3);
         Ok(Self {
-            sw1: body[0],
-            sw2: body[1],
-            status: SamStatus::from_byte(body[2]),
+            sw1,
+            sw2,
+            status: SamStatus::from_byte(sw3),
             data,
         })
     }

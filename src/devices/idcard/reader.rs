@@ -171,7 +171,9 @@ impl SamReader {
         self.chunk.fill(0);
         let mut data = reply?.data;
         let text = card_text_of(&data);
-        // The face image must not linger in memory longer than the frame it came in.
+        // The face image must not linger in memory longer than the frame it came in: zero the
+        // whole allocation, past `len` too.
+        data.resize(data.capacity(), 0);
         data.fill(0);
         drop(data);
         let mut text = text?;

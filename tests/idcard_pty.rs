@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hallq::devices::idcard::card_text::mask_name;
-use hallq::devices::idcard::frame::{FrameError, SamStatus};
+use hallq::devices::idcard::frame::{Command, FrameError, SamStatus};
 use hallq::devices::idcard::sim::{CardReaderSim, ReaderFault, TestCard};
 use hallq::devices::idcard::{
     CardFacts, CardKind, HallKey, IdCardReaderConfig, ReaderError, SamReader, spawn_card_reader,
@@ -295,5 +295,19 @@ fn an_unknown_status_byte_is_named_in_the_error() {
     assert_eq!(
         error.to_string(),
         "reset SAM: unrecognised status byte 0x77"
+    );
+}
+
+#[test]
+fn a_hung_security_module_is_reset_on_connect() {
+    let b = bench();
+    b.sim.update(|s| s.sam_hung = true);
+    let (tx, mut rx) = mpsc::channel(32);
+    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
+    let seen = b.sim.update(|s| s.commands_seen.clone());
+    assert_eq!(
+        seen[..3],
+        [Command::SamStatus, Command::ResetSam, Command::SamStatus]
     );
 }

@@ -100,9 +100,18 @@ pub fn spawn_card_reader(
     })
 }
 
+/// Opens the reader and makes sure its security module works, resetting it once if not (a SAM
+/// can hang after a power dip while the USB side stays up).
 fn connect(config: &IdCardReaderConfig) -> Result<SamReader, ReaderError> {
     let mut reader = SamReader::open(config)?;
-    reader.sam_status()?;
+    if reader.sam_status().is_err() {
+        reader.reset_sam()?;
+        reader.sam_status()?;
+    }
+    match reader.sam_id() {
+        Ok(id) => tracing::info!(sam_id = %id, port = %config.port, "ID-card reader ready"),
+        Err(e) => tracing::warn!("ID-card reader ready, but its SAM id is unreadable: {e}"),
+    }
     Ok(reader)
 }
 

@@ -226,6 +226,8 @@ pub struct SimReaderState {
     pub failing_finds: u32,
     /// When set, SAM commands answer with this status (e.g. not authorised).
     pub sam_fault: Option<SamStatus>,
+    /// The SAM fails its self-test until it is reset.
+    pub sam_hung: bool,
     pub commands_seen: Vec<Command>,
 }
 
@@ -246,6 +248,11 @@ impl SimReaderState {
             self.commands_seen.push(command);
         }
         match command {
+            Command::ResetSam if self.sam_fault.is_none() => {
+                self.sam_hung = false;
+                Reply::encode(SamStatus::Ok, &[])
+            }
+            Command::SamStatus if self.sam_hung => Reply::encode(SamStatus::SamSelfTestFailed, &[]),
             Command::ResetSam | Command::SamStatus => {
                 Reply::encode(self.sam_fault.unwrap_or(SamStatus::Ok), &[])
             }

@@ -266,7 +266,7 @@ fn a_card_with_a_bad_check_character_is_rejected() {
 fn sim_command_serves_the_card_it_was_told_to_place() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("idcard");
-    let mut child = spawn_sim(
+    let sim_process = spawn_sim(
         &["idcard", "--pty", "--cards", "i,y", "--place", "y"],
         &link,
     );
@@ -280,8 +280,7 @@ fn sim_command_serves_the_card_it_was_told_to_place() {
         reader.select_card()?;
         reader.read_card(&key())
     })();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(sim_process);
     assert_eq!(read.unwrap().kind, CardKind::ForeignPermanent2023);
 }
 

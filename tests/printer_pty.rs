@@ -228,7 +228,7 @@ fn sim_command_saves_each_ticket_as_text_and_png() {
     let link = dir.path().join("printer");
     let out = dir.path().join("tickets");
     let out_arg = out.to_str().unwrap();
-    let mut child = spawn_sim(&["printer", "--pty", "--out", out_arg], &link);
+    let sim_process = spawn_sim(&["printer", "--pty", "--out", out_arg], &link);
     let mut printer = SerialEscPosPrinter::new(
         PrinterConfig {
             port: link.to_string_lossy().into_owned(),
@@ -241,8 +241,7 @@ fn sim_command_saves_each_ticket_as_text_and_png() {
     std::thread::sleep(Duration::from_millis(100));
     let text = std::fs::read_to_string(out.join("ticket-001.txt")).unwrap();
     let png = std::fs::read(out.join("ticket-001.png")).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(sim_process);
     assert_eq!(printed, Ok(PrinterStatus::Ready));
     assert!(text.contains("A012") && text.contains("社会保障"), "{text}");
     assert_eq!(&png[1..4], b"PNG");

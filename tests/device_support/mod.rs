@@ -26,9 +26,19 @@ pub fn wait_for(path: &Path) {
     panic!("{} never appeared", path.display());
 }
 
+/// A `hallq sim` process, killed when dropped so a failing test leaves nothing running.
+pub struct SimProcess(std::process::Child);
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `hallq sim <args> --link <link>` with stdin held open, as an operator's terminal would,
 /// and waits for its port to appear.
-pub fn spawn_sim(args: &[&str], link: &Path) -> std::process::Child {
+pub fn spawn_sim(args: &[&str], link: &Path) -> SimProcess {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
         .arg("sim")
         .args(args)
@@ -38,6 +48,7 @@ pub fn spawn_sim(args: &[&str], link: &Path) -> std::process::Child {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("hallq sim starts");
+    let process = SimProcess(child);
     wait_for(link);
-    child
+    process
 }

@@ -310,3 +310,29 @@ fn a_hung_security_module_is_reset_on_connect() {
         [Command::SamStatus, Command::ResetSam, Command::SamStatus]
     );
 }
+
+#[test]
+fn a_reply_lost_during_the_read_is_a_card_error_not_a_reader_fault() {
+    let b = bench();
+    let (tx, mut rx) = mpsc::channel(32);
+    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
+    // Find and select answer; the read's reply is lost after the card was read. Laid and
+    // armed at once, so no empty-reader find uses up a fault.
+    b.sim.update(|s| {
+        s.on_reader = Some(2);
+        s.read_since_placed = false;
+        s.faults.extend([
+            ReaderFault::Garbage,
+            ReaderFault::Garbage,
+            ReaderFault::Silence,
+        ]);
+    });
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(3)),
+        Some(DeviceReport::CardRejected(ReaderError::NoReply(
+            "read text and photo"
+        )))
+    );
+    assert_eq!(recv(&mut rx, Duration::from_millis(300)), None);
+}

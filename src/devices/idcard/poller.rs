@@ -58,6 +58,8 @@ pub fn poll_once(
         card_seen = true;
         match reader.select_card().and_then(|()| reader.read_card(key)) {
             Ok(facts) => return Ok(Some(facts)),
+            // A reader that answered the find is alive: a lost reply now is a glitch to retry.
+            Err(e @ ReaderError::NoReply(_)) => last_error = Some(e),
             Err(e) if e.is_reader_fault() => return Err(PollFailure::Reader(e)),
             Err(ReaderError::CardText(e)) => {
                 return Err(PollFailure::Card(ReaderError::CardText(e)));

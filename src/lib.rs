@@ -13,3 +13,4 @@ pub mod devices;
 pub mod engine;
 pub mod queue;
 pub mod store;
+pub mod watchdog;

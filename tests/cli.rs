@@ -81,3 +81,47 @@ fn export_and_stats_refuse_a_missing_database() {
         );
     }
 }
+
+#[test]
+fn under_systemd_the_node_reports_ready_and_feeds_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let db = dir.path().join("hall.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args([
+            "run",
+            "--headless",
+            "--no-sim",
+            "--seconds",
+            "2",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .spawn()
+        .unwrap();
+    // Keep reading until the node has stopped, as systemd would.
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match socket.recv(&mut buf) {
+            Ok(n) => messages.push(String::from_utf8_lossy(&buf[..n]).to_string()),
+            Err(_) if child.try_wait().unwrap().is_some() => break,
+            Err(_) => {}
+        }
+    }
+    assert!(
+        messages.first().is_some_and(|m| m.contains("READY=1")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 3,
+        "{messages:?}"
+    );
+}

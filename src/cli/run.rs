@@ -58,6 +58,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         });
+        crate::watchdog::notify_ready();
+        tokio::spawn(crate::watchdog::keep_alive(engine.clone()));
         let mut _devices = None;
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));

@@ -1,0 +1,73 @@
+//! The SQLite store: the log is append-only, a database belongs to one hall, and a newer schema is refused.
+
+mod common;
+
+use common::*;
+use hallq::store::{Store, StoreError};
+
+#[tokio::test]
+async fn the_event_log_refuses_updates_and_deletes() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
+    let update = conn.execute("UPDATE events SET payload = '{}' WHERE seq = 1", []);
+    assert!(
+        update
+            .unwrap_err()
+            .to_string()
+            .contains("the event log is append-only")
+    );
+    let delete = conn.execute("DELETE FROM events", []);
+    assert!(
+        delete
+            .unwrap_err()
+            .to_string()
+            .contains("the event log is append-only")
+    );
+    assert_eq!(hall.events().len(), 2);
+}
+
+#[tokio::test]
+async fn a_database_belongs_to_one_hall() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    match Store::open(&hall.db_path(), "another-hall") {
+        Err(StoreError::WrongHall { found, expected }) => assert_eq!(
+            (found.as_str(), expected.as_str()),
+            ("650102-ZWFW-01", "another-hall")
+        ),
+        other => panic!("expected WrongHall, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_not_downgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hall.db");
+    drop(Store::open(&path, "h").unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = Store::open(&path, "h").err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("schema version 99, newer than this hallq supports"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_state_row_is_reported_not_guessed() {
+    let mut hall = Hall::new();
+    hall.issue("SB").await;
+    hall.restart();
+    drop(hall.engine.clone());
+    let path = hall.db_path();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE tickets SET data = 'not json'", [])
+        .unwrap();
+    let store = Store::open(&path, "650102-ZWFW-01").unwrap();
+    let err = store.load_state().unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+}

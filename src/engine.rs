@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -47,9 +48,23 @@ enum Request {
     },
 }
 
+/// Counters of the writer's work, for `/metrics` and for checking that group commit happens.
+#[derive(Debug, Default)]
+pub struct EngineCounters {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Commands decided (retries answered from the store are not counted).
+    pub commands: AtomicU64,
+    pub refused: AtomicU64,
+    pub events: AtomicU64,
+    /// Batches the store failed to write.
+    pub failed_batches: AtomicU64,
+}
+
 /// A cheap, cloneable way to talk to the engine.
 #[derive(Clone)]
 pub struct EngineHandle {
+    counters: Arc<EngineCounters>,
     requests: mpsc::Sender<Request>,
     events: broadcast::Sender<Arc<StoredEvent>>,
     setup: Arc<HallSetup>,
@@ -57,11 +72,15 @@ pub struct EngineHandle {
 }
 
 /// The engine's thread; joining it waits until every handle is dropped and the last batch is written.
-pub struct EngineThread(JoinHandle<()>);
+pub struct EngineThread {
+    writer: JoinHandle<()>,
+    checkpointer: store::Checkpointer,
+}
 
 impl EngineThread {
     pub fn join(self) {
-        let _ = self.0.join();
+        let _ = self.writer.join();
+        self.checkpointer.stop();
     }
 }
 
@@ -72,10 +91,13 @@ pub fn start(
     clock: Arc<dyn Clock>,
 ) -> Result<(EngineHandle, EngineThread), StoreError> {
     let store = Store::open(db_path, &setup.config.hall.id)?;
+    let checkpointer = store::Checkpointer::start(db_path)?;
     let state = store.load_state()?;
     let (requests, receiver) = mpsc::channel(4096);
     let (events, _) = broadcast::channel(4096);
+    let counters = Arc::new(EngineCounters::default());
     let writer = Writer {
+        counters: counters.clone(),
         store,
         live: Live {
             setup: setup.clone(),
@@ -89,12 +111,19 @@ pub fn start(
         .spawn(move || writer.run(receiver))
         .expect("the engine thread starts");
     let handle = EngineHandle {
+        counters,
         requests,
         events,
         setup,
         db_path: db_path.to_path_buf(),
     };
-    Ok((handle, EngineThread(thread)))
+    Ok((
+        handle,
+        EngineThread {
+            writer: thread,
+            checkpointer,
+        },
+    ))
 }
 
 impl EngineHandle {
@@ -132,6 +161,10 @@ impl EngineHandle {
         self.events.subscribe()
     }
 
+    pub fn counters(&self) -> &EngineCounters {
+        &self.counters
+    }
+
     pub fn setup(&self) -> &Arc<HallSetup> {
         &self.setup
     }
@@ -143,6 +176,7 @@ impl EngineHandle {
 }
 
 struct Writer {
+    counters: Arc<EngineCounters>,
     store: Store,
     live: Live,
     events: broadcast::Sender<Arc<StoredEvent>>,
@@ -182,6 +216,19 @@ impl Writer {
         let written = self.decide_all(requests, &mut pending, &mut state_readers, &mut new_events);
         match written {
             Ok(()) => {
+                let c = &self.counters;
+                c.batches.fetch_add(1, Ordering::Relaxed);
+                c.events
+                    .fetch_add(new_events.len() as u64, Ordering::Relaxed);
+                for p in &pending {
+                    if let Ok(Outcome {
+                        result: CommandResult::Refused(_),
+                        ..
+                    }) = &p.outcome
+                    {
+                        c.refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 for p in pending {
                     let _ = p.reply.send(p.outcome);
                 }
@@ -190,6 +237,7 @@ impl Writer {
                 }
             }
             Err(e) => {
+                self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("batch of {} commands not recorded: {e}", pending.len());
                 // The live state may hold events that were never committed: start again from the store.
                 match self.store.load_state() {
@@ -244,6 +292,7 @@ impl Writer {
                     }
                     Some((_, outcome)) => Ok(outcome),
                     None => {
+                        self.counters.commands.fetch_add(1, Ordering::Relaxed);
                         let outcome =
                             self.live
                                 .execute(&batch, &command_id, &command, new_events)?;

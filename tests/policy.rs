@@ -392,3 +392,37 @@ async fn command_results_are_kept_across_one_day_boundary_then_forgotten() {
     assert_ne!(again, first);
     assert!(matches!(again.result, CommandResult::Done(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_arriving_together_commit_together() {
+    use std::sync::atomic::Ordering;
+    let hall = Hall::with_setup({
+        let mut s = hallq::config::example();
+        s.config.services[0].daily_cap = None;
+        s
+    });
+    hall.issue("SB").await;
+    let batches_before = hall.engine.counters().batches.load(Ordering::Relaxed);
+    let results = futures_join(256, |n| {
+        hall.engine.execute(
+            format!("burst-{n}"),
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: true,
+            },
+        )
+    })
+    .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r.as_ref().unwrap().result, CommandResult::Done(_)))
+    );
+    let batches = hall.engine.counters().batches.load(Ordering::Relaxed) - batches_before;
+    assert!(
+        batches < 64,
+        "256 simultaneous commands took {batches} transactions"
+    );
+    assert_eq!(hall.state().await.tickets.len(), 257);
+}

@@ -71,3 +71,34 @@ async fn a_corrupt_state_row_is_reported_not_guessed() {
     let err = store.load_state().unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
 }
+
+#[tokio::test]
+async fn checkpoints_run_beside_the_writer() {
+    let hall = Hall::with_setup({
+        let mut s = hallq::config::example();
+        s.config.services[0].daily_cap = None;
+        s
+    });
+    let db = hall.db_path();
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    for _ in 0..300 {
+        hall.ticket(hallq::queue::Command::IssueTicket {
+            service: "SB".into(),
+            citizen: None,
+            by_staff: true,
+        })
+        .await;
+    }
+    // The writer never checkpoints itself: the main file only grows when the checkpoint thread copies
+    // the WAL into it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 100_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        size() >= before + 100_000,
+        "main file still {} bytes",
+        size()
+    );
+}

@@ -4,6 +4,7 @@
 //! Every write happens inside a [`Batch`], one SQLite transaction committed with a full fsync (WAL,
 //! `synchronous=FULL`): an acknowledged command survives power loss.
 
+mod checkpoint;
 mod projection;
 mod schema;
 
@@ -16,6 +17,7 @@ use crate::queue::{
     Appointment, DeviceFault, HallState, Recorded, RefusalWire, Reply, StoredEvent, Ticket,
     WindowState,
 };
+pub use checkpoint::Checkpointer;
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;
 
@@ -81,6 +83,8 @@ impl Store {
         let mut conn = open_connection(path, OpenFlags::default())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run beside the writer (see `checkpoint.rs`), never inside a command's commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
         let owner: Option<String> = conn

@@ -121,19 +121,21 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     drop(engine);
     writer.join();
 
-    let bytes_per_10k = size_per_10k(&setup, &dir.join("bench-size.db")).await?;
+    let (bytes_per_10k, results_per_10k) = size_per_10k(&setup, &dir.join("bench-size.db")).await?;
     Ok(json!({
         "issued_per_s_1_client": round(single_rate, 0),
         "issued_per_s_64_clients": round(many_rate, 0),
         "issue_latency_ms": { "p50": round(issue_p50, 3), "p99": round(issue_p99, 3) },
         "call_next_latency_ms": { "p50": round(call_p50, 3), "p99": round(call_p99, 3) },
         "db_bytes_per_10000_tickets": bytes_per_10k,
+        "command_result_bytes_per_10000_tickets": results_per_10k,
         "goals": { "issued_per_s_64_clients_min": 2000, "issue_p99_ms_1_client_max": 5.0 },
     }))
 }
 
-/// The database size after 10,000 tickets were issued, called and finished.
-async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<u64> {
+/// The database size after 10,000 tickets were issued, called and finished, and the part of it that
+/// holds command results (kept for retries, pruned after a day).
+async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<(u64, u64)> {
     let (engine, writer) = engine::start(setup.clone(), db, Arc::new(SystemClock::new(true)))?;
     issue_rate(&engine, 64, 10_000 / 64 + 1, "size").await?;
     let before_lifecycle = engine.state().await?.tickets.len();
@@ -171,5 +173,7 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<u64> 
     let store = Store::open(db, &setup.config.hall.id)?;
     store.checkpoint()?;
     let bytes = std::fs::metadata(db)?.len();
-    Ok(bytes * 10_000 / before_lifecycle as u64)
+    let results = store.command_result_bytes()?;
+    let per_10k = |b: u64| b * 10_000 / before_lifecycle as u64;
+    Ok((per_10k(bytes), per_10k(results)))
 }

@@ -280,6 +280,17 @@ impl Store {
         Ok((page_count * page_size) as u64)
     }
 
+    /// Bytes of text held by stored command results.
+    pub fn command_result_bytes(&self) -> Result<u64, StoreError> {
+        let bytes: Option<i64> = self.conn.query_row(
+            "SELECT SUM(length(command_id) + length(command) + length(outcome) + length(business_day) + 8)
+             FROM commands",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(bytes.unwrap_or(0) as u64)
+    }
+
     /// Folds the WAL back into the main file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn

@@ -9,7 +9,7 @@ packages=(
   libfontconfig-dev
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=()
+  packages+=(chromium espeak-ng)
 fi
 
 missing=()

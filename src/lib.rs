@@ -5,12 +5,15 @@
 //! and `devices` holds the serial hardware behind small traits, each with a simulator twin.
 
 pub mod bench;
+pub mod buttons;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod devices;
 pub mod engine;
+pub mod hall;
 pub mod queue;
 pub mod store;
+pub mod voice;
 pub mod watchdog;

@@ -3,8 +3,10 @@
 mod bench;
 mod check_config;
 mod export;
+mod pair;
 mod run;
 mod stats;
+mod voice;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,12 @@ pub enum Commands {
     Stats(stats::StatsArgs),
     /// Measure the engine on this machine.
     Bench(bench::BenchArgs),
+    /// Pair terminals with the hall node.
+    #[command(subcommand)]
+    Pair(pair::PairCommand),
+    /// Voice announcements: build or check a clip pack.
+    #[command(subcommand)]
+    Voice(voice::VoiceCommand),
     /// Run a device simulator on a pseudo-terminal (printer or ID-card reader).
     Sim {
         #[command(subcommand)]
@@ -62,9 +70,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Export(args) => export::export(args),
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
+        Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
         Commands::Sim { device } => {
-            crate::devices::sim_cli::run(device)?;
-            Ok(ExitCode::SUCCESS)
+            crate::devices::sim_cli::run(device).map(|()| ExitCode::SUCCESS)
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct RunArgs {
     /// Stop after this many seconds (for scripted runs).
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// This board's roles, comma-separated (hall, kiosk, counter, display); none means all (the demo).
+    #[arg(long, value_delimiter = ',')]
+    pub role: Vec<crate::hall::run::NodeRole>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -40,6 +43,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if demo_hall {
         demo::open_around_the_clock(&mut setup);
     }
+    if !crate::hall::run::is_hall_node(&args.role) {
+        return crate::hall::run::run_terminal_blocking(setup, &args.role, args.seconds);
+    }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
     let (engine, writer) = engine::start(setup.clone(), &db_path, clock)?;
@@ -47,6 +53,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        let _lan = crate::hall::run::start_hall_node(&engine, &args.role, demo_hall).await?;
         let mut events = engine.subscribe();
         tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
@@ -84,7 +91,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
             _ = stop => {}
         }
-    });
+        anyhow::Ok(())
+    })?;
     drop(runtime);
     drop(engine);
     writer.join();

@@ -6,6 +6,7 @@
 //! once, each with the place in the file it comes from.
 
 mod hours;
+mod terminals;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use hours::{ClockTime, OpeningHours, TimeRange};
+pub use terminals::{ButtonsConfig, LanConfig, VoiceConfig};
 pub use validate::{ConfigError, ConfigErrors};
 
 /// The demo hall, compiled in so `hallq run` works without any file.
@@ -73,6 +75,12 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub rating_reasons: Vec<RatingReason>,
+    #[serde(default)]
+    pub lan: LanConfig,
+    #[serde(default)]
+    pub buttons: ButtonsConfig,
+    #[serde(default)]
+    pub voice: VoiceConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

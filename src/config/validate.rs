@@ -378,12 +378,81 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
         );
     }
 
+    check_terminals(c, &config);
+
     Some(HallSetup {
         utc_offset: utc_offset?,
         day_starts_at: day_starts_at?,
         hours,
         config,
     })
+}
+
+/// The `[lan]`, `[buttons]` and `[voice]` tables.
+fn check_terminals(c: &mut Checker, config: &Config) {
+    let lan = &config.lan;
+    if lan.listen.parse::<std::net::SocketAddr>().is_err() {
+        c.report(
+            &[key("lan"), key("listen")],
+            format!(
+                "\"{}\" is not an address and port like 0.0.0.0:8470",
+                lan.listen
+            ),
+        );
+    }
+    if !lan.hall_url.starts_with("http://") && !lan.hall_url.starts_with("https://") {
+        c.report(
+            &[key("lan"), key("hall_url")],
+            format!(
+                "\"{}\" is not a URL like http://192.168.10.2:8470",
+                lan.hall_url
+            ),
+        );
+    }
+    if !(1024..=1024 * 1024).contains(&lan.max_body_bytes) {
+        c.report(
+            &[key("lan"), key("max_body_bytes")],
+            "must be between 1024 and 1048576",
+        );
+    }
+    let buttons = &config.buttons;
+    if let Some(window) = buttons.window
+        && !config.windows.iter().any(|w| w.number == window)
+    {
+        c.report(
+            &[key("buttons"), key("window")],
+            format!("there is no window {window} in [[windows]]"),
+        );
+    }
+    let mut pins = HashMap::new();
+    for (name, pin) in [
+        ("call_next", buttons.call_next),
+        ("recall", buttons.recall),
+        ("finish", buttons.finish),
+        ("no_show", buttons.no_show),
+    ] {
+        let Some(pin) = pin else { continue };
+        if pin > 27 {
+            c.report(
+                &[key("buttons"), key(name)],
+                format!("GPIO {pin} is not on the header: BCM pins are 0 to 27"),
+            );
+        } else if let Some(first) = pins.insert(pin, name) {
+            c.report(
+                &[key("buttons"), key(name)],
+                format!("GPIO {pin} is already the {first} button"),
+            );
+        }
+    }
+    if config.voice.player.is_empty() {
+        c.report(
+            &[key("voice"), key("player")],
+            "name the program that plays a WAV file",
+        );
+    }
+    if config.voice.max_pending == 0 {
+        c.report(&[key("voice"), key("max_pending")], "must be at least 1");
+    }
 }
 
 fn parse_utc_offset(text: &str) -> Result<chrono::FixedOffset, String> {

@@ -52,6 +52,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE device_faults (device TEXT PRIMARY KEY, data TEXT NOT NULL);
     CREATE TABLE hall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     "#,
+    // 2: LAN pairing. Codes and device tokens are kept only as SHA-256 hashes: a copy of the database
+    // does not let anyone act as a terminal.
+    r#"
+    CREATE TABLE lan_pairing_codes (
+        code_hash  TEXT    PRIMARY KEY,
+        role       TEXT,
+        window     INTEGER,
+        expires_ms INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE lan_devices (
+        token_hash TEXT    PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        role       TEXT    NOT NULL,
+        window     INTEGER,
+        paired_ms  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -2,7 +2,7 @@
 //! number and name live only inside [`parse_card_text`] and are dropped before it returns.
 
 use chrono::NaiveDate;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
@@ -84,8 +84,8 @@ impl HallKey {
     }
 
     pub(crate) fn hash(&self, id_number: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC takes keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(id_number.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -355,6 +355,16 @@ mod tests {
         assert_eq!(id_check_character(b"44052418800101001"), Some('4'));
         assert_eq!(id_check_character(b"1101051949123100"), None);
         assert_eq!(id_check_character(b"1101051949123100A"), None);
+    }
+
+    #[test]
+    fn id_hash_is_hmac_sha256() {
+        // RFC 4231, test case 1.
+        let key = HallKey::new(vec![0x0b; 20]).unwrap();
+        assert_eq!(
+            key.hash("Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
     }
 
     #[test]

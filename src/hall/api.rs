@@ -1,0 +1,253 @@
+//! The HTTP API of the hall node: pairing, commands, state, the display view. `docs/openapi.yaml`
+//! documents it for terminal makers.
+//!
+//! Every request but pairing and the static page carries a device token. The order of checks is fixed
+//! so that nothing reaches the engine unless it passed all of them: token (401), body size (413), JSON
+//! shape (400/422), role (403); only then the engine decides (200, or 409 with its refusal).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, routing};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Device, PairingError, Role};
+use super::error::ApiError;
+use super::{Hall, display, metrics, push, web};
+use crate::engine::EngineError;
+use crate::queue::Command;
+use crate::store::{CommandResult, Outcome};
+
+pub fn router(hall: Hall) -> Router {
+    let body_limit = axum::extract::DefaultBodyLimit::max(hall.max_body_bytes);
+    Router::new()
+        .route("/api/v1/pair", routing::post(pair))
+        .route("/api/v1/commands", routing::post(execute))
+        .route("/api/v1/state", routing::get(state))
+        .route("/api/v1/display", routing::get(display_view))
+        .route("/api/v1/events", routing::get(push::events))
+        .route("/metrics", routing::get(metrics::metrics))
+        .route("/healthz", routing::get(metrics::healthz))
+        .route("/display", routing::get(web::display_page))
+        .fallback(not_found)
+        .layer(body_limit)
+        .with_state(hall)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// The paired device a request comes from. The token travels as `Authorization: Bearer …`, or as
+/// `?access_token=…` for browsers' EventSource, which cannot set headers.
+pub struct Terminal(pub Device);
+
+impl FromRequestParts<Hall> for Terminal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hall: &Hall) -> Result<Terminal, ApiError> {
+        let from_header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let from_query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("access_token="))
+        });
+        let Some(token) = from_header.or(from_query) else {
+            hall.metrics.count_auth_failure();
+            return Err(ApiError::unauthorized(
+                "pair this terminal first, then send its token as \"Authorization: Bearer <token>\"",
+            ));
+        };
+        let registry = hall.registry.clone();
+        let token = token.trim().to_string();
+        let device = tokio::task::spawn_blocking(move || registry.device(&token))
+            .await
+            .ok()
+            .flatten();
+        match device {
+            Some(device) => Ok(Terminal(device)),
+            None => {
+                hall.metrics.count_auth_failure();
+                Err(ApiError::unauthorized("unknown device token"))
+            }
+        }
+    }
+}
+
+/// Parses a JSON body already limited in size, with errors a terminal maker can act on.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "bad_body"
+        };
+        ApiError::new(status, code, rejection.body_text())
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::from_json(&e))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    /// The one-time code shown on the hall node.
+    pub code: String,
+    /// How staff will recognise the terminal, e.g. "window-3".
+    pub name: String,
+    pub role: String,
+    #[serde(default)]
+    pub window: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairResponse {
+    /// Shown only this once: the hall node keeps only its hash.
+    pub token: String,
+    #[serde(flatten)]
+    pub device: Device,
+}
+
+const MAX_DEVICE_NAME_CHARS: usize = 64;
+
+async fn pair(
+    State(hall): State<Hall>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
+    if hall.pairing_guard.paused(std::time::Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "pairing_paused",
+            "too many wrong pairing codes: wait a minute",
+        ));
+    }
+    let request: PairRequest = json_body(body)?;
+    let invalid = |message: String| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+    };
+    let role = Role::from_parts(&request.role, request.window).map_err(invalid)?;
+    if let Role::Counter { window } = role
+        && hall.engine.setup().window(window).is_none()
+    {
+        return Err(invalid(format!("there is no window {window}")));
+    }
+    let name = request.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(invalid(format!(
+            "a device name is 1 to {MAX_DEVICE_NAME_CHARS} characters"
+        )));
+    }
+    let registry = hall.registry.clone();
+    let device = Device { name, role };
+    let paired = {
+        let device = device.clone();
+        tokio::task::spawn_blocking(move || registry.pair(&request.code, &device.name, role))
+            .await
+            .map_err(|_| ApiError::unavailable("pairing was interrupted"))?
+    };
+    match paired {
+        Ok(token) => {
+            tracing::info!(device = %device.name, role = role.name(), "terminal paired");
+            Ok((StatusCode::CREATED, Json(PairResponse { token, device })))
+        }
+        Err(PairingError::Store(e)) => Err(ApiError::unavailable(e.to_string())),
+        Err(refused) => {
+            hall.metrics.count_auth_failure();
+            hall.pairing_guard.failed(std::time::Instant::now());
+            Err(ApiError::forbidden(refused.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    /// Chosen by the terminal and kept across retries: the same id never acts twice.
+    pub command_id: String,
+    pub command: Command,
+}
+
+/// The answer to a refused command: the engine's refusal, and where the log stood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedResponse {
+    pub code: String,
+    pub message: String,
+    pub command_id: String,
+    pub seq: u64,
+}
+
+async fn execute(
+    State(hall): State<Hall>,
+    Terminal(device): Terminal,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: CommandRequest = json_body(body)?;
+    if let Some(why) = device.role.refuses(&request.command) {
+        hall.metrics.count_auth_failure();
+        return Err(ApiError::forbidden(why));
+    }
+    let outcome = hall
+        .engine
+        .execute(request.command_id, request.command)
+        .await
+        .map_err(engine_error)?;
+    hall.metrics.count_command(&outcome);
+    Ok(outcome_response(outcome))
+}
+
+fn outcome_response(outcome: Outcome) -> Response {
+    match outcome.result {
+        CommandResult::Done(_) => (StatusCode::OK, Json(outcome)).into_response(),
+        CommandResult::Refused(refusal) => (
+            StatusCode::CONFLICT,
+            Json(RefusedResponse {
+                code: refusal.code,
+                message: refusal.message,
+                command_id: outcome.command_id,
+                seq: outcome.seq,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::BadCommandId => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_command_id",
+            e.to_string(),
+        ),
+        EngineError::CommandIdReused(_) => {
+            ApiError::new(StatusCode::CONFLICT, "command_id_reused", e.to_string())
+        }
+        EngineError::Stopped | EngineError::Storage(_) => ApiError::unavailable(e.to_string()),
+    }
+}
+
+async fn state(State(hall): State<Hall>, Terminal(device): Terminal) -> Result<Response, ApiError> {
+    let state = hall.engine.state().await.map_err(engine_error)?;
+    if device.role != Role::Display {
+        return Ok(Json(state).into_response());
+    }
+    let mut shown = serde_json::to_value(&state)
+        .map_err(|e| ApiError::unavailable(format!("state not readable: {e}")))?;
+    push::redact_state(&mut shown);
+    Ok(Json(shown).into_response())
+}
+
+async fn display_view(
+    State(hall): State<Hall>,
+    Terminal(_): Terminal,
+) -> Result<Json<display::DisplayView>, ApiError> {
+    let state = hall.engine.state().await.map_err(engine_error)?;
+    Ok(Json(display::DisplayView::of(hall.engine.setup(), &state)))
+}

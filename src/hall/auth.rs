@@ -1,0 +1,428 @@
+//! Pairing and device tokens.
+//!
+//! A terminal is paired once: staff read a one-time code off the hall node (printed at start, or minted
+//! with `hallq pair`), the terminal sends it with the role it wants, and gets back a random device token.
+//! The hall node keeps only SHA-256 hashes of codes and tokens, in the hall's database, so a copied
+//! database does not let anyone act as a terminal. Every later request carries the token, and the
+//! token's role decides which commands it may send.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::queue::Command;
+
+/// Letters and digits that cannot be misread off a screen (no 0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+const CODE_LEN: usize = 10;
+const TOKEN_BYTES: usize = 32;
+
+/// What a paired terminal is allowed to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Role {
+    /// Issues tickets and checks in booked citizens.
+    Kiosk,
+    /// A window terminal: acts only for its own window.
+    Counter { window: u16 },
+    /// Reads events and state; sends nothing.
+    Display,
+    /// The hall's IT staff: every command.
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Counter { .. } => "counter",
+            Role::Display => "display",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Builds a role from its name and window, as a pairing request or the database gives them.
+    pub fn from_parts(name: &str, window: Option<u16>) -> Result<Role, String> {
+        match (name, window) {
+            ("kiosk", None) => Ok(Role::Kiosk),
+            ("display", None) => Ok(Role::Display),
+            ("admin", None) => Ok(Role::Admin),
+            ("counter", Some(window)) => Ok(Role::Counter { window }),
+            ("counter", None) => Err("a counter is paired for one window: give \"window\"".into()),
+            ("kiosk" | "display" | "admin", Some(_)) => Err(format!(
+                "a {name} is not tied to a window: leave out \"window\""
+            )),
+            _ => Err(format!(
+                "unknown role \"{name}\" (kiosk, counter, display or admin)"
+            )),
+        }
+    }
+
+    fn window(self) -> Option<u16> {
+        match self {
+            Role::Counter { window } => Some(window),
+            _ => None,
+        }
+    }
+
+    /// Why this role may not send `command`, or `None` when it may.
+    pub fn refuses(self, command: &Command) -> Option<String> {
+        match self {
+            Role::Admin => None,
+            Role::Display => Some("a display may only read".into()),
+            Role::Kiosk => match command {
+                Command::IssueTicket { .. }
+                | Command::CheckIn { .. }
+                | Command::Rate { .. }
+                | Command::RecordPrint { .. }
+                | Command::ReportDevice { .. } => None,
+                other => Some(format!("a kiosk may not send {}", other.name())),
+            },
+            Role::Counter { window } => match (command.window(), command) {
+                (Some(w), _) if w == window => None,
+                (Some(w), _) => Some(format!(
+                    "the terminal of window {window} may not act for window {w}"
+                )),
+                // Staff at a window also take ratings on the window's rating pad, re-queue a citizen
+                // who comes back after a no-show, and flag the green channel.
+                (
+                    None,
+                    Command::Rate { .. }
+                    | Command::Requeue { .. }
+                    | Command::FlagGreenChannel { .. }
+                    | Command::ReportDevice { .. },
+                ) => None,
+                (None, other) => Some(format!("a window terminal may not send {}", other.name())),
+            },
+        }
+    }
+}
+
+/// A paired terminal as the hall node knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub name: String,
+    #[serde(flatten)]
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PairingError {
+    #[error("the pairing code is wrong, used or expired")]
+    BadCode,
+    #[error("this pairing code is for a {0}, not for the role asked")]
+    WrongRole(String),
+    #[error("database error: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Codes are compared case-insensitively and without the dashes shown for readability.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The hall node's register of pairing codes and paired devices.
+#[derive(Clone)]
+pub struct Registry {
+    db_path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+    /// Tokens already seen, by hash: most requests never touch the database.
+    known: Arc<RwLock<HashMap<String, Device>>>,
+}
+
+impl Registry {
+    /// Opens the register in the hall's database. The engine has created the tables already.
+    pub fn open(db_path: &Path) -> Result<Registry, rusqlite::Error> {
+        let conn = Connection::open(db_path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Registry {
+            db_path: db_path.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+            known: Arc::default(),
+        })
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// Mints a one-time code, optionally tied to one role, valid for `minutes`. Returns it as shown to
+    /// staff, e.g. `KX4M-9QTR-B2`.
+    pub fn mint_code(&self, role: Option<Role>, minutes: u32) -> Result<String, rusqlite::Error> {
+        let mut rng = rand::rng();
+        let raw: String = (0..CODE_LEN)
+            .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+            .collect();
+        self.lock().execute(
+            "INSERT INTO lan_pairing_codes (code_hash, role, window, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                sha256_hex(&raw),
+                role.map(Role::name),
+                role.and_then(Role::window),
+                now_ms() + i64::from(minutes) * 60_000
+            ],
+        )?;
+        Ok(format!("{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..]))
+    }
+
+    /// Spends `code` on a new device with `role`, and returns the device's token (shown only once).
+    pub fn pair(&self, code: &str, name: &str, role: Role) -> Result<String, PairingError> {
+        let code_hash = sha256_hex(&normalise_code(code));
+        let token = hex::encode(rand::rng().random::<[u8; TOKEN_BYTES]>());
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let bound: Option<(Option<String>, Option<u16>)> = tx
+            .query_row(
+                "SELECT role, window FROM lan_pairing_codes
+                 WHERE code_hash = ?1 AND used = 0 AND expires_ms > ?2",
+                params![code_hash, now_ms()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((bound_role, bound_window)) = bound else {
+            return Err(PairingError::BadCode);
+        };
+        if let Some(bound_role) = bound_role
+            && (bound_role != role.name() || bound_window != role.window())
+        {
+            return Err(PairingError::WrongRole(bound_role));
+        }
+        tx.execute(
+            "UPDATE lan_pairing_codes SET used = 1 WHERE code_hash = ?1",
+            [&code_hash],
+        )?;
+        tx.execute(
+            "INSERT INTO lan_devices (token_hash, name, role, window, paired_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![sha256_hex(&token), name, role.name(), role.window(), now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(token)
+    }
+
+    /// The device holding `token`, if it is paired.
+    pub fn device(&self, token: &str) -> Option<Device> {
+        let hash = sha256_hex(token);
+        if let Some(device) = self
+            .known
+            .read()
+            .expect("no panic holds the lock")
+            .get(&hash)
+        {
+            return Some(device.clone());
+        }
+        let device = self.load_device(&hash)?;
+        self.known
+            .write()
+            .expect("no panic holds the lock")
+            .insert(hash, device.clone());
+        Some(device)
+    }
+
+    fn load_device(&self, hash: &str) -> Option<Device> {
+        let (name, role, window): (String, String, Option<u16>) = self
+            .lock()
+            .query_row(
+                "SELECT name, role, window FROM lan_devices WHERE token_hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .inspect_err(|e| tracing::error!("reading paired devices: {e}"))
+            .ok()
+            .flatten()?;
+        match Role::from_parts(&role, window) {
+            Ok(role) => Some(Device { name, role }),
+            Err(e) => {
+                tracing::error!(device = %name, "paired device has a bad role: {e}");
+                None
+            }
+        }
+    }
+
+    /// How many terminals are paired, for /metrics.
+    pub fn paired_count(&self) -> u64 {
+        self.lock()
+            .query_row("SELECT COUNT(*) FROM lan_devices", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .unwrap_or(0)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().expect("no panic holds the lock")
+    }
+}
+
+/// Wrong pairing codes allowed per minute before pairing pauses: codes are long enough that guessing
+/// is hopeless, and this keeps it so even for a script on the LAN.
+const PAIRING_FAILURES_PER_MINUTE: usize = 10;
+
+/// Counts recent wrong pairing codes.
+#[derive(Default)]
+pub struct PairingGuard {
+    failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
+}
+
+impl PairingGuard {
+    /// Whether pairing is paused at `now` after too many wrong codes.
+    pub fn paused(&self, now: std::time::Instant) -> bool {
+        let mut failures = self.failures.lock().expect("no panic holds the lock");
+        while failures
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t).as_secs() >= 60)
+        {
+            failures.pop_front();
+        }
+        failures.len() >= PAIRING_FAILURES_PER_MINUTE
+    }
+
+    pub fn failed(&self, at: std::time::Instant) {
+        self.failures
+            .lock()
+            .expect("no panic holds the lock")
+            .push_back(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pairing_pauses_after_ten_wrong_codes_in_a_minute() {
+        let guard = PairingGuard::default();
+        let start = std::time::Instant::now();
+        for i in 0..10 {
+            assert!(!guard.paused(start));
+            guard.failed(start + std::time::Duration::from_secs(i));
+        }
+        assert!(guard.paused(start + std::time::Duration::from_secs(30)));
+        assert!(
+            !guard.paused(start + std::time::Duration::from_secs(61)),
+            "the oldest expired"
+        );
+    }
+
+    use super::*;
+
+    fn registry() -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        crate::store::Store::open(&path, "H1").unwrap();
+        (dir, Registry::open(&path).unwrap())
+    }
+
+    #[test]
+    fn a_code_pairs_once_and_the_token_finds_its_device() {
+        let (_dir, registry) = registry();
+        let code = registry.mint_code(None, 10).unwrap();
+        let token = registry.pair(&code, "kiosk-1", Role::Kiosk).unwrap();
+        assert_eq!(
+            registry.device(&token),
+            Some(Device {
+                name: "kiosk-1".into(),
+                role: Role::Kiosk
+            })
+        );
+        assert!(matches!(
+            registry.pair(&code, "kiosk-2", Role::Kiosk),
+            Err(PairingError::BadCode)
+        ));
+        assert_eq!(registry.device("not-a-token"), None);
+    }
+
+    #[test]
+    fn codes_are_read_without_dashes_or_case() {
+        let (_dir, registry) = registry();
+        let code = registry.mint_code(None, 10).unwrap();
+        let typed = code.replace('-', " ").to_lowercase();
+        assert!(registry.pair(&typed, "d", Role::Display).is_ok());
+    }
+
+    #[test]
+    fn an_expired_code_is_refused() {
+        let (_dir, registry) = registry();
+        let code = registry.mint_code(None, 0).unwrap();
+        assert!(matches!(
+            registry.pair(&code, "d", Role::Display),
+            Err(PairingError::BadCode)
+        ));
+    }
+
+    #[test]
+    fn a_code_minted_for_a_role_pairs_only_that_role() {
+        let (_dir, registry) = registry();
+        let code = registry
+            .mint_code(Some(Role::Counter { window: 3 }), 10)
+            .unwrap();
+        assert!(matches!(
+            registry.pair(&code, "c", Role::Counter { window: 4 }),
+            Err(PairingError::WrongRole(_))
+        ));
+        assert!(matches!(
+            registry.pair(&code, "c", Role::Admin),
+            Err(PairingError::WrongRole(_))
+        ));
+        assert!(
+            registry
+                .pair(&code, "c", Role::Counter { window: 3 })
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn only_hashes_reach_the_database() {
+        let (_dir, registry) = registry();
+        let code = registry.mint_code(None, 10).unwrap();
+        let token = registry.pair(&code, "k", Role::Kiosk).unwrap();
+        let conn = Connection::open(registry.db_path()).unwrap();
+        let stored: String = conn
+            .query_row("SELECT token_hash FROM lan_devices", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, token);
+        assert_eq!(stored, sha256_hex(&token));
+    }
+
+    #[test]
+    fn roles_send_only_their_own_commands() {
+        let call = |window| Command::CallNext { window };
+        let issue = Command::IssueTicket {
+            service: "SB".into(),
+            citizen: None,
+            by_staff: false,
+        };
+        assert!(Role::Display.refuses(&issue).is_some());
+        assert!(Role::Kiosk.refuses(&issue).is_none());
+        assert!(Role::Kiosk.refuses(&call(3)).is_some());
+        assert!(Role::Counter { window: 3 }.refuses(&call(3)).is_none());
+        assert!(Role::Counter { window: 3 }.refuses(&call(4)).is_some());
+        assert!(Role::Counter { window: 3 }.refuses(&issue).is_some());
+        assert!(Role::Admin.refuses(&call(4)).is_none());
+    }
+
+    #[test]
+    fn role_parts_must_agree() {
+        assert!(Role::from_parts("counter", None).is_err());
+        assert!(Role::from_parts("kiosk", Some(2)).is_err());
+        assert!(Role::from_parts("janitor", None).is_err());
+        assert_eq!(
+            Role::from_parts("counter", Some(2)),
+            Ok(Role::Counter { window: 2 })
+        );
+    }
+}

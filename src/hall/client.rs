@@ -1,0 +1,507 @@
+//! The terminal side of the LAN: a kiosk, window terminal or display wall talking to the hall node.
+//!
+//! Two promises. A command keeps its id across every retry, so when a reply is lost and the link comes
+//! back, the retry gets the first result instead of acting twice. And the event follower resumes from
+//! the last sequence it handed on, so a terminal that loses the hall node misses nothing. While the link
+//! is down the client says so through [`HallClient::link`], for the screen to show.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, watch};
+
+use super::api::{CommandRequest, PairRequest, PairResponse, RefusedResponse};
+use super::auth::Role;
+use super::display::DisplayView;
+use super::error::ApiError;
+use super::push::KEEP_ALIVE;
+use crate::queue::{Command, Event, RefusalWire, StoredEvent, TicketId};
+use crate::store::{CommandResult, Outcome};
+
+/// One attempt may take this long before the client tries again with the same id.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// No byte at all (not even a keep-alive) for this long means the link is gone.
+const STREAM_SILENCE: Duration = Duration::from_secs(KEEP_ALIVE.as_secs() * 3);
+
+/// Whether the hall node can be reached, as the terminal's screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Nothing tried yet.
+    Unknown,
+    Connected,
+    /// The last attempt failed; the client keeps retrying.
+    Lost {
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The hall node answered and said no (bad token, wrong role, bad request): retrying cannot help.
+    #[error("the hall node refused the request ({status}): {message}", status = .0.status, message = .0.message)]
+    Rejected(ApiError),
+    /// The hall node stayed out of reach for the whole patience; the command may or may not have been
+    /// executed, and sending it again with the same id finds out without acting twice.
+    #[error("the hall node was not reached in time (command {command_id}): {last_error}")]
+    GaveUp {
+        command_id: String,
+        last_error: String,
+    },
+    #[error("cannot reach the hall node: {0}")]
+    Unreachable(String),
+}
+
+/// How a command is retried while the hall node is out of reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up after this long; `None` retries until the hall node answers.
+    pub patience: Option<Duration>,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            patience: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HallClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    retry: Retry,
+    link: watch::Sender<LinkState>,
+}
+
+impl HallClient {
+    /// A client for a terminal already paired, holding `token`.
+    pub fn new(base: impl Into<String>, token: impl Into<String>) -> HallClient {
+        HallClient {
+            base: base.into().trim_end_matches('/').to_string(),
+            token: token.into(),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .tcp_nodelay(true)
+                .build()
+                .expect("an HTTP client without TLS always builds"),
+            retry: Retry::default(),
+            link: watch::Sender::new(LinkState::Unknown),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: Retry) -> HallClient {
+        self.retry = retry;
+        self
+    }
+
+    /// Pairs this terminal with the hall node using a one-time `code`.
+    pub async fn pair(
+        base: impl Into<String>,
+        code: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<(HallClient, PairResponse), ClientError> {
+        let unpaired = HallClient::new(base, "");
+        let window = match role {
+            Role::Counter { window } => Some(window),
+            _ => None,
+        };
+        let request = PairRequest {
+            code: code.to_string(),
+            name: name.to_string(),
+            role: role.name().to_string(),
+            window,
+        };
+        let response = unpaired
+            .http
+            .post(format!("{}/api/v1/pair", unpaired.base))
+            .json(&request)
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let paired: PairResponse = read_json(response).await?;
+        let client = HallClient::new(unpaired.base, paired.token.clone());
+        Ok((client, paired))
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Follows whether the hall node is reachable.
+    pub fn link(&self) -> watch::Receiver<LinkState> {
+        self.link.subscribe()
+    }
+
+    fn set_link(&self, state: LinkState) {
+        self.link.send_if_modified(|now| {
+            let changed = *now != state;
+            if changed {
+                match &state {
+                    LinkState::Lost { reason } => {
+                        tracing::warn!("lost the hall node: {reason}; retrying")
+                    }
+                    LinkState::Connected => tracing::info!("connected to the hall node"),
+                    LinkState::Unknown => {}
+                }
+                *now = state.clone();
+            }
+            changed
+        });
+    }
+
+    /// Sends `command` with a fresh id.
+    pub async fn execute(&self, command: Command) -> Result<Outcome, ClientError> {
+        self.execute_with_id(&uuid::Uuid::now_v7().to_string(), command)
+            .await
+    }
+
+    /// Sends `command` as `command_id`, retrying with the same id until the hall node answers.
+    pub async fn execute_with_id(
+        &self,
+        command_id: &str,
+        command: Command,
+    ) -> Result<Outcome, ClientError> {
+        let request = CommandRequest {
+            command_id: command_id.to_string(),
+            command,
+        };
+        let started = tokio::time::Instant::now();
+        let mut delay = self.retry.first_delay;
+        loop {
+            let last_error = match self.send_command(&request).await {
+                Ok(outcome) => {
+                    self.set_link(LinkState::Connected);
+                    return Ok(outcome);
+                }
+                Err(Attempt::Final(e)) => {
+                    self.set_link(LinkState::Connected);
+                    return Err(ClientError::Rejected(e));
+                }
+                Err(Attempt::Retry(reason)) => reason,
+            };
+            self.set_link(LinkState::Lost {
+                reason: last_error.clone(),
+            });
+            if self
+                .retry
+                .patience
+                .is_some_and(|patience| started.elapsed() + delay > patience)
+            {
+                return Err(ClientError::GaveUp {
+                    command_id: command_id.to_string(),
+                    last_error,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.retry.max_delay);
+        }
+    }
+
+    async fn send_command(&self, request: &CommandRequest) -> Result<Outcome, Attempt> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/commands", self.base))
+            .bearer_auth(&self.token)
+            .json(request)
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Attempt::Retry(format!("reply cut off: {e}")))?;
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&body)
+                .map_err(|e| Attempt::Retry(format!("unreadable reply: {e}")));
+        }
+        if status == StatusCode::CONFLICT
+            && let Ok(refused) = serde_json::from_slice::<RefusedResponse>(&body)
+        {
+            return Ok(Outcome {
+                command_id: refused.command_id,
+                result: CommandResult::Refused(RefusalWire {
+                    code: refused.code,
+                    message: refused.message,
+                }),
+                seq: refused.seq,
+            });
+        }
+        let error = api_error(status, &body);
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            Err(Attempt::Retry(error.message))
+        } else {
+            Err(Attempt::Final(error))
+        }
+    }
+
+    /// What the display wall shows now.
+    pub async fn display_view(&self) -> Result<DisplayView, ClientError> {
+        self.get_json("/api/v1/display").await
+    }
+
+    pub async fn state(&self) -> Result<crate::queue::HallState, ClientError> {
+        self.get_json("/api/v1/state").await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| {
+                self.set_link(LinkState::Lost {
+                    reason: e.to_string(),
+                });
+                ClientError::Unreachable(e.to_string())
+            })?;
+        self.set_link(LinkState::Connected);
+        read_json(response).await
+    }
+
+    /// Follows the event log from after `after`, reconnecting for as long as the receiver is kept.
+    /// Every event arrives once, in order, across any number of reconnects.
+    pub fn follow(&self, after: u64) -> mpsc::Receiver<StoredEvent> {
+        let (sender, receiver) = mpsc::channel(1024);
+        let client = self.clone();
+        tokio::spawn(async move { client.follow_loop(after, sender).await });
+        receiver
+    }
+
+    async fn follow_loop(&self, mut after: u64, sender: mpsc::Sender<StoredEvent>) {
+        let mut delay = self.retry.first_delay;
+        while !sender.is_closed() {
+            match self.stream_once(&mut after, &sender).await {
+                Ok(()) => return,
+                Err(reason) => {
+                    self.set_link(LinkState::Lost { reason });
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = sender.closed() => return,
+                    }
+                    delay = (delay * 2).min(self.retry.max_delay);
+                }
+            }
+        }
+    }
+
+    /// Follows the push stream and calls `on_call(number, window)` for every call and recall, until the
+    /// stream's receiver side is dropped. Numbers come from the stream's issue events, or from the
+    /// display view for tickets issued before `after`.
+    pub async fn follow_calls(&self, after: u64, mut on_call: impl FnMut(&str, u16)) {
+        let mut numbers: HashMap<TicketId, String> = HashMap::new();
+        let mut events = self.follow(after);
+        while let Some(StoredEvent { event, .. }) = events.recv().await {
+            if let Event::TicketIssued { ticket, number, .. } = &event {
+                numbers.insert(*ticket, number.clone());
+            }
+            let Some((ticket, window)) = crate::voice::called(&event) else {
+                continue;
+            };
+            if !numbers.contains_key(&ticket)
+                && let Ok(view) = self.display_view().await
+            {
+                numbers.extend(view.calls.into_iter().map(|c| (c.ticket, c.number)));
+            }
+            if let Some(number) = numbers.get(&ticket) {
+                on_call(number, window);
+            }
+        }
+    }
+
+    /// One connection of the push stream. `Ok` means the receiver was dropped; `Err` says why the
+    /// link broke.
+    async fn stream_once(
+        &self,
+        after: &mut u64,
+        sender: &mpsc::Sender<StoredEvent>,
+    ) -> Result<(), String> {
+        let mut response = self
+            .http
+            .get(format!("{}/api/v1/events?after={after}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(api_error(status, &body).message);
+        }
+        self.set_link(LinkState::Connected);
+        let mut parser = SseParser::default();
+        loop {
+            let chunk = tokio::select! {
+                chunk = tokio::time::timeout(STREAM_SILENCE, response.chunk()) => chunk,
+                _ = sender.closed() => return Ok(()),
+            };
+            let chunk = match chunk {
+                Err(_) => return Err("the hall node went silent".into()),
+                Ok(Err(e)) => return Err(e.to_string()),
+                Ok(Ok(None)) => return Err("the hall node closed the stream".into()),
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+            for message in parser.push(&chunk) {
+                let event: StoredEvent = serde_json::from_str(&message.data)
+                    .map_err(|e| format!("unreadable event: {e}"))?;
+                if event.seq <= *after {
+                    continue;
+                }
+                if sender.send(event.clone()).await.is_err() {
+                    return Ok(());
+                }
+                *after = event.seq;
+            }
+        }
+    }
+}
+
+enum Attempt {
+    Retry(String),
+    Final(ApiError),
+}
+
+fn api_error(status: StatusCode, body: &[u8]) -> ApiError {
+    let mut error = serde_json::from_slice::<ApiError>(body).unwrap_or_else(|_| ApiError {
+        status: 0,
+        code: "http_error".into(),
+        message: String::from_utf8_lossy(body).trim().to_string(),
+    });
+    error.status = status.as_u16();
+    error
+}
+
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if !status.is_success() {
+        return Err(ClientError::Rejected(api_error(status, &body)));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| ClientError::Unreachable(format!("unreadable reply: {e}")))
+}
+
+/// One Server-Sent Events message with data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseMessage {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+/// Splits a byte stream into SSE messages; chunks may end anywhere, even inside a UTF-8 character.
+#[derive(Default)]
+pub struct SseParser {
+    pending: Vec<u8>,
+}
+
+impl SseParser {
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseMessage> {
+        self.pending.extend_from_slice(chunk);
+        let mut messages = Vec::new();
+        while let Some(end) = find_blank_line(&self.pending) {
+            let block: Vec<u8> = self.pending.drain(..end.0).collect();
+            self.pending.drain(..end.1 - end.0);
+            let text = String::from_utf8_lossy(&block);
+            let mut message = SseMessage {
+                id: None,
+                event: None,
+                data: String::new(),
+            };
+            let mut has_data = false;
+            for line in text.lines() {
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "id" => message.id = Some(value.to_string()),
+                    "event" => message.event = Some(value.to_string()),
+                    "data" => {
+                        if has_data {
+                            message.data.push('\n');
+                        }
+                        message.data.push_str(value);
+                        has_data = true;
+                    }
+                    // Comments (keep-alives) and unknown fields.
+                    _ => {}
+                }
+            }
+            if has_data {
+                messages.push(message);
+            }
+        }
+        messages
+    }
+}
+
+/// Where the first blank line is: (end of the block, start of what follows).
+fn find_blank_line(bytes: &[u8]) -> Option<(usize, usize)> {
+    let lf = bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| (i, i + 2));
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_messages_split_across_chunks_are_joined() {
+        let mut parser = SseParser::default();
+        assert!(
+            parser
+                .push(b": keep-alive\n\nid: 7\nevent: ticket_")
+                .is_empty()
+        );
+        let messages = parser.push("called\ndata: {\"n\":\"号\"}\n\n".as_bytes());
+        assert_eq!(
+            messages,
+            vec![SseMessage {
+                id: Some("7".into()),
+                event: Some("ticket_called".into()),
+                data: "{\"n\":\"号\"}".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_character_cut_between_chunks_survives() {
+        let mut parser = SseParser::default();
+        let text = "data: 号\n\n".as_bytes();
+        assert!(parser.push(&text[..7]).is_empty());
+        assert_eq!(parser.push(&text[7..])[0].data, "号");
+    }
+
+    #[test]
+    fn crlf_and_multi_line_data() {
+        let mut parser = SseParser::default();
+        let messages = parser.push(b"data: a\r\ndata: b\r\n\r\n");
+        assert_eq!(messages[0].data, "a\nb");
+    }
+}

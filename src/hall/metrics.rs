@@ -1,0 +1,290 @@
+//! `/metrics` in the Prometheus text format, and `/healthz`.
+//!
+//! Queue figures are computed from the live state on each scrape (a scrape every few seconds costs one
+//! state copy); LAN figures are counters kept as requests pass.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Hall;
+use crate::queue::{HallState, TicketState};
+use crate::store::{CommandResult, Outcome};
+
+/// Counters the LAN server keeps as requests pass.
+#[derive(Debug, Default)]
+pub struct LanMetrics {
+    commands_done: AtomicU64,
+    commands_refused: AtomicU64,
+    auth_failures: AtomicU64,
+    push_streams: AtomicI64,
+    /// Push streams that fell behind the live broadcast and were refilled from the store.
+    push_refills: AtomicU64,
+    /// The last sequence the platform acknowledged, set by the uploader; 0 until it reports.
+    sync_acked_seq: AtomicU64,
+}
+
+/// Holds one open push stream in the gauge until dropped.
+pub struct OpenStream(Arc<LanMetrics>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.push_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl LanMetrics {
+    pub fn count_command(&self, outcome: &Outcome) {
+        let counter = match outcome.result {
+            CommandResult::Done(_) => &self.commands_done,
+            CommandResult::Refused(_) => &self.commands_refused,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_auth_failure(&self) {
+        self.auth_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn push_stream_opened(self: &Arc<Self>) -> OpenStream {
+        self.push_streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(self.clone())
+    }
+
+    pub fn count_push_refill(&self) {
+        self.push_refills.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn push_refills(&self) -> u64 {
+        self.push_refills.load(Ordering::Relaxed)
+    }
+
+    /// Called by the platform uploader when the platform acknowledges events up to `seq`.
+    pub fn set_sync_acked(&self, seq: u64) {
+        self.sync_acked_seq.fetch_max(seq, Ordering::Relaxed);
+    }
+}
+
+pub async fn metrics(State(hall): State<Hall>) -> Response {
+    let Ok(state) = hall.engine.state().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped\n").into_response();
+    };
+    let registry = hall.registry.clone();
+    let paired = tokio::task::spawn_blocking(move || registry.paired_count())
+        .await
+        .unwrap_or(0);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let text = render(&hall, &state, paired, now_ms);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// A metric with one value and no labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// Label values are service codes, device names and fault codes from the config and devices: escaped
+/// anyway, so a stray quote cannot break the scrape.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
+    let mut out = String::new();
+    let setup = hall.engine.setup();
+
+    family(
+        &mut out,
+        "hallq_tickets",
+        "gauge",
+        "Tickets of the business day by state.",
+    );
+    for (name, ticket_state) in [
+        ("waiting", TicketState::Waiting),
+        ("called", TicketState::Called),
+        ("serving", TicketState::Serving),
+        ("finished", TicketState::Finished),
+        ("no_show", TicketState::NoShow),
+    ] {
+        let n = state
+            .tickets
+            .values()
+            .filter(|t| t.state == ticket_state)
+            .count();
+        let _ = writeln!(out, "hallq_tickets{{state=\"{name}\"}} {n}");
+    }
+
+    family(
+        &mut out,
+        "hallq_tickets_issued",
+        "gauge",
+        "Tickets issued in the business day, by service.",
+    );
+    for service in &setup.config.services {
+        let n = state
+            .tickets
+            .values()
+            .filter(|t| t.service == service.code)
+            .count();
+        let _ = writeln!(
+            out,
+            "hallq_tickets_issued{{service=\"{}\"}} {n}",
+            label(&service.code)
+        );
+    }
+
+    family(
+        &mut out,
+        "hallq_longest_wait_seconds",
+        "gauge",
+        "How long the longest-waiting ticket of each service has waited.",
+    );
+    for service in &setup.config.services {
+        let longest = state
+            .tickets
+            .values()
+            .filter(|t| t.service == service.code && t.state == TicketState::Waiting)
+            .map(|t| (now_ms - t.queue_ms).max(0))
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "hallq_longest_wait_seconds{{service=\"{}\"}} {:.3}",
+            label(&service.code),
+            longest as f64 / 1000.0
+        );
+    }
+
+    let waits: Vec<i64> = state
+        .tickets
+        .values()
+        .filter_map(|t| Some(t.first_called_ms? - t.issued_ms))
+        .collect();
+    family(
+        &mut out,
+        "hallq_wait_to_call_seconds",
+        "summary",
+        "Time from issue to first call, over the business day's called tickets.",
+    );
+    let _ = writeln!(
+        out,
+        "hallq_wait_to_call_seconds_sum {:.3}\nhallq_wait_to_call_seconds_count {}",
+        waits.iter().sum::<i64>() as f64 / 1000.0,
+        waits.len()
+    );
+
+    single(
+        &mut out,
+        "hallq_device_faults",
+        "gauge",
+        "Devices currently in fault.",
+        state.faults.len(),
+    );
+    family(
+        &mut out,
+        "hallq_device_fault",
+        "gauge",
+        "1 for each device in fault, with its fault code.",
+    );
+    for (device, fault) in &state.faults {
+        let _ = writeln!(
+            out,
+            "hallq_device_fault{{device=\"{}\",code=\"{}\"}} 1",
+            label(device),
+            label(&fault.code)
+        );
+    }
+
+    single(
+        &mut out,
+        "hallq_event_seq",
+        "counter",
+        "The last sequence of the event log.",
+        state.last_seq,
+    );
+    let acked = hall.metrics.sync_acked_seq.load(Ordering::Relaxed);
+    single(
+        &mut out,
+        "hallq_sync_lag_events",
+        "gauge",
+        "Events recorded but not yet acknowledged by the platform.",
+        state.last_seq.saturating_sub(acked),
+    );
+
+    let m = &hall.metrics;
+    family(
+        &mut out,
+        "hallq_lan_commands_total",
+        "counter",
+        "Commands received over the LAN.",
+    );
+    let _ = writeln!(
+        out,
+        "hallq_lan_commands_total{{result=\"done\"}} {}\nhallq_lan_commands_total{{result=\"refused\"}} {}",
+        m.commands_done.load(Ordering::Relaxed),
+        m.commands_refused.load(Ordering::Relaxed)
+    );
+    single(
+        &mut out,
+        "hallq_lan_auth_failures_total",
+        "counter",
+        "Requests refused for a missing or unknown token, a wrong role or a bad pairing code.",
+        m.auth_failures.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_push_streams",
+        "gauge",
+        "Terminals following the event stream.",
+        m.push_streams.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_push_refills_total",
+        "counter",
+        "Times a push stream fell behind the live events and caught up from the store.",
+        m.push_refills.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_paired_terminals",
+        "gauge",
+        "Terminals paired with this hall node.",
+        paired,
+    );
+    out
+}
+
+/// Healthy when the engine answers within two seconds.
+pub async fn healthz(State(hall): State<Hall>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), hall.engine.state()).await {
+        Ok(Ok(state)) => {
+            axum::Json(serde_json::json!({"status": "ok", "seq": state.last_seq})).into_response()
+        }
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "engine not answering"})),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,115 @@
+//! The hall node on the LAN: kiosks, window terminals and display walls on other boards send commands
+//! over HTTP and follow the event log as a push stream; any browser can show the display wall.
+//!
+//! - [`api`]: the routes, the order of checks, JSON in and out;
+//! - [`auth`]: one-time pairing codes, hashed device tokens, what each role may send;
+//! - [`push`]: Server-Sent Events, resumable from any sequence;
+//! - [`client`]: the terminal side, with retries that keep the command id;
+//! - [`display`]: what a wall shows; [`metrics`]: `/metrics` and `/healthz`;
+//! - [`bench`]: throughput and call-to-display latency over loopback.
+
+pub mod api;
+pub mod auth;
+pub mod bench;
+pub mod client;
+pub mod display;
+pub mod error;
+pub mod metrics;
+pub mod push;
+pub mod run;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::LanConfig;
+use crate::engine::EngineHandle;
+pub use auth::{Registry, Role};
+pub use metrics::LanMetrics;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct Hall {
+    pub engine: EngineHandle,
+    pub registry: Registry,
+    pub metrics: Arc<LanMetrics>,
+    pub max_body_bytes: usize,
+    pub pairing_guard: Arc<auth::PairingGuard>,
+    /// Turns true when the server stops, so open push streams end instead of outliving it.
+    pub closing: watch::Receiver<bool>,
+}
+
+/// The LAN server, running until [`HallServer::stop`] or until dropped with its runtime.
+pub struct HallServer {
+    pub addr: SocketAddr,
+    pub hall: Hall,
+    closing: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl HallServer {
+    /// Binds `listen` (port 0 picks a free one) and starts serving.
+    pub async fn start(
+        engine: EngineHandle,
+        listen: SocketAddr,
+        lan: &LanConfig,
+    ) -> anyhow::Result<HallServer> {
+        let registry = Registry::open(engine.db_path())?;
+        let (closing, closed) = watch::channel(false);
+        let hall = Hall {
+            engine,
+            registry,
+            metrics: Arc::default(),
+            max_body_bytes: lan.max_body_bytes,
+            pairing_guard: Arc::default(),
+            closing: closed.clone(),
+        };
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = api::router(hall.clone());
+        let mut stopped = closed;
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|closing| *closing).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("the LAN server stopped: {e}");
+            }
+        });
+        tracing::info!(%addr, "LAN API listening");
+        Ok(HallServer {
+            addr,
+            hall,
+            closing,
+            task,
+        })
+    }
+
+    /// The base URL terminals on this machine reach the server at.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Mints a one-time pairing code for any role.
+    pub fn mint_code(&self, minutes: u32) -> anyhow::Result<String> {
+        Ok(self.hall.registry.mint_code(None, minutes)?)
+    }
+
+    /// Stops accepting requests, ends the push streams and lets answers in flight finish.
+    pub async fn stop(mut self) {
+        let _ = self.closing.send(true);
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}

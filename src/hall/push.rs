@@ -1,0 +1,334 @@
+//! The push stream: every committed event, as Server-Sent Events, resumable from any sequence.
+//!
+//! A terminal says where it stopped (`Last-Event-ID`, which browsers send on their own when they
+//! reconnect, or `?after=`). The stream subscribes to the engine *before* reading the backlog from the
+//! store, so an event committed in between is in one or the other and never in neither; the overlap is
+//! dropped by sequence. A subscriber that falls behind the broadcast buffer refills the gap from the
+//! store the same way. So a terminal that reconnects misses nothing and sees nothing twice.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::Hall;
+use super::api::Terminal;
+use super::auth::Role;
+use super::error::ApiError;
+use crate::queue::StoredEvent;
+use crate::store::Store;
+
+/// Events read from the store per query while catching up.
+const BACKFILL_PAGE: usize = 500;
+/// A comment line this often lets terminals tell a quiet hall from a dead link.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Send events after this sequence; without it (and without `Last-Event-ID`), only new ones.
+    after: Option<u64>,
+    /// For browsers, whose EventSource cannot send an Authorization header (read by [`Terminal`]).
+    #[serde(rename = "access_token")]
+    _access_token: Option<String>,
+}
+
+pub async fn events(
+    State(hall): State<Hall>,
+    Terminal(device): Terminal,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    let last_event_id = match headers.get("last-event-id") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_last_event_id",
+                        "Last-Event-ID must be an event sequence number",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let db_path = hall.engine.db_path().to_path_buf();
+    // The browser's reconnect header is newer than the URL it first connected with.
+    let after = match last_event_id.or(query.after) {
+        Some(after) => after,
+        None => read_store(db_path.clone(), |store| store.last_seq()).await?,
+    };
+    let (sender, receiver) = mpsc::channel(256);
+    let live = hall.engine.subscribe();
+    let redact = device.role == Role::Display;
+    let streams = hall.metrics.push_stream_opened();
+    tokio::spawn(async move {
+        let _open = streams;
+        let mut feed = Feed {
+            sender,
+            db_path,
+            after,
+            redact,
+            metrics: hall.metrics.clone(),
+        };
+        let mut closing = hall.closing.clone();
+        tokio::select! {
+            ended = feed.run(live) => if let Err(stop) = ended {
+                tracing::debug!("push stream ended: {stop}");
+            },
+            _ = closing.wait_for(|closing| *closing) => {}
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Why a feed stopped: its terminal went away, or the store could not be read.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("the terminal disconnected")]
+    Gone,
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Stop {
+        Stop::Store(e.message)
+    }
+}
+
+struct Feed {
+    sender: mpsc::Sender<Result<SseEvent, Infallible>>,
+    db_path: PathBuf,
+    /// The last sequence sent.
+    after: u64,
+    redact: bool,
+    metrics: Arc<super::LanMetrics>,
+}
+
+impl Feed {
+    async fn run(&mut self, mut live: broadcast::Receiver<Arc<StoredEvent>>) -> Result<(), Stop> {
+        self.backfill().await?;
+        loop {
+            match live.recv().await {
+                Ok(event) if event.seq <= self.after => {}
+                Ok(event) if event.seq == self.after + 1 => self.send(&event).await?,
+                // A gap can only mean events this receiver never got: fetch them, then go on.
+                Ok(event) => {
+                    self.backfill().await?;
+                    if event.seq > self.after {
+                        self.send(&event).await?;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "push stream fell behind; refilling from the store");
+                    self.metrics.count_push_refill();
+                    self.backfill().await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+
+    /// Sends everything the store holds after `self.after`.
+    async fn backfill(&mut self) -> Result<(), Stop> {
+        loop {
+            let after = self.after;
+            let page = read_store(self.db_path.clone(), move |store| {
+                store.events_after(after, BACKFILL_PAGE)
+            })
+            .await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for event in &page {
+                self.send(event).await?;
+            }
+        }
+    }
+
+    async fn send(&mut self, event: &StoredEvent) -> Result<(), Stop> {
+        let mut data = serde_json::to_value(event).map_err(|e| Stop::Store(e.to_string()))?;
+        if self.redact {
+            redact_personal_data(&mut data);
+        }
+        let sse = SseEvent::default()
+            .id(event.seq.to_string())
+            .event(event.event.kind())
+            .data(data.to_string());
+        self.sender.send(Ok(sse)).await.map_err(|_| Stop::Gone)?;
+        self.after = event.seq;
+        Ok(())
+    }
+}
+
+/// A display shows numbers and windows only: it never receives a citizen's name or ID hash.
+fn redact_personal_data(event: &mut serde_json::Value) {
+    let Some(body) = event.get_mut("event") else {
+        return;
+    };
+    if let Some(citizen) = body.get_mut("citizen") {
+        *citizen = serde_json::Value::Null;
+    }
+    if let Some(appointment) = body.get_mut("appointment").and_then(|a| a.as_object_mut()) {
+        appointment.remove("id_hash");
+        appointment.remove("masked_name");
+    }
+}
+
+/// The state as a display may see it: tickets and bookings without their citizens.
+pub fn redact_state(state: &mut serde_json::Value) {
+    for ticket in state["tickets"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|t| t.values_mut())
+    {
+        ticket["citizen"] = serde_json::Value::Null;
+    }
+    for booking in state["appointments"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|a| a.values_mut())
+    {
+        if let Some(booking) = booking.as_object_mut() {
+            booking.remove("id_hash");
+            booking.remove("masked_name");
+        }
+    }
+}
+
+/// Runs a read on its own read-only connection, off the async threads.
+async fn read_store<T: Send + 'static>(
+    db_path: PathBuf,
+    read: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open_reader(Path::new(&db_path))?;
+        read(&store)
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("reading the event log was interrupted"))?
+    .map_err(|e| ApiError::unavailable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records `n` more events through `engine`.
+    async fn toggle_printer(engine: &crate::engine::EngineHandle, from: usize, n: usize) {
+        for i in from..from + n {
+            let fault = (i % 2 == 0).then(|| crate::queue::DeviceFault {
+                code: "jam".into(),
+                message: "jammed".into(),
+            });
+            let command = crate::queue::Command::ReportDevice {
+                device: "printer".into(),
+                fault,
+            };
+            engine.execute(format!("t{i}"), command).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_feed_that_lags_behind_the_broadcast_refills_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("hall.db");
+        let setup = Arc::new(crate::config::example());
+        let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
+        let (engine, _writer) = crate::engine::start(setup, &db_path, clock).unwrap();
+        toggle_printer(&engine, 0, 10).await;
+
+        // A broadcast buffer of 4 standing in for the engine's, so a burst overflows it.
+        let (live, receiver) = broadcast::channel(4);
+        let (sender, mut out) = mpsc::channel(100);
+        let metrics = Arc::new(super::super::LanMetrics::default());
+        let mut feed = Feed {
+            sender,
+            db_path: db_path.clone(),
+            after: 0,
+            redact: false,
+            metrics: metrics.clone(),
+        };
+        let running = tokio::spawn(async move {
+            feed.run(receiver).await.unwrap();
+            feed.after
+        });
+        // The day's opening and ten toggles: the feed catches up with them and waits for live events.
+        for _ in 0..11 {
+            let _caught_up = out.recv().await.unwrap();
+        }
+        // Twenty more are committed and broadcast at once: the buffer keeps only the last four.
+        toggle_printer(&engine, 10, 20).await;
+        let stored = Store::open_reader(&db_path)
+            .unwrap()
+            .events_after(11, 100)
+            .unwrap();
+        for event in stored {
+            live.send(Arc::new(event)).unwrap();
+        }
+        drop(live);
+        assert_eq!(
+            running.await.unwrap(),
+            31,
+            "the feed reached the last event"
+        );
+        let mut more = 0;
+        while out.try_recv().is_ok() {
+            more += 1;
+        }
+        assert_eq!(more, 20, "events 12 to 31, each once");
+        assert_eq!(metrics.push_refills(), 1);
+    }
+
+    #[test]
+    fn a_displays_state_has_no_citizens() {
+        let mut state = serde_json::json!({
+            "tickets": {"1": {"number": "C001", "citizen": {"id_hash": "ab", "masked_name": "李*四"}}},
+            "appointments": {"BK1": {"id": "BK1", "id_hash": "ab", "masked_name": "李*四"}}
+        });
+        redact_state(&mut state);
+        assert_eq!(
+            state,
+            serde_json::json!({
+                "tickets": {"1": {"number": "C001", "citizen": null}},
+                "appointments": {"BK1": {"id": "BK1"}}
+            })
+        );
+    }
+
+    #[test]
+    fn displays_get_no_citizen_data() {
+        let mut event = serde_json::json!({
+            "seq": 1,
+            "event": {"type": "ticket_issued", "number": "A001",
+                      "citizen": {"id_hash": "ab", "masked_name": "张*三", "senior": false}}
+        });
+        redact_personal_data(&mut event);
+        assert_eq!(event["event"]["citizen"], serde_json::Value::Null);
+        assert_eq!(event["event"]["number"], "A001");
+
+        let mut booked = serde_json::json!({
+            "event": {"type": "appointment_booked",
+                      "appointment": {"id": "X", "id_hash": "ab", "masked_name": "李*"}}
+        });
+        redact_personal_data(&mut booked);
+        assert_eq!(
+            booked["event"]["appointment"],
+            serde_json::json!({"id": "X"})
+        );
+    }
+}

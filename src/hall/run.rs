@@ -1,0 +1,238 @@
+//! What `hallq run --role …` starts for the LAN, buttons and voice. `cli/run.rs` calls in here with a
+//! few lines; `hallq pair` and `hallq voice` live in `cli/`.
+//!
+//! With the `hall` role (or no role: the demo, every role in one process) the board owns the engine,
+//! serves the LAN API and prints a pairing code; its own counter buttons and voice talk to the engine
+//! directly. Without it, the board is a terminal: it reads its device token and talks to the hall
+//! node at `[lan] hall_url`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::HallServer;
+use super::client::{HallClient, LinkState};
+use crate::buttons::{self, CommandSink};
+use crate::config::HallSetup;
+use crate::engine::EngineHandle;
+use crate::voice;
+
+/// A board's part in the hall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeRole {
+    /// Owns the engine and the store; serves the LAN.
+    Hall,
+    Kiosk,
+    /// A window terminal: call buttons for `[buttons] window`.
+    Counter,
+    /// A display wall: voice announcements.
+    Display,
+}
+
+/// No role named means every role: the demo hall in one process.
+fn has(roles: &[NodeRole], role: NodeRole) -> bool {
+    roles.is_empty() || roles.contains(&role)
+}
+
+/// Whether this board runs the engine.
+pub fn is_hall_node(roles: &[NodeRole]) -> bool {
+    has(roles, NodeRole::Hall)
+}
+
+/// The LAN side of a running hall node; dropping it leaves the server to end with the runtime.
+pub struct HallNode {
+    pub server: HallServer,
+}
+
+/// Starts the LAN server, prints a pairing code, and attaches this board's own buttons and voice to
+/// the engine. `demo` binds to loopback only: the demo is not meant to be reachable from the LAN.
+pub async fn start_hall_node(
+    engine: &EngineHandle,
+    roles: &[NodeRole],
+    demo: bool,
+) -> anyhow::Result<HallNode> {
+    let setup = engine.setup().clone();
+    let lan = &setup.config.lan;
+    let mut listen: SocketAddr = lan.listen.parse().context("[lan] listen")?;
+    if demo {
+        listen.set_ip([127, 0, 0, 1].into());
+    }
+    let server = match HallServer::start(engine.clone(), listen, lan).await {
+        // Two demos on one machine (or a demo beside a test run) must not fail over a port.
+        Err(e) if demo => {
+            tracing::warn!("{listen} is taken ({e}); the demo listens on a free port instead");
+            listen.set_port(0);
+            HallServer::start(engine.clone(), listen, lan).await?
+        }
+        started => started?,
+    };
+    let code = server.mint_code(lan.pairing_code_minutes)?;
+    println!(
+        "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
+        lan.pairing_code_minutes, server.addr
+    );
+    // The demo's keyboard drives the first window's buttons when the config names none.
+    let buttons_window = setup.config.buttons.window.or_else(|| {
+        demo.then(|| setup.config.windows.first().map(|w| w.number))
+            .flatten()
+    });
+    if has(roles, NodeRole::Counter)
+        && let Some(window) = buttons_window
+    {
+        start_buttons(&setup, window, engine.clone());
+    }
+    if has(roles, NodeRole::Display)
+        && let Some(announcer) = voice::start(&setup.config.voice, &setup.config.hall.languages)
+    {
+        tokio::spawn(voice::follow_engine(engine.clone(), announcer));
+    }
+    Ok(HallNode { server })
+}
+
+/// Presses from GPIO when built with `gpio` and pins are set, else from standard input.
+fn start_buttons(setup: &HallSetup, window: u16, sink: impl CommandSink + 'static) {
+    let config = &setup.config.buttons;
+    let (presses, received) = mpsc::channel(16);
+    #[cfg(feature = "gpio")]
+    let from_gpio = watch_gpio(config, &presses);
+    #[cfg(not(feature = "gpio"))]
+    let from_gpio = false;
+    if !from_gpio {
+        println!("window {window} {}", buttons::stdin::HELP);
+        buttons::stdin::spawn(presses);
+    }
+    let debounce = Duration::from_millis(u64::from(config.debounce_ms));
+    tokio::spawn(buttons::run(received, window, debounce, sink));
+}
+
+/// [`run_terminal`] on its own runtime, until Ctrl-C or `seconds` have passed.
+pub fn run_terminal_blocking(
+    setup: HallSetup,
+    roles: &[NodeRole],
+    seconds: Option<u64>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run_terminal(Arc::new(setup), roles, async move {
+        let timer = async {
+            match seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = timer => {}
+        }
+    }))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Watches the configured pins; false when none are set or the board has no GPIO.
+#[cfg(feature = "gpio")]
+fn watch_gpio(
+    config: &crate::config::ButtonsConfig,
+    presses: &mpsc::Sender<buttons::Press>,
+) -> bool {
+    let pins = [
+        config.call_next,
+        config.recall,
+        config.finish,
+        config.no_show,
+    ];
+    if pins.iter().all(Option::is_none) {
+        return false;
+    }
+    match buttons::gpio::watch(config, presses.clone()) {
+        Ok(pins) => {
+            // The pins stay watched for the life of the process.
+            std::mem::forget(pins);
+            true
+        }
+        Err(e) => {
+            tracing::warn!("call buttons on GPIO unavailable: {e}; using standard input");
+            false
+        }
+    }
+}
+
+/// A terminal board: talks to the hall node over the LAN until `stop` resolves.
+pub async fn run_terminal(
+    setup: Arc<HallSetup>,
+    roles: &[NodeRole],
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let lan = &setup.config.lan;
+    let token = std::fs::read_to_string(&lan.token_file)
+        .with_context(|| {
+            format!(
+                "no device token at {}: pair this board first with `hallq pair join`",
+                lan.token_file
+            )
+        })?
+        .trim()
+        .to_string();
+    let client = HallClient::new(&lan.hall_url, token);
+    let mut link = client.link();
+    tokio::spawn(async move {
+        while link.changed().await.is_ok() {
+            let state = link.borrow_and_update().clone();
+            match state {
+                LinkState::Lost { reason } => {
+                    eprintln!("hallq: hall node unreachable ({reason}); retrying")
+                }
+                LinkState::Connected => eprintln!("hallq: connected to the hall node"),
+                LinkState::Unknown => {}
+            }
+        }
+    });
+    if has(roles, NodeRole::Counter)
+        && let Some(window) = setup.config.buttons.window
+    {
+        start_buttons(&setup, window, client.clone());
+    }
+    // Every terminal follows the push stream: it keeps the link state current even when nobody
+    // presses anything, and a display board prints each call until its screen takes over.
+    let display = has(roles, NodeRole::Display);
+    tokio::spawn({
+        let client = client.clone();
+        let setup = setup.clone();
+        async move {
+            let after = current_seq(&client).await;
+            if display
+                && let Some(announcer) =
+                    voice::start(&setup.config.voice, &setup.config.hall.languages)
+            {
+                tokio::spawn(voice::follow_client(client.clone(), after, announcer));
+            }
+            client
+                .follow_calls(after, |number, window| {
+                    if display {
+                        println!("call {number} -> window {window}");
+                    }
+                })
+                .await
+        }
+    });
+    stop.await;
+    Ok(())
+}
+
+/// Where the hall's log stands, asked until the hall node answers: a terminal that starts while the
+/// hall node is away must not replay the whole log once it is back.
+async fn current_seq(client: &HallClient) -> u64 {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match client.display_view().await {
+            Ok(view) => return view.seq,
+            Err(super::client::ClientError::Rejected(e)) => {
+                eprintln!("hallq: the hall node refuses this terminal: {}", e.message);
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

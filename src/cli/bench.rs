@@ -21,10 +21,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
     let lan = runtime.block_on(crate::hall::bench::run())?;
+    let ticket = crate::devices::printer::bench::example_ticket_wire_stats(
+        &crate::devices::printer::bench::example_ticket(),
+    )?;
     let report = json!({
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
         "engine": engine,
         "lan": lan,
+        "ticket": ticket,
     });
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

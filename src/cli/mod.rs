@@ -44,6 +44,11 @@ pub enum Commands {
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
+    /// Run a device simulator on a pseudo-terminal (printer or ID-card reader).
+    Sim {
+        #[command(subcommand)]
+        device: crate::devices::sim_cli::SimCommand,
+    },
 }
 
 pub fn init_logging() {
@@ -67,6 +72,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
+        Commands::Sim { device } => {
+            crate::devices::sim_cli::run(device).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

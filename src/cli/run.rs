@@ -1,7 +1,8 @@
 //! `hallq run`: the hall node. Without a config file it runs the demo hall: the example hall, open
-//! around the clock, with simulated citizens taking tickets and simulated staff serving them.
+//! around the clock, with simulated citizens taking tickets and simulated staff serving them, and a
+//! simulated printer and ID-card reader behind the real serial drivers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::demo;
+use crate::devices::demo::DemoDevices;
 use crate::engine;
 use crate::ui;
 
@@ -58,6 +60,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let lan = runtime.block_on(crate::hall::run::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
+    // The demo's simulated printer and ID-card reader run until the node stops.
+    let mut devices = None;
     {
         let _entered = runtime.enter();
         let mut events = engine.subscribe();
@@ -75,6 +79,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tokio::spawn(crate::watchdog::keep_alive(engine.clone()));
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
+            // Ticket images go beside the database. A missing font or pty costs the demo its
+            // devices, not the hall.
+            let tickets = db_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("sim-tickets");
+            match DemoDevices::start(engine.clone(), &tickets) {
+                Ok(running) => {
+                    tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
+                    devices = Some(running);
+                }
+                Err(e) => tracing::warn!("demo devices not started: {e:#}"),
+            }
         }
     }
     let stop = async move {
@@ -115,7 +132,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             runtime.block_on(quit).ok();
         }
     }
-    // The LAN server holds engine handles too: the engine thread ends only once all are gone.
+    // The LAN server and the devices hold engine handles too: the engine thread ends only once all
+    // are gone.
+    drop(devices);
     drop(lan);
     drop(runtime);
     drop(engine);

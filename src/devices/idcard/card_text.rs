@@ -1,0 +1,504 @@
+//! The 256-byte card text in its four layouts, parsed straight into [`CardFacts`]: the clear ID
+//! number and name live only inside [`parse_card_text`] and are dropped before it returns.
+
+use chrono::NaiveDate;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+pub const TEXT_LEN: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardKind {
+    /// 居民身份证.
+    Resident,
+    /// 港澳台居民居住证 (`J`).
+    HkMacaoTaiwanPermit,
+    /// 外国人永久居留身份证, 2017 layout (`I`).
+    ForeignPermanent2017,
+    /// 外国人永久居留身份证, 2023 layout (`Y`).
+    ForeignPermanent2023,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+    Unspecified,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidTo {
+    Date(NaiveDate),
+    /// 长期: no expiry.
+    LongTerm,
+}
+
+/// What the engine may know about a card holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardFacts {
+    pub kind: CardKind,
+    /// Hex HMAC-SHA256 of the ID (or permit) number under the hall key: matches appointments and
+    /// once-per-day limits without storing the number.
+    pub id_hash: String,
+    /// For senior priority.
+    pub birth_date: Option<NaiveDate>,
+    /// For screens, e.g. 张*三.
+    pub masked_name: String,
+    pub sex: Sex,
+    pub valid_to: ValidTo,
+    /// ISO 3166 alpha-3 code on foreign permanent resident cards.
+    pub nationality: Option<String>,
+}
+
+impl CardFacts {
+    pub fn is_expired_on(&self, day: NaiveDate) -> bool {
+        matches!(self.valid_to, ValidTo::Date(end) if end < day)
+    }
+}
+
+/// The hall's secret for hashing ID numbers. Its `Debug` hides the bytes.
+#[derive(Clone)]
+pub struct HallKey(Vec<u8>);
+
+impl HallKey {
+    pub const MIN_LEN: usize = 16;
+
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(format!(
+                "hall key must be at least {} bytes, got {}",
+                Self::MIN_LEN,
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let bytes = hex::decode(text.trim()).map_err(|e| format!("hall key is not hex: {e}"))?;
+        Self::new(bytes)
+    }
+
+    pub(crate) fn hash(&self, id_number: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(id_number.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for HallKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HallKey(<{} bytes>)", self.0.len())
+    }
+}
+
+/// Why a card text was refused. Messages never quote the ID number or the name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+pub enum CardTextError {
+    #[error("card text is {0} bytes, expected {TEXT_LEN}")]
+    WrongSize(usize),
+    #[error("unknown card layout marker {0:?}")]
+    UnknownLayout(String),
+    #[error("field {field} is not valid UCS-2 text")]
+    NotText { field: &'static str },
+    #[error("field {field} is empty")]
+    Missing { field: &'static str },
+    #[error("field {field} is not a date (YYYYMMDD)")]
+    BadDate { field: &'static str },
+    #[error("sex code is neither 1 nor 2")]
+    BadSex,
+    #[error("ID number has the wrong shape")]
+    BadIdShape,
+    #[error("ID number's check character is wrong")]
+    BadCheckCharacter,
+    #[error("birth date in the ID number differs from the birth field")]
+    BirthMismatch,
+}
+
+struct Field {
+    name: &'static str,
+    at: usize,
+    len: usize,
+}
+
+const fn field(name: &'static str, at: usize, len: usize) -> Field {
+    Field { name, at, len }
+}
+
+fn read(text: &[u8], f: Field) -> Result<String, CardTextError> {
+    let units = text[f.at..f.at + f.len]
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]));
+    let decoded: String = char::decode_utf16(units)
+        .collect::<Result<_, _>>()
+        .map_err(|_| CardTextError::NotText { field: f.name })?;
+    Ok(decoded
+        .trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}')
+        .to_owned())
+}
+
+fn required(text: &[u8], f: Field) -> Result<String, CardTextError> {
+    let name = f.name;
+    let value = read(text, f)?;
+    if value.is_empty() {
+        return Err(CardTextError::Missing { field: name });
+    }
+    Ok(value)
+}
+
+fn date(text: &[u8], f: Field) -> Result<NaiveDate, CardTextError> {
+    let name = f.name;
+    let value = required(text, f)?;
+    parse_date(&value).ok_or(CardTextError::BadDate { field: name })
+}
+
+fn parse_date(value: &str) -> Option<NaiveDate> {
+    if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(value, "%Y%m%d").ok()
+}
+
+fn valid_to(text: &[u8], f: Field) -> Result<ValidTo, CardTextError> {
+    let name = f.name;
+    let value = required(text, f)?;
+    if value.starts_with("长期") {
+        return Ok(ValidTo::LongTerm);
+    }
+    parse_date(&value)
+        .map(ValidTo::Date)
+        .ok_or(CardTextError::BadDate { field: name })
+}
+
+fn sex(text: &[u8], f: Field) -> Result<Sex, CardTextError> {
+    match read(text, f)?.as_str() {
+        "1" => Ok(Sex::Male),
+        "2" => Ok(Sex::Female),
+        "0" | "9" => Ok(Sex::Unspecified),
+        _ => Err(CardTextError::BadSex),
+    }
+}
+
+/// The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number.
+pub fn id_check_character(first17: &[u8]) -> Option<char> {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    Some(CHECK[(sum % 11) as usize])
+}
+
+/// Checks an 18-character number and its embedded birth date; returns it upper-cased.
+fn checked_id18(number: &str, birth: NaiveDate) -> Result<String, CardTextError> {
+    let number = number.to_ascii_uppercase();
+    let bytes = number.as_bytes();
+    if bytes.len() != 18 {
+        return Err(CardTextError::BadIdShape);
+    }
+    let check = id_check_character(&bytes[..17]).ok_or(CardTextError::BadIdShape)?;
+    if char::from(bytes[17]) != check {
+        return Err(CardTextError::BadCheckCharacter);
+    }
+    if number[6..14] != birth.format("%Y%m%d").to_string() {
+        return Err(CardTextError::BirthMismatch);
+    }
+    Ok(number)
+}
+
+/// 2017 foreign permanent resident cards: three letters of nationality and twelve digits.
+fn checked_permit15(number: &str) -> Result<String, CardTextError> {
+    let number = number.to_ascii_uppercase();
+    let b = number.as_bytes();
+    let ok = b.len() == 15
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && b[3..].iter().all(u8::is_ascii_digit);
+    if ok {
+        Ok(number)
+    } else {
+        Err(CardTextError::BadIdShape)
+    }
+}
+
+/// 张三 → 张*, 张小三 → 张*三; Latin names keep each word's first letter (ZHANG SAN → Z**** S**).
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.iter().any(char::is_ascii_alphabetic) {
+        return name
+            .split_whitespace()
+            .map(|word| {
+                word.chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i == 0 || !c.is_alphanumeric() {
+                            c
+                        } else {
+                            '*'
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+fn kind_of(text: &[u8]) -> Result<CardKind, CardTextError> {
+    match read(text, field("card type", 248, 2))?.as_str() {
+        "" => Ok(CardKind::Resident),
+        "J" => Ok(CardKind::HkMacaoTaiwanPermit),
+        "I" => Ok(CardKind::ForeignPermanent2017),
+        "Y" => Ok(CardKind::ForeignPermanent2023),
+        other => Err(CardTextError::UnknownLayout(
+            other.chars().take(4).collect(),
+        )),
+    }
+}
+
+/// Parses a card text and derives the facts the engine may keep.
+pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardTextError> {
+    if text.len() != TEXT_LEN {
+        return Err(CardTextError::WrongSize(text.len()));
+    }
+    let kind = kind_of(text)?;
+    let valid_to = valid_to(text, field("valid to", 204, 16))?;
+    let (name, sex, birth, number, nationality) = match kind {
+        CardKind::Resident | CardKind::HkMacaoTaiwanPermit => {
+            let birth = date(text, field("birth", 36, 16))?;
+            let number = checked_id18(&required(text, field("ID number", 122, 36))?, birth)?;
+            let name = required(text, field("name", 0, 30))?;
+            (name, sex(text, field("sex", 30, 2))?, birth, number, None)
+        }
+        CardKind::ForeignPermanent2017 => {
+            let birth = date(text, field("birth", 220, 16))?;
+            let number = checked_permit15(&required(text, field("permit number", 122, 30))?)?;
+            let chinese = read(text, field("Chinese name", 158, 30))?;
+            let name = if chinese.is_empty() {
+                required(text, field("English name", 0, 120))?
+            } else {
+                chinese
+            };
+            let nationality = required(text, field("nationality", 152, 6))?;
+            (
+                name,
+                sex(text, field("sex", 120, 2))?,
+                birth,
+                number,
+                Some(nationality),
+            )
+        }
+        CardKind::ForeignPermanent2023 => {
+            let birth = date(text, field("birth", 36, 16))?;
+            let number = checked_id18(&required(text, field("ID number", 122, 36))?, birth)?;
+            let chinese = read(text, field("Chinese name", 0, 30))?;
+            let name = if chinese.is_empty() {
+                let first = read(text, field("English name", 52, 70))?;
+                let rest = read(text, field("English name part 2", 220, 22))?;
+                let joined = format!("{first}{rest}");
+                if joined.trim().is_empty() {
+                    return Err(CardTextError::Missing { field: "name" });
+                }
+                joined
+            } else {
+                chinese
+            };
+            let nationality = required(text, field("nationality", 242, 6))?;
+            (
+                name,
+                sex(text, field("sex", 30, 2))?,
+                birth,
+                number,
+                Some(nationality),
+            )
+        }
+    };
+    Ok(CardFacts {
+        kind,
+        id_hash: key.hash(&number),
+        birth_date: Some(birth),
+        masked_name: mask_name(&name),
+        sex,
+        valid_to,
+        nationality,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::idcard::sim::TestCard;
+
+    fn key() -> HallKey {
+        HallKey::new(b"example-hall-key-0001".to_vec()).unwrap()
+    }
+
+    #[test]
+    fn check_character_matches_known_numbers() {
+        // Published sample numbers of GB 11643.
+        assert_eq!(id_check_character(b"11010519491231002"), Some('X'));
+        assert_eq!(id_check_character(b"44052418800101001"), Some('4'));
+        assert_eq!(id_check_character(b"1101051949123100"), None);
+        assert_eq!(id_check_character(b"1101051949123100A"), None);
+    }
+
+    #[test]
+    fn id_hash_is_hmac_sha256() {
+        // RFC 4231, test case 1.
+        let key = HallKey::new(vec![0x0b; 20]).unwrap();
+        assert_eq!(
+            key.hash("Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+
+    #[test]
+    fn masks_names() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("张小三"), "张*三");
+        assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
+        assert_eq!(mask_name("李"), "*");
+        assert_eq!(mask_name("ZHANG SAN"), "Z**** S**");
+        assert_eq!(mask_name("O'BRIEN, ANN"), "O'*****, A**");
+    }
+
+    #[test]
+    fn parses_each_layout() {
+        for card in TestCard::examples() {
+            let facts = parse_card_text(&card.text(), &key()).unwrap();
+            assert_eq!(facts.kind, card.kind, "{}", card.label);
+            assert_eq!(facts.id_hash, key().hash(&card.id_number));
+            assert_eq!(facts.birth_date, Some(card.birth));
+            assert_eq!(facts.masked_name, mask_name(&card.display_name()));
+        }
+    }
+
+    #[test]
+    fn resident_card_details() {
+        let card = TestCard::resident();
+        let facts = parse_card_text(&card.text(), &key()).unwrap();
+        assert_eq!(facts.masked_name, "张*三");
+        assert_eq!(facts.sex, Sex::Male);
+        assert_eq!(facts.valid_to, ValidTo::LongTerm);
+        assert_eq!(facts.nationality, None);
+        assert_eq!(facts.id_hash.len(), 64);
+        assert!(!facts.is_expired_on(NaiveDate::from_ymd_opt(2099, 1, 1).unwrap()));
+    }
+
+    #[test]
+    fn facts_never_carry_the_number_or_name() {
+        for card in TestCard::examples() {
+            let facts = parse_card_text(&card.text(), &key()).unwrap();
+            let shown = format!("{facts:?}{}", serde_json::to_string(&facts).unwrap());
+            assert!(!shown.contains(&card.id_number), "{}", card.label);
+            assert!(!shown.contains(&card.display_name()), "{}", card.label);
+        }
+    }
+
+    #[test]
+    fn different_keys_give_different_hashes() {
+        let other = HallKey::new(b"another-hall-key-0002".to_vec()).unwrap();
+        let text = TestCard::resident().text();
+        assert_ne!(
+            parse_card_text(&text, &key()).unwrap().id_hash,
+            parse_card_text(&text, &other).unwrap().id_hash
+        );
+        assert!(HallKey::new(vec![1; 8]).is_err());
+        assert_eq!(format!("{:?}", key()), "HallKey(<21 bytes>)");
+    }
+
+    fn put(text: &mut [u8], at: usize, len: usize, value: &str) {
+        let units: Vec<u16> = value.encode_utf16().collect();
+        for i in 0..len / 2 {
+            let unit = units.get(i).copied().unwrap_or(0x20);
+            text[at + 2 * i..at + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn wrong_check_character_is_refused() {
+        let mut text = TestCard::resident().text();
+        let mut number = TestCard::resident().id_number;
+        let last = if number.ends_with('0') { "1" } else { "0" };
+        number.replace_range(17.., last);
+        put(&mut text, 122, 36, &number);
+        assert_eq!(
+            parse_card_text(&text, &key()),
+            Err(CardTextError::BadCheckCharacter)
+        );
+    }
+
+    #[test]
+    fn each_bad_field_has_its_error() {
+        let good = TestCard::resident().text();
+        let cases: [(usize, usize, &str, CardTextError); 6] = [
+            (
+                36,
+                16,
+                "19901399",
+                CardTextError::BadDate { field: "birth" },
+            ),
+            (30, 2, "5", CardTextError::BadSex),
+            (0, 30, "", CardTextError::Missing { field: "name" }),
+            (
+                204,
+                16,
+                "someday",
+                CardTextError::BadDate { field: "valid to" },
+            ),
+            (122, 36, "12345", CardTextError::BadIdShape),
+            (248, 2, "Q", CardTextError::UnknownLayout("Q".into())),
+        ];
+        for (at, len, value, expected) in cases {
+            let mut text = good;
+            put(&mut text, at, len, value);
+            assert_eq!(parse_card_text(&text, &key()), Err(expected));
+        }
+        assert_eq!(
+            parse_card_text(&good[..255], &key()),
+            Err(CardTextError::WrongSize(255))
+        );
+        let mut lone_surrogate = good;
+        lone_surrogate[0..2].copy_from_slice(&0xD800u16.to_le_bytes());
+        assert_eq!(
+            parse_card_text(&lone_surrogate, &key()),
+            Err(CardTextError::NotText { field: "name" })
+        );
+    }
+
+    #[test]
+    fn birth_field_must_match_the_number() {
+        let mut text = TestCard::resident().text();
+        put(&mut text, 36, 16, "19900102");
+        assert_eq!(
+            parse_card_text(&text, &key()),
+            Err(CardTextError::BirthMismatch)
+        );
+    }
+
+    #[test]
+    fn a_foreign_card_is_never_read_with_the_resident_layout() {
+        let card = TestCard::foreign_2017();
+        let facts = parse_card_text(&card.text(), &key()).unwrap();
+        assert_eq!(facts.kind, CardKind::ForeignPermanent2017);
+        assert_eq!(facts.nationality.as_deref(), Some("USA"));
+        let mut as_resident = card.text();
+        put(&mut as_resident, 248, 2, "");
+        assert!(parse_card_text(&as_resident, &key()).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! Device reports reach the engine as commands and become the events counters, the display wall
+//! and the platform see: the simulators on pty pairs, the real drivers, the real engine.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Hall;
+use hallq::devices::DeviceReport;
+use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
+use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use hallq::devices::printer::bench::example_ticket;
+use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
+use hallq::devices::printer::{
+    PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
+};
+use hallq::queue::{Command, Event};
+use tokio::sync::mpsc;
+
+/// Passes every report that arrives within `quiet` of the last one to the engine, and returns
+/// the reports that are not engine commands (cards).
+async fn forward(
+    hall: &Hall,
+    rx: &mut mpsc::Receiver<DeviceReport>,
+    quiet: Duration,
+) -> Vec<DeviceReport> {
+    let mut others = Vec::new();
+    while let Ok(Some(report)) = tokio::time::timeout(quiet, rx.recv()).await {
+        match report.to_command() {
+            Some(command) => {
+                hall.ok(command).await;
+            }
+            None => others.push(report),
+        }
+    }
+    others
+}
+
+/// The kinds of events after the business day opened.
+fn kinds(hall: &Hall) -> Vec<&'static str> {
+    hall.events()
+        .iter()
+        .map(|e| e.event.kind())
+        .filter(|k| *k != "business_day_opened")
+        .collect()
+}
+
+fn event(hall: &Hall, kind: &str) -> Event {
+    hall.events()
+        .into_iter()
+        .map(|e| e.event)
+        .find(|e| e.kind() == kind)
+        .unwrap_or_else(|| panic!("no {kind} event"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paper_out_mid_ticket_is_a_failed_print_and_a_fault_never_a_second_ticket() {
+    let hall = Hall::new();
+    let issued = hall.issue("SB").await;
+    let sim = PrinterSim::start(None).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let config = PrinterConfig {
+        port: sim.port_path().to_owned(),
+        ..PrinterConfig::default()
+    };
+    let service = PrinterService::new(
+        SerialEscPosPrinter::new(config, TicketTextConfig::default()),
+        tx,
+    );
+
+    sim.update(|s| s.fails_after = Some((100, MidTicketFault::PaperOut)));
+    let mut ticket = example_ticket();
+    ticket.number = issued.number.clone();
+    let printing = service.clone();
+    let outcome = tokio::task::spawn_blocking(move || printing.print(&ticket))
+        .await
+        .unwrap();
+    assert!(outcome.is_err());
+    forward(&hall, &mut rx, Duration::from_millis(300)).await;
+
+    sim.update(|s| s.paper = Paper::Plenty);
+    let checking = service.clone();
+    tokio::task::spawn_blocking(move || checking.check())
+        .await
+        .unwrap();
+    forward(&hall, &mut rx, Duration::from_millis(300)).await;
+
+    assert_eq!(
+        kinds(&hall),
+        [
+            "ticket_issued",
+            "device_faulted",
+            "ticket_print_failed",
+            "device_recovered"
+        ]
+    );
+    match event(&hall, "device_faulted") {
+        Event::DeviceFaulted { device, fault } => {
+            assert_eq!(device, "ticket_printer");
+            assert_eq!(fault.code, "paper_out");
+            assert_eq!(fault.message, "Kiosk printer: out of paper");
+        }
+        other => panic!("expected a fault, got {other:?}"),
+    }
+    match event(&hall, "ticket_print_failed") {
+        Event::TicketPrintFailed { detail, .. } => {
+            assert_eq!(
+                detail,
+                "printing stopped part-way through the ticket: out of paper"
+            )
+        }
+        other => panic!("expected a failed print, got {other:?}"),
+    }
+    // Retrying the print record is refused: one ticket, one print outcome.
+    let again = hall
+        .refused(Command::RecordPrint {
+            number: issued.number.clone(),
+            printed: true,
+            detail: None,
+        })
+        .await;
+    assert!(!again.message.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_read_issues_a_ticket_with_only_the_masked_name_and_unplugging_is_a_fault() {
+    let hall = Hall::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = CardReaderSim::start(TestCard::examples(), &dir.path().join("idcard")).unwrap();
+    let config = IdCardReaderConfig {
+        port: sim.port_path(),
+        poll_ms: 50,
+        reconnect_ms: 100,
+        ..IdCardReaderConfig::default()
+    };
+    let (tx, mut rx) = mpsc::channel(16);
+    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let _reader = spawn_card_reader(config, key, tx).unwrap();
+    forward(&hall, &mut rx, Duration::from_millis(300)).await;
+
+    sim.place(0);
+    let cards = forward(&hall, &mut rx, Duration::from_millis(500)).await;
+    let [DeviceReport::Card(facts)] = cards.as_slice() else {
+        panic!("expected one card, got {cards:?}");
+    };
+    let ticket = hall.issue_for("HJ", facts.citizen_card()).await;
+    let citizen = ticket.citizen.expect("the ticket knows its citizen");
+    assert_eq!(citizen.masked_name, "张*三");
+    assert!(
+        citizen.senior,
+        "born 1949: senior priority from the card's birth date"
+    );
+    let log = format!("{:?}", hall.events());
+    assert!(!log.contains(&TestCard::resident().id_number));
+    assert!(!log.contains("张小三"));
+
+    sim.unplug();
+    forward(&hall, &mut rx, Duration::from_millis(500)).await;
+    sim.replug().unwrap();
+    forward(&hall, &mut rx, Duration::from_millis(500)).await;
+    assert_eq!(
+        kinds(&hall),
+        ["ticket_issued", "device_faulted", "device_recovered"]
+    );
+    match event(&hall, "device_faulted") {
+        Event::DeviceFaulted { device, fault } => {
+            assert_eq!(device, "idcard_reader");
+            assert_eq!(fault.code, "disconnected");
+        }
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issued_ticket_becomes_a_ticket_print_in_hall_time() {
+    let hall = Hall::new();
+    let ticket = hall.issue("SB").await;
+    let print = hallq::devices::ticket_print(
+        &hall.setup,
+        &ticket,
+        3,
+        hallq::config::Lang::En,
+        &TicketTextConfig::default(),
+    );
+    assert_eq!(print.hall_name, "天山区政务服务中心");
+    assert_eq!(print.service_name, "社会保障");
+    assert_eq!(print.number, ticket.number);
+    assert_eq!(print.people_ahead, 3);
+    assert_eq!(
+        print.issued_at,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+    );
+    assert_eq!(print.appointment, None);
+    assert_eq!(
+        print.status_url,
+        format!(
+            "https://zwfw.example.gov.cn/q/20261127-{}?lang=en",
+            ticket.number
+        )
+    );
+}

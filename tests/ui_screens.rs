@@ -331,7 +331,7 @@ fn a_printer_fault_shows_the_number_and_qr_code_on_screen() {
         hall.command(
             "t-fault",
             Command::ReportDevice {
-                device: "printer".into(),
+                device: hallq::ui::PRINTER_DEVICE.into(),
                 fault: Some(DeviceFault {
                     code: "paper_out".into(),
                     message: "Kiosk printer: out of paper".into(),
@@ -772,7 +772,7 @@ fn a_device_fault_alerts_the_window_panel() {
         hall.command(
             "t-fault",
             Command::ReportDevice {
-                device: "printer".into(),
+                device: hallq::ui::PRINTER_DEVICE.into(),
                 fault: Some(DeviceFault {
                     code: "paper_out".into(),
                     message: "Kiosk printer: out of paper".into(),
@@ -783,7 +783,7 @@ fn a_device_fault_alerts_the_window_panel() {
         hall.wait("the fault alert", || panel.get_faults().row_count() == 1);
         assert_eq!(
             panel.get_faults().row_data(0).unwrap(),
-            "printer: Kiosk printer: out of paper"
+            "ticket_printer: Kiosk printer: out of paper"
         );
     });
 }

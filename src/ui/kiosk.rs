@@ -16,8 +16,8 @@ use crate::engine::EngineError;
 use crate::queue::{CitizenCard, Command, DeviceFault, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
 
-/// The engine's name for the kiosk's ticket printer in device reports.
-pub const PRINTER_DEVICE: &str = "printer";
+/// The engine's name for the kiosk's ticket printer in device reports, as the printer driver reports it.
+pub const PRINTER_DEVICE: &str = "ticket_printer";
 
 pub struct KioskController {
     ui: Kiosk,
@@ -373,5 +373,16 @@ impl Screen for KioskController {
 
     fn set_direction(&self, right_to_left: bool) {
         self.ui.global::<Locale>().set_rtl(right_to_left);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kiosk_watches_the_printer_under_the_drivers_name() {
+        assert_eq!(
+            super::PRINTER_DEVICE,
+            crate::devices::DeviceKind::TicketPrinter.name()
+        );
     }
 }

@@ -346,7 +346,25 @@ fn a_printer_fault_shows_the_number_and_qr_code_on_screen() {
         hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
         assert!(!kiosk.get_printed(), "the on-screen fallback is shown");
         assert_eq!(kiosk.get_number(), "A001");
-        assert!(kiosk.get_qr().size().width > 100, "a QR code is on screen");
+        // The code on screen carries the printed ticket's status link.
+        let qr = kiosk.get_qr().to_rgb8().expect("an RGB QR image");
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(
+            qr.width() as usize,
+            qr.height() as usize,
+            |x, y| qr.as_slice()[y * qr.width() as usize + x].r,
+        );
+        let (_, text) = image.detect_grids()[0]
+            .decode()
+            .expect("a readable QR code");
+        let ticket = hall.state().ticket_by_number("A001").cloned().unwrap();
+        let printed = hallq::devices::ticket_print(
+            &hallq::config::example(),
+            &ticket,
+            0,
+            Lang::Zh,
+            &hallq::devices::printer::TicketTextConfig::default(),
+        );
+        assert_eq!(text, printed.status_url);
         hall.wait("the failed print to be recorded", || {
             hall.state()
                 .ticket_by_number("A001")

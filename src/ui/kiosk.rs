@@ -8,10 +8,11 @@ use std::sync::Arc;
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
 use super::hub::{Hub, Screen};
-use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels, status_link};
+use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels};
 use super::views;
 use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use crate::config::{Lang, Orientation, localized};
+use crate::devices::printer::TicketTextConfig;
 use crate::engine::EngineError;
 use crate::queue::{CitizenCard, Command, DeviceFault, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
@@ -227,7 +228,15 @@ impl KioskController {
             people_ahead,
             windows: views::windows_text(&setup, ticket),
             lang,
-            qr_text: status_link(&setup.config.hall.id, ticket.business_day, &ticket.number),
+            // The same status link the printed ticket's QR code carries.
+            qr_text: crate::devices::ticket_print(
+                &setup,
+                ticket,
+                people_ahead,
+                lang,
+                &TicketTextConfig::default(),
+            )
+            .status_url,
         };
         adapter.set_number(job.number.as_str().into());
         adapter.set_ticket_service_name(job.service_name.as_str().into());

@@ -35,11 +35,6 @@ impl KioskPrinter for SimulatedPrinter {
     }
 }
 
-/// The link a ticket's QR code carries, for following the queue on a phone.
-pub fn status_link(hall_id: &str, day: chrono::NaiveDate, number: &str) -> String {
-    format!("https://zwfw.example.gov.cn/q/{hall_id}/{day}/{number}")
-}
-
 /// Pixels of a module, and the quiet zone around the code in modules, as a phone camera needs it.
 const MODULE_PX: usize = 8;
 const QUIET_MODULES: usize = 4;

@@ -678,3 +678,42 @@ async fn guessing_pairing_codes_pauses_pairing() {
     assert_eq!(body["code"], "pairing_paused");
     assert_eq!(hall.server().hall.registry.paired_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_terminals_choosing_the_same_command_id_do_not_share_it() {
+    let hall = TestHall::start().await;
+    let first_kiosk = hall.pair(Role::Kiosk).await;
+    let second_kiosk = hall.pair(Role::Kiosk).await;
+    let a = first_kiosk
+        .execute_with_id("k-0001", issue("SB"))
+        .await
+        .unwrap();
+    let b = second_kiosk
+        .execute_with_id("k-0001", issue("SB"))
+        .await
+        .unwrap();
+    assert_eq!(ticket_number(&a), "A001");
+    assert_eq!(
+        ticket_number(&b),
+        "A002",
+        "the second kiosk's command acted on its own"
+    );
+    assert_eq!(
+        (a.command_id.as_str(), b.command_id.as_str()),
+        ("k-0001", "k-0001")
+    );
+    // Another terminal's id for a different command is not a reuse either.
+    let c = second_kiosk
+        .execute_with_id("k-0002", issue("YB"))
+        .await
+        .unwrap();
+    let d = first_kiosk
+        .execute_with_id("k-0002", issue("SB"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ticket_number(&c).as_str(), ticket_number(&d).as_str()),
+        ("B001", "A003")
+    );
+    assert_eq!(hall.engine.state().await.unwrap().tickets.len(), 4);
+}

@@ -43,7 +43,50 @@ async fn not_found() -> ApiError {
 
 /// The paired device a request comes from. The token travels as `Authorization: Bearer …`, or as
 /// `?access_token=…` for browsers' EventSource, which cannot set headers.
-pub struct Terminal(pub Device);
+pub struct Terminal(pub Device, pub CommandScope);
+
+/// The part of the engine's command-id space that belongs to one paired device. Terminals choose their
+/// own command ids, so two terminals may pick the same one; scoping keeps their retries apart and keeps
+/// one terminal from reading another's answers by guessing its ids.
+pub struct CommandScope(String);
+
+/// Hex digits of the token's hash that name a device's scope: enough to keep paired devices apart.
+const SCOPE_CHARS: usize = 12;
+/// The longest command id a terminal may choose: the engine's limit less the scope and its separator.
+pub const MAX_TERMINAL_COMMAND_ID: usize = 64 - SCOPE_CHARS - 1;
+
+impl CommandScope {
+    fn of_token(token: &str) -> CommandScope {
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(
+            format!("command-scope:{token}").as_bytes(),
+        ));
+        CommandScope(digest[..SCOPE_CHARS].to_string())
+    }
+
+    /// The engine's id for a terminal's command id.
+    fn engine_id(&self, command_id: &str) -> Result<String, ApiError> {
+        if command_id.is_empty() || command_id.len() > MAX_TERMINAL_COMMAND_ID {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_command_id",
+                format!(
+                    "a command id is 1 to {MAX_TERMINAL_COMMAND_ID} printable ASCII characters"
+                ),
+            ));
+        }
+        Ok(format!("{}:{command_id}", self.0))
+    }
+
+    /// The terminal's own id back from the engine's.
+    fn terminal_id(&self, engine_id: &str) -> String {
+        engine_id
+            .strip_prefix(&self.0)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or(engine_id)
+            .to_string()
+    }
+}
 
 impl FromRequestParts<Hall> for Terminal {
     type Rejection = ApiError;
@@ -66,12 +109,13 @@ impl FromRequestParts<Hall> for Terminal {
         };
         let registry = hall.registry.clone();
         let token = token.trim().to_string();
+        let scope = CommandScope::of_token(&token);
         let device = tokio::task::spawn_blocking(move || registry.device(&token))
             .await
             .ok()
             .flatten();
         match device {
-            Some(device) => Ok(Terminal(device)),
+            Some(device) => Ok(Terminal(device, scope)),
             None => {
                 hall.metrics.count_auth_failure();
                 Err(ApiError::unauthorized("unknown device token"))
@@ -186,7 +230,7 @@ pub struct RefusedResponse {
 
 async fn execute(
     State(hall): State<Hall>,
-    Terminal(device): Terminal,
+    Terminal(device, scope): Terminal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: CommandRequest = json_body(body)?;
@@ -194,12 +238,14 @@ async fn execute(
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
     }
-    let outcome = hall
+    let engine_id = scope.engine_id(&request.command_id)?;
+    let mut outcome = hall
         .engine
-        .execute(request.command_id, request.command)
+        .execute(engine_id, request.command)
         .await
         .map_err(engine_error)?;
     hall.metrics.count_command(&outcome);
+    outcome.command_id = scope.terminal_id(&outcome.command_id);
     Ok(outcome_response(outcome))
 }
 
@@ -233,7 +279,10 @@ fn engine_error(e: EngineError) -> ApiError {
     }
 }
 
-async fn state(State(hall): State<Hall>, Terminal(device): Terminal) -> Result<Response, ApiError> {
+async fn state(
+    State(hall): State<Hall>,
+    Terminal(device, _): Terminal,
+) -> Result<Response, ApiError> {
     let state = hall.engine.state().await.map_err(engine_error)?;
     if device.role != Role::Display {
         return Ok(Json(state).into_response());
@@ -246,7 +295,7 @@ async fn state(State(hall): State<Hall>, Terminal(device): Terminal) -> Result<R
 
 async fn display_view(
     State(hall): State<Hall>,
-    Terminal(_): Terminal,
+    Terminal(..): Terminal,
 ) -> Result<Json<display::DisplayView>, ApiError> {
     let state = hall.engine.state().await.map_err(engine_error)?;
     Ok(Json(display::DisplayView::of(hall.engine.setup(), &state)))

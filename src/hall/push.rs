@@ -43,7 +43,7 @@ pub struct EventsQuery {
 
 pub async fn events(
     State(hall): State<Hall>,
-    Terminal(device): Terminal,
+    Terminal(device, _): Terminal,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {

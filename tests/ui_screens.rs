@@ -276,6 +276,9 @@ fn card(who: &str) -> CitizenCard {
     }
 }
 
+#[path = "ui_screens/devices.rs"]
+mod devices;
+
 // ---------------------------------------------------------------------------------------------
 // Kiosk
 

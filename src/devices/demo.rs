@@ -117,10 +117,7 @@ impl DemoDevices {
             }
         })?;
 
-        if matches!(mode, DemoMode::Headless) {
-            tokio::spawn(print_issued_tickets(engine.clone(), printer.clone()));
-        }
-        tokio::spawn(forward_reports(engine, reports, mode));
+        join(engine, printer.clone(), reports, mode);
         let cards = Arc::clone(&reader_sim);
         tokio::spawn(async move {
             let examples = TestCard::examples().len();
@@ -161,8 +158,23 @@ fn printer_sim_run_out(state: &Arc<std::sync::Mutex<super::printer::sim::SimPrin
     });
 }
 
-/// Turns the devices' reports into engine commands; cards go to the kiosk when there is one.
-pub async fn forward_reports(
+/// Joins the drivers to the engine: their reports become commands (cards go to the kiosk when there
+/// is one), and without a kiosk screen every issued ticket is printed. Call inside the tokio runtime.
+pub fn join<P>(
+    engine: EngineHandle,
+    printer: PrinterService<P>,
+    reports: mpsc::Receiver<DeviceReport>,
+    mode: DemoMode,
+) where
+    P: super::printer::TicketPrinter + 'static,
+{
+    if matches!(mode, DemoMode::Headless) {
+        tokio::spawn(print_issued_tickets(engine.clone(), printer));
+    }
+    tokio::spawn(forward_reports(engine, reports, mode));
+}
+
+async fn forward_reports(
     engine: EngineHandle,
     mut reports: mpsc::Receiver<DeviceReport>,
     mode: DemoMode,

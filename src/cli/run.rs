@@ -68,9 +68,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // The demo's simulated printer and ID-card reader run until the node stops.
     let mut devices = None;
     let kiosk = KioskLink::default();
-    let mode = match screens.contains(&ui::ScreenKind::Kiosk) {
-        true => DemoMode::WithKiosk(kiosk.clone()),
-        false => DemoMode::Headless,
+    // Without a display the screens will not open: the devices then stand in for the kiosk.
+    let mode = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
+        DemoMode::WithKiosk(kiosk.clone())
+    } else {
+        DemoMode::Headless
     };
     {
         let _entered = runtime.enter();

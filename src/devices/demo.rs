@@ -1,6 +1,8 @@
 //! The demo hall's devices: both simulators on pty pairs behind the real drivers, so `hallq run`
-//! without a config prints every issued ticket (as PNG files), reads a test card now and then, and
-//! shows a printer running out of paper and being refilled.
+//! without a config prints tickets (as PNG files), reads a test card now and then, and shows a
+//! printer running out of paper and being refilled. With the kiosk screen open the kiosk prints
+//! its own tickets on the simulated printer and takes the cards; headless, every issued ticket is
+//! printed here and a card takes a ticket by itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

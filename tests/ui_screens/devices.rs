@@ -71,6 +71,7 @@ fn a_kiosk_ticket_prints_once_on_the_serial_printer() {
             "天山区政务服务中心",
             "社会保障",
             "前面还有 0 人",
+            "取号时间 2026-11-27 10:00",
             "请留意叫号屏幕",
         ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");

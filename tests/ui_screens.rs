@@ -85,6 +85,7 @@ struct HallOptions {
     setup: HallSetup,
     wall_ms: Option<i64>,
     printer: Arc<dyn KioskPrinter>,
+    on_kiosk: Option<Arc<dyn Fn(hallq::ui::CardReaderHandle) + Send + Sync>>,
 }
 
 impl Default for HallOptions {
@@ -93,6 +94,7 @@ impl Default for HallOptions {
             setup: hallq::config::example(),
             wall_ms: None,
             printer: Arc::new(SimulatedPrinter),
+            on_kiosk: None,
         }
     }
 }
@@ -127,6 +129,7 @@ impl Hall {
                 ],
                 printer: options.printer,
                 demo: true,
+                on_kiosk: options.on_kiosk,
             },
         )
         .unwrap();
@@ -272,6 +275,9 @@ fn card(who: &str) -> CitizenCard {
         birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
     }
 }
+
+#[path = "ui_screens/devices.rs"]
+mod devices;
 
 // ---------------------------------------------------------------------------------------------
 // Kiosk

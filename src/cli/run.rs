@@ -11,7 +11,7 @@ use super::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::demo;
-use crate::devices::demo::DemoDevices;
+use crate::devices::demo::{DemoDevices, DemoMode, KioskLink};
 use crate::engine;
 use crate::ui;
 
@@ -60,8 +60,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let lan = runtime.block_on(crate::hall::run::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
+    let screens = match (&args.screens, args.headless) {
+        (_, true) => Vec::new(),
+        (Some(kinds), false) => kinds.clone(),
+        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
+    };
     // The demo's simulated printer and ID-card reader run until the node stops.
     let mut devices = None;
+    let kiosk = KioskLink::default();
+    // Without a display the screens will not open: the devices then stand in for the kiosk.
+    let mode = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
+        DemoMode::WithKiosk(kiosk.clone())
+    } else {
+        DemoMode::Headless
+    };
     {
         let _entered = runtime.enter();
         let mut events = engine.subscribe();
@@ -85,7 +97,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("sim-tickets");
-            match DemoDevices::start(engine.clone(), &tickets) {
+            match DemoDevices::start(engine.clone(), &tickets, mode) {
                 Ok(running) => {
                     tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
                     devices = Some(running);
@@ -106,11 +118,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = stop => {}
         }
     };
-    let screens = match (&args.screens, args.headless) {
-        (_, true) => Vec::new(),
-        (Some(kinds), false) => kinds.clone(),
-        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
-    };
     if screens.is_empty() {
         runtime.block_on(stop);
     } else {
@@ -124,8 +131,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let options = ui::ScreenOptions {
             kinds: screens,
-            printer: Arc::new(ui::SimulatedPrinter),
+            printer: devices.as_ref().map_or_else(
+                || Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
+                DemoDevices::kiosk_printer,
+            ),
             demo: demo_hall,
+            on_kiosk: Some(kiosk.on_kiosk()),
         };
         if let Err(e) = ui::run_screens(engine.clone(), clock.clone(), runtime.handle(), &options) {
             eprintln!("hallq: {e}; the hall node keeps running without screens");

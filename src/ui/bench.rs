@@ -64,6 +64,7 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
         ],
         printer: Arc::new(SimulatedPrinter),
         demo: false,
+        on_kiosk: None,
     };
     let screens = Screens::open(engine.clone(), clock, runtime.handle(), &options)?;
     screens.show()?;

@@ -228,21 +228,19 @@ impl KioskController {
             people_ahead,
             windows: views::windows_text(&setup, ticket),
             lang,
-            // The same status link the printed ticket's QR code carries.
-            qr_text: crate::devices::ticket_print(
+            ticket: crate::devices::ticket_print(
                 &setup,
                 ticket,
                 people_ahead,
                 lang,
                 &TicketTextConfig::default(),
-            )
-            .status_url,
+            ),
         };
         adapter.set_number(job.number.as_str().into());
         adapter.set_ticket_service_name(job.service_name.as_str().into());
         adapter.set_windows(job.windows.as_str().into());
         adapter.set_people_ahead(people_ahead as i32);
-        if let Some(pixels) = qr_pixels(&job.qr_text) {
+        if let Some(pixels) = qr_pixels(&job.ticket.status_url) {
             adapter.set_qr(Image::from_rgb8(pixels));
         }
         adapter.set_page(KioskPage::Issued);

@@ -68,6 +68,9 @@ pub struct ScreenOptions {
     pub printer: Arc<dyn KioskPrinter>,
     /// The demo hall: the kiosk offers a demo ID card and a printer-fault switch.
     pub demo: bool,
+    /// Told where the kiosk takes card reads once it is bound, so a card reader started before
+    /// the screens can hand cards to it.
+    pub on_kiosk: Option<Arc<dyn Fn(CardReaderHandle) + Send + Sync>>,
 }
 
 /// The open screens and the hub behind them. Dropping it closes them.
@@ -116,6 +119,9 @@ impl Screens {
                         options.printer.clone(),
                         options.demo,
                     );
+                    if let Some(on_kiosk) = &options.on_kiosk {
+                        on_kiosk(hub.card_reader());
+                    }
                     screens.kiosk = Some(ui);
                 }
                 ScreenKind::Window(number) => {

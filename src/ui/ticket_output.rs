@@ -3,6 +3,7 @@
 use slint::{Rgb8Pixel, SharedPixelBuffer};
 
 use crate::config::Lang;
+use crate::devices::printer::{PrinterService, TicketPrint, TicketPrinter};
 
 /// One issued ticket as the kiosk asks for it to be printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +14,8 @@ pub struct PrintJob {
     pub people_ahead: u32,
     pub windows: String,
     pub lang: Lang,
-    /// The text of the QR code: the ticket's status link.
-    pub qr_text: String,
+    /// What goes on paper (its QR code, the status link, is also the on-screen one).
+    pub ticket: TicketPrint,
 }
 
 /// The kiosk's ticket printer. `print` blocks (serial I/O); the kiosk calls it off the UI thread and
@@ -32,6 +33,15 @@ impl KioskPrinter for SimulatedPrinter {
     fn print(&self, job: &PrintJob) -> Result<(), String> {
         tracing::info!(number = %job.number, service = %job.service_name, "simulated printer: ticket out");
         Ok(())
+    }
+}
+
+/// The real printer: the ticket goes out as ESC/POS on the serial port. Health changes still reach
+/// the engine through the service's reports; the print outcome does not, the kiosk records it.
+impl<P: TicketPrinter + 'static> KioskPrinter for PrinterService<P> {
+    fn print(&self, job: &PrintJob) -> Result<(), String> {
+        self.print_unrecorded(&job.ticket)
+            .map_err(|e| e.to_string())
     }
 }
 

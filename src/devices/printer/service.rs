@@ -50,6 +50,17 @@ impl<P: TicketPrinter + 'static> PrinterService<P> {
     /// Prints an already issued ticket and reports the outcome, plus any health change the
     /// attempt revealed. Blocking: call it from `spawn_blocking` or a device thread.
     pub fn print(&self, ticket: &TicketPrint) -> Result<(), PrintError> {
+        let outcome = self.print_unrecorded(ticket);
+        let _ = self.reports.blocking_send(DeviceReport::Print {
+            ticket_number: ticket.number.clone(),
+            outcome: outcome.clone(),
+        });
+        outcome
+    }
+
+    /// Prints and reports health changes, but leaves the outcome to the caller: the kiosk records
+    /// it itself, and a second record of the same ticket would be refused. Blocking.
+    pub fn print_unrecorded(&self, ticket: &TicketPrint) -> Result<(), PrintError> {
         let result = self.lock().print(ticket);
         match &result {
             Ok(status) | Err(PrintError::NotReady(status) | PrintError::Interrupted(status)) => {
@@ -57,12 +68,7 @@ impl<P: TicketPrinter + 'static> PrinterService<P> {
             }
             Err(PrintError::Link(_) | PrintError::Compose(_)) => {}
         }
-        let outcome = result.map(|_| ());
-        let _ = self.reports.blocking_send(DeviceReport::Print {
-            ticket_number: ticket.number.clone(),
-            outcome: outcome.clone(),
-        });
-        outcome
+        result.map(|_| ())
     }
 
     /// Polls the printer every `period` on its own thread until the handle is stopped or dropped.

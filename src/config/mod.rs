@@ -85,6 +85,15 @@ pub struct Config {
     pub voice: VoiceConfig,
     #[serde(default)]
     pub screens: ScreensConfig,
+    /// The kiosk's ticket printer: port, baud rate, flow control, encoding.
+    #[serde(default)]
+    pub printer: crate::devices::printer::PrinterConfig,
+    /// What the printed ticket says, per language, and the base of its status link.
+    #[serde(default)]
+    pub ticket: crate::devices::printer::TicketTextConfig,
+    /// The kiosk's ID-card reader.
+    #[serde(default)]
+    pub idcard: crate::devices::idcard::IdCardReaderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

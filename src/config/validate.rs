@@ -379,6 +379,7 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
     }
 
     check_terminals(c, &config);
+    check_devices(c, &config);
 
     Some(HallSetup {
         utc_offset: utc_offset?,
@@ -386,6 +387,19 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
         hours,
         config,
     })
+}
+
+/// The `[printer]`, `[ticket]` and `[idcard]` tables, checked by the device drivers that read them.
+fn check_devices(c: &mut Checker, config: &Config) {
+    let problems = [
+        config.printer.validate(),
+        config.ticket.validate(),
+        config.idcard.validate(),
+    ];
+    for problem in problems.into_iter().filter_map(Result::err).flatten() {
+        let path: Vec<Step> = problem.field.split('.').map(key).collect();
+        c.report(&path, problem.problem);
+    }
 }
 
 /// The `[lan]`, `[buttons]` and `[voice]` tables.

@@ -218,11 +218,20 @@ fn check_config_command_exits_nonzero_and_prints_each_mistake() {
 fn device_tables_are_checked_with_their_lines() {
     let text = format!("{EXAMPLE_HALL_TOML}\n[printer]\nport = \"/dev/ttyUSB0\"\nbaud = 12345\n");
     let errors = errors_of(&text).join("\n");
-    let line = text.lines().position(|l| l.starts_with("baud = 12345")).unwrap() + 1;
-    assert!(errors.contains(&format!("hall.toml:{line}: printer.baud:")), "{errors}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("baud = 12345"))
+        .unwrap()
+        + 1;
+    assert!(
+        errors.contains(&format!("hall.toml:{line}: printer.baud:")),
+        "{errors}"
+    );
     let unknown = format!("{EXAMPLE_HALL_TOML}\n[idcard]\nbaud_rate = 115200\n");
     assert!(errors_of(&unknown)[0].contains("unknown field `baud_rate`"));
-    let fine = format!("{EXAMPLE_HALL_TOML}\n[printer]\nport = \"/dev/ttyUSB0\"\nbaud = 19200\nflow_control = \"hardware\"\n");
+    let fine = format!(
+        "{EXAMPLE_HALL_TOML}\n[printer]\nport = \"/dev/ttyUSB0\"\nbaud = 19200\nflow_control = \"hardware\"\n"
+    );
     let setup = config::parse(&fine, "hall.toml").unwrap();
     assert_eq!(setup.config.printer.baud, 19200);
 }

@@ -131,10 +131,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let options = ui::ScreenOptions {
             kinds: screens,
-            printer: devices.as_ref().map_or_else(
-                || Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
-                DemoDevices::kiosk_printer,
-            ),
+            printer: match (&devices, demo_hall) {
+                (Some(running), _) => running.kiosk_printer(),
+                (None, true) => Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
+                (None, false) => Arc::new(ui::UnconnectedPrinter),
+            },
             demo: demo_hall,
             on_kiosk: Some(kiosk.on_kiosk()),
         };

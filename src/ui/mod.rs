@@ -22,7 +22,7 @@ use slint::ComponentHandle;
 pub use hub::{CardReaderHandle, Hub};
 pub use kiosk::{PRINTER_DEVICE, demo_card};
 pub use rating::prompt as prompt_rating;
-pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, qr_pixels};
+pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, UnconnectedPrinter, qr_pixels};
 
 use crate::clock::Clock;
 use crate::config::HallSetup;

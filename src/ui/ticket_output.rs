@@ -45,6 +45,18 @@ impl<P: TicketPrinter + 'static> KioskPrinter for PrinterService<P> {
     }
 }
 
+/// The kiosk of a configured hall whose serial printer `hallq run` does not open yet: every print fails
+/// with a plain reason, so the citizen gets the number and QR code on screen and the print is recorded
+/// as failed, rather than being told to take a ticket that never came out.
+#[derive(Debug, Default)]
+pub struct UnconnectedPrinter;
+
+impl KioskPrinter for UnconnectedPrinter {
+    fn print(&self, _job: &PrintJob) -> Result<(), String> {
+        Err("the kiosk printer is not connected".into())
+    }
+}
+
 /// Pixels of a module, and the quiet zone around the code in modules, as a phone camera needs it.
 const MODULE_PX: usize = 8;
 const QUIET_MODULES: usize = 4;
@@ -74,6 +86,21 @@ pub fn qr_pixels(text: &str) -> Option<SharedPixelBuffer<Rgb8Pixel>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unconnected_printer_refuses_every_ticket_with_a_reason() {
+        let job = PrintJob {
+            hall_name: "天山区政务服务中心".into(),
+            service_name: "社会保障".into(),
+            number: "A012".into(),
+            people_ahead: 3,
+            windows: "1, 2, 3".into(),
+            lang: Lang::Zh,
+            ticket: crate::devices::printer::bench::example_ticket(),
+        };
+        let refused = UnconnectedPrinter.print(&job).unwrap_err();
+        assert!(refused.contains("not connected"), "{refused}");
+    }
 
     #[test]
     fn qr_has_a_white_quiet_zone_and_dark_finder_corner() {

@@ -97,13 +97,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("sim-tickets");
-            match DemoDevices::start(engine.clone(), &tickets, mode) {
+            match DemoDevices::start(engine.clone(), &tickets, mode.clone()) {
                 Ok(running) => {
                     tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
                     devices = Some(running);
                 }
                 Err(e) => tracing::warn!("demo devices not started: {e:#}"),
             }
+        }
+    }
+    // A configured hall's kiosk opens its real printer and card reader; a failure to start them leaves
+    // the kiosk showing numbers on screen.
+    let mut kiosk_devices = None;
+    if !demo_hall && matches!(mode, DemoMode::WithKiosk(_)) {
+        let _entered = runtime.enter();
+        let key_path = db_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("idcard.key");
+        match crate::devices::kiosk::KioskDevices::start(engine.clone(), &key_path, kiosk.clone()) {
+            Ok(running) => kiosk_devices = Some(running),
+            Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
         }
     }
     let stop = async move {
@@ -131,10 +145,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let options = ui::ScreenOptions {
             kinds: screens,
-            printer: match (&devices, demo_hall) {
-                (Some(running), _) => running.kiosk_printer(),
-                (None, true) => Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
-                (None, false) => Arc::new(ui::UnconnectedPrinter),
+            printer: match (&devices, &kiosk_devices, demo_hall) {
+                (Some(running), _, _) => running.kiosk_printer(),
+                (None, Some(configured), _) => configured.kiosk_printer(),
+                (None, None, true) => Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
+                (None, None, false) => Arc::new(ui::UnconnectedPrinter),
             },
             demo: demo_hall,
             on_kiosk: Some(kiosk.on_kiosk()),
@@ -147,6 +162,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // The LAN server and the devices hold engine handles too: the engine thread ends only once all
     // are gone.
     drop(devices);
+    drop(kiosk_devices);
     drop(lan);
     drop(runtime);
     drop(engine);

@@ -7,6 +7,7 @@
 mod bridge;
 pub mod demo;
 pub mod idcard;
+pub mod kiosk;
 pub mod printer;
 pub mod pty;
 pub mod serial;

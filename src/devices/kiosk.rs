@@ -1,0 +1,77 @@
+//! The kiosk's real devices, opened from the hall's config: the ESC/POS printer on `[printer]` and the
+//! ID-card reader on `[idcard]`, joined to the engine and to the kiosk screen exactly as the demo hall
+//! joins its simulators. A missing or unplugged device is reported as a fault; it never stops the hall.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::sync::mpsc;
+
+use super::demo::{DemoMode, KioskLink, join};
+use super::idcard::{HallKey, spawn_card_reader};
+use super::printer::{PrinterService, SerialEscPosPrinter};
+use super::worker::DeviceThread;
+use crate::engine::EngineHandle;
+use crate::ui::KioskPrinter;
+
+/// Bytes of a hall key made on first start.
+const KEY_BYTES: usize = 32;
+
+/// Keeps the kiosk's devices running; dropping it stops them.
+pub struct KioskDevices {
+    _threads: Vec<DeviceThread>,
+    printer: PrinterService<SerialEscPosPrinter>,
+}
+
+impl KioskDevices {
+    /// Opens the configured printer and reader. Call inside the tokio runtime.
+    pub fn start(engine: EngineHandle, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
+        let config = engine.setup().config.clone();
+        let key = load_or_create_key(key_path)?;
+        let (reports_tx, reports) = mpsc::channel(64);
+        let printer = PrinterService::new(
+            SerialEscPosPrinter::new(config.printer.clone(), config.ticket.clone()),
+            reports_tx.clone(),
+        );
+        let monitor =
+            printer.spawn_monitor(Duration::from_secs(config.printer.status_poll_seconds))?;
+        let reader = spawn_card_reader(config.idcard.clone(), key, reports_tx)?;
+        join(engine, printer.clone(), reports, DemoMode::WithKiosk(kiosk));
+        Ok(KioskDevices {
+            _threads: vec![monitor, reader],
+            printer,
+        })
+    }
+
+    /// The serial printer, for the kiosk to print on.
+    pub fn kiosk_printer(&self) -> Arc<dyn KioskPrinter> {
+        Arc::new(self.printer.clone())
+    }
+}
+
+/// The hall's secret for hashing ID numbers (appointments and per-person limits match on the hash):
+/// made once from the system's random source, readable by hallq alone, and kept across restarts so
+/// hashes stay comparable.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => HallKey::new(bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}; remove it to make a new one", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = vec![0u8; KEY_BYTES];
+            rand::rng().fill_bytes(&mut bytes);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            HallKey::new(bytes).map_err(anyhow::Error::msg)
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}

@@ -53,8 +53,9 @@ enum Request {
 pub struct EngineCounters {
     /// Transactions committed.
     pub batches: AtomicU64,
-    /// Commands decided (retries answered from the store are not counted).
+    /// Commands decided and committed (retries answered from the store are not counted).
     pub commands: AtomicU64,
+    /// Of those, the refused ones.
     pub refused: AtomicU64,
     pub events: AtomicU64,
     /// Batches the store failed to write.
@@ -189,6 +190,13 @@ struct Live {
     clock: Arc<dyn Clock>,
 }
 
+/// Commands decided in one batch (not retries answered from the store), counted once it commits.
+#[derive(Default)]
+struct Tally {
+    decided: u64,
+    refused: u64,
+}
+
 /// A command's place in the batch being written.
 struct Pending {
     reply: oneshot::Sender<Result<Outcome, EngineError>>,
@@ -215,20 +223,13 @@ impl Writer {
         let mut new_events = Vec::new();
         let written = self.decide_all(requests, &mut pending, &mut state_readers, &mut new_events);
         match written {
-            Ok(()) => {
+            Ok(tally) => {
                 let c = &self.counters;
                 c.batches.fetch_add(1, Ordering::Relaxed);
                 c.events
                     .fetch_add(new_events.len() as u64, Ordering::Relaxed);
-                for p in &pending {
-                    if let Ok(Outcome {
-                        result: CommandResult::Refused(_),
-                        ..
-                    }) = &p.outcome
-                    {
-                        c.refused.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                c.commands.fetch_add(tally.decided, Ordering::Relaxed);
+                c.refused.fetch_add(tally.refused, Ordering::Relaxed);
                 for p in pending {
                     let _ = p.reply.send(p.outcome);
                 }
@@ -262,7 +263,8 @@ impl Writer {
         pending: &mut Vec<Pending>,
         state_readers: &mut Vec<oneshot::Sender<HallState>>,
         new_events: &mut Vec<StoredEvent>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Tally, StoreError> {
+        let mut tally = Tally::default();
         let batch = self.store.begin()?;
         // Commands earlier in this same batch, not yet visible through the store.
         let mut in_batch: HashMap<String, (String, Outcome)> = HashMap::new();
@@ -292,10 +294,13 @@ impl Writer {
                     }
                     Some((_, outcome)) => Ok(outcome),
                     None => {
-                        self.counters.commands.fetch_add(1, Ordering::Relaxed);
                         let outcome =
                             self.live
                                 .execute(&batch, &command_id, &command, new_events)?;
+                        tally.decided += 1;
+                        if let CommandResult::Refused(_) = outcome.result {
+                            tally.refused += 1;
+                        }
                         let day = self.live.state.business_day.unwrap_or_default();
                         batch.record_command(&command_json, &outcome, day)?;
                         in_batch.insert(command_id, (command_json, outcome.clone()));
@@ -308,7 +313,8 @@ impl Writer {
         if !new_events.is_empty() {
             batch.write_meta(&self.live.state)?;
         }
-        batch.commit()
+        batch.commit()?;
+        Ok(tally)
     }
 }
 

@@ -426,3 +426,40 @@ async fn commands_arriving_together_commit_together() {
     );
     assert_eq!(hall.state().await.tickets.len(), 257);
 }
+
+#[tokio::test]
+async fn counters_count_decided_commands_once_and_not_their_retries() {
+    use std::sync::atomic::Ordering;
+    let hall = Hall::new();
+    let counters = || {
+        let c = hall.engine.counters();
+        (
+            c.commands.load(Ordering::Relaxed),
+            c.refused.load(Ordering::Relaxed),
+        )
+    };
+    let issue = Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: false,
+    };
+    hall.engine
+        .execute("count-ok", issue.clone())
+        .await
+        .unwrap();
+    hall.engine
+        .execute("count-no", Command::CallNext { window: 3 })
+        .await
+        .unwrap();
+    assert_eq!(counters(), (2, 1));
+    hall.engine.execute("count-ok", issue).await.unwrap();
+    hall.engine
+        .execute("count-no", Command::CallNext { window: 3 })
+        .await
+        .unwrap();
+    assert_eq!(
+        counters(),
+        (2, 1),
+        "retries answered from the store are not decided again"
+    );
+}

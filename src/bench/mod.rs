@@ -5,10 +5,8 @@ pub mod engine;
 /// Latency percentiles of a set of samples, in milliseconds.
 pub fn percentiles_ms(samples: &mut [std::time::Duration]) -> (f64, f64) {
     samples.sort();
-    let at = |p: f64| {
-        let sorted: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        crate::queue::stats::percentile(&sorted, p).unwrap_or(f64::NAN)
-    };
+    let sorted: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    let at = |p: f64| crate::queue::stats::percentile(&sorted, p).unwrap_or(f64::NAN);
     (at(0.50), at(0.99))
 }
 

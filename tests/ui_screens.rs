@@ -278,6 +278,10 @@ fn card(who: &str) -> CitizenCard {
 
 #[path = "ui_screens/devices.rs"]
 mod devices;
+#[path = "ui_screens/lan.rs"]
+mod lan;
+#[path = "lan_support/mod.rs"]
+mod lan_support;
 
 // ---------------------------------------------------------------------------------------------
 // Kiosk

@@ -48,8 +48,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if demo_hall {
         demo::open_around_the_clock(&mut setup);
     }
+    let screens = match (&args.screens, args.headless) {
+        (_, true) => Vec::new(),
+        (Some(kinds), false) => kinds.clone(),
+        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
+    };
     if !crate::hall::run::is_hall_node(&args.role) {
-        return crate::hall::run::run_terminal_blocking(setup, &args.role, args.seconds);
+        return crate::hall::run::run_terminal(setup, &args.role, screens, args.seconds);
     }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
@@ -60,11 +65,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let lan = runtime.block_on(crate::hall::run::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
-    let screens = match (&args.screens, args.headless) {
-        (_, true) => Vec::new(),
-        (Some(kinds), false) => kinds.clone(),
-        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
-    };
     // The demo's simulated printer and ID-card reader run until the node stops.
     let mut devices = None;
     let kiosk = KioskLink::default();

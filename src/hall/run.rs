@@ -16,8 +16,11 @@ use tokio::sync::mpsc;
 use super::HallServer;
 use super::client::{HallClient, LinkState};
 use crate::buttons::{self, CommandSink};
+use crate::clock::SystemClock;
 use crate::config::HallSetup;
+use crate::devices::demo::KioskLink;
 use crate::engine::EngineHandle;
+use crate::ui::{self, ScreenKind};
 use crate::voice;
 
 /// A board's part in the hall.
@@ -108,28 +111,6 @@ fn start_buttons(setup: &HallSetup, window: u16, sink: impl CommandSink + 'stati
     tokio::spawn(buttons::run(received, window, debounce, sink));
 }
 
-/// [`run_terminal`] on its own runtime, until Ctrl-C or `seconds` have passed.
-pub fn run_terminal_blocking(
-    setup: HallSetup,
-    roles: &[NodeRole],
-    seconds: Option<u64>,
-) -> anyhow::Result<std::process::ExitCode> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(run_terminal(Arc::new(setup), roles, async move {
-        let timer = async {
-            match seconds {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = timer => {}
-        }
-    }))?;
-    Ok(std::process::ExitCode::SUCCESS)
-}
-
 /// Watches the configured pins; false when none are set or the board has no GPIO.
 #[cfg(feature = "gpio")]
 fn watch_gpio(
@@ -158,12 +139,68 @@ fn watch_gpio(
     }
 }
 
-/// A terminal board: talks to the hall node over the LAN until `stop` resolves.
-pub async fn run_terminal(
-    setup: Arc<HallSetup>,
+/// A terminal board: talks to the hall node over the LAN and shows `screens` until Ctrl-C or
+/// `seconds` have passed. Without a display it keeps its buttons and voice and prints each call.
+pub fn run_terminal(
+    setup: HallSetup,
     roles: &[NodeRole],
-    stop: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
+    screens: Vec<ScreenKind>,
+    seconds: Option<u64>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let setup = Arc::new(setup);
+    let client = terminal_client(&setup)?;
+    let show_screens = !screens.is_empty() && ui::display_available();
+    if !screens.is_empty() && !show_screens {
+        eprintln!(
+            "hallq: {}; this terminal keeps running without screens",
+            ui::ScreensError::NoDisplay
+        );
+    }
+    let kiosk = KioskLink::default();
+    {
+        let _entered = runtime.enter();
+        let print_calls = has(roles, NodeRole::Display) && !screens.contains(&ScreenKind::Display);
+        start_terminal(&setup, roles, &client, print_calls || !show_screens);
+    }
+    let stop = async move {
+        let timer = async {
+            match seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = timer => {}
+        }
+    };
+    if !show_screens {
+        runtime.block_on(stop);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    // The screens own this (main) thread; Ctrl-C or --seconds ends their event loop.
+    let quit = runtime.spawn(async move {
+        stop.await;
+        let _ = slint::quit_event_loop();
+    });
+    let options = ui::ScreenOptions {
+        kinds: screens,
+        printer: Arc::new(ui::UnconnectedPrinter),
+        demo: false,
+        on_kiosk: Some(kiosk.on_kiosk()),
+    };
+    let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
+    let source = ui::HallSource::lan(client, setup);
+    if let Err(e) = ui::run_screens(source, clock, runtime.handle(), &options) {
+        eprintln!("hallq: {e}; this terminal keeps running without screens");
+        runtime.block_on(quit).ok();
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The client of a paired terminal, holding the device token `hallq pair join` stored.
+fn terminal_client(setup: &HallSetup) -> anyhow::Result<HallClient> {
     let lan = &setup.config.lan;
     let token = std::fs::read_to_string(&lan.token_file)
         .with_context(|| {
@@ -174,7 +211,16 @@ pub async fn run_terminal(
         })?
         .trim()
         .to_string();
-    let client = HallClient::new(&lan.hall_url, token);
+    Ok(HallClient::new(&lan.hall_url, token))
+}
+
+/// Starts a terminal's buttons, voice and link log. Call inside the tokio runtime.
+fn start_terminal(
+    setup: &Arc<HallSetup>,
+    roles: &[NodeRole],
+    client: &HallClient,
+    print_calls: bool,
+) {
     let mut link = client.link();
     tokio::spawn(async move {
         while link.changed().await.is_ok() {
@@ -191,10 +237,10 @@ pub async fn run_terminal(
     if has(roles, NodeRole::Counter)
         && let Some(window) = setup.config.buttons.window
     {
-        start_buttons(&setup, window, client.clone());
+        start_buttons(setup, window, client.clone());
     }
     // Every terminal follows the push stream: it keeps the link state current even when nobody
-    // presses anything, and a display board prints each call until its screen takes over.
+    // presses anything, and a display board without its screen prints each call.
     let display = has(roles, NodeRole::Display);
     tokio::spawn({
         let client = client.clone();
@@ -209,15 +255,13 @@ pub async fn run_terminal(
             }
             client
                 .follow_calls(after, |number, window| {
-                    if display {
+                    if print_calls {
                         println!("call {number} -> window {window}");
                     }
                 })
                 .await
         }
     });
-    stop.await;
-    Ok(())
 }
 
 /// Where the hall's log stands, asked until the hall node answers: a terminal that starts while the

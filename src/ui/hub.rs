@@ -1,5 +1,5 @@
-//! The screens' shared core, living on the UI thread: the latest hall state, the screen language, and
-//! the bridge to the engine.
+//! The screens' shared core, living on the UI thread: the latest hall state, the screen language, the
+//! link to the hall node, and the bridge to the engine (in this process or over the LAN).
 //!
 //! UI callbacks never wait: they hand a job to a worker task on tokio (`try_send`), the worker runs the
 //! engine command, and the continuation comes back to the UI thread through
@@ -17,9 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::NaiveDateTime;
 use tokio::sync::{broadcast, mpsc};
 
+use super::source::{self, CommandError, HallSource};
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
 use crate::engine::{EngineError, EngineHandle};
+use crate::hall::client::LinkState;
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
 
@@ -47,8 +49,10 @@ pub trait Screen {
 
 pub struct Hub {
     id: u64,
-    engine: EngineHandle,
+    source: HallSource,
     clock: Arc<dyn Clock>,
+    /// Whether the hall node answers; an engine in this process always does.
+    link: RefCell<LinkState>,
     jobs: mpsc::Sender<Job>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     lang: Cell<Lang>,
@@ -61,21 +65,44 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the worker and the event follower on `runtime`. Call on the UI thread.
+    ///
+    /// A terminal's screens open at once, empty and saying the hall node is not reached, and fill in
+    /// when it answers.
     pub fn start(
-        engine: EngineHandle,
+        source: HallSource,
         clock: Arc<dyn Clock>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Rc<Hub>, EngineError> {
         let id = NEXT_HUB_ID.fetch_add(1, Ordering::Relaxed);
-        // Subscribe before reading the state, so no event falls between the two.
-        let events = engine.subscribe();
-        let state = runtime.block_on(engine.state())?;
         let (jobs, queue) = mpsc::channel(JOB_QUEUE);
-        let tasks = vec![
-            runtime.spawn(run_jobs(id, queue)),
-            runtime.spawn(follow_events(id, engine.clone(), events)),
-        ];
-        let lang = engine
+        let mut tasks = vec![runtime.spawn(run_jobs(id, queue))];
+        let (state, link) = match &source {
+            HallSource::Engine(engine) => {
+                // Subscribe before reading the state, so no event falls between the two.
+                let events = engine.subscribe();
+                let state = runtime.block_on(engine.state())?;
+                tasks.push(runtime.spawn(follow_events(id, engine.clone(), events)));
+                (state, LinkState::Connected)
+            }
+            HallSource::Lan { client, .. } => {
+                tasks.push(runtime.spawn(source::follow_hall_node(
+                    client.clone(),
+                    move |state, events| {
+                        deliver(
+                            id,
+                            Box::new(move |hub: &Rc<Hub>| hub.update(state, &events)),
+                        )
+                    },
+                )));
+                tasks.push(
+                    runtime.spawn(source::watch_link(client.clone(), move |link| {
+                        deliver(id, Box::new(move |hub: &Rc<Hub>| hub.set_link(link)))
+                    })),
+                );
+                (HallState::default(), LinkState::Unknown)
+            }
+        };
+        let lang = source
             .setup()
             .config
             .hall
@@ -85,8 +112,9 @@ impl Hub {
             .unwrap_or(Lang::Zh);
         let hub = Rc::new(Hub {
             id,
-            engine,
+            source,
             clock,
+            link: RefCell::new(link),
             jobs,
             tasks,
             lang: Cell::new(lang),
@@ -101,7 +129,20 @@ impl Hub {
     }
 
     pub fn setup(&self) -> &Arc<HallSetup> {
-        self.engine.setup()
+        self.source.setup()
+    }
+
+    /// True while the hall node cannot be reached (or has not been yet): the screens say so.
+    pub fn hall_unreachable(&self) -> bool {
+        *self.link.borrow() != LinkState::Connected
+    }
+
+    fn set_link(self: &Rc<Self>, link: LinkState) {
+        if *self.link.borrow() == link {
+            return;
+        }
+        *self.link.borrow_mut() = link;
+        self.refresh_all();
     }
 
     pub fn state(&self) -> Arc<HallState> {
@@ -140,12 +181,12 @@ impl Hub {
     pub fn execute(
         &self,
         command: Command,
-        then: impl FnOnce(&Rc<Hub>, Result<Outcome, EngineError>) + Send + 'static,
+        then: impl FnOnce(&Rc<Hub>, Result<Outcome, CommandError>) + Send + 'static,
     ) {
-        let engine = self.engine.clone();
+        let source = self.source.clone();
         let command_id = format!("ui-{}", uuid::Uuid::now_v7().simple());
         self.submit(async move {
-            let outcome = engine.execute(command_id, command).await;
+            let outcome = source.execute(command_id, command).await;
             Box::new(move |hub: &Rc<Hub>| then(hub, outcome)) as UiTask
         });
     }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
+use super::CommandError;
 use super::hub::{Hub, Screen};
 use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels};
 use super::views;
 use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use crate::config::{Lang, Orientation, localized};
 use crate::devices::printer::TicketTextConfig;
-use crate::engine::EngineError;
 use crate::queue::{CitizenCard, Command, DeviceFault, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
 
@@ -102,6 +102,9 @@ impl KioskController {
     /// needs the card is refused with `id_card_required`, which leads to the card page.
     pub fn tap_service(&self, hub: &Rc<Hub>, service: &str) {
         *self.awaiting_card_for.borrow_mut() = None;
+        if self.refuse_while_unreachable(hub) {
+            return;
+        }
         let service = service.to_string();
         hub.execute(
             Command::IssueTicket {
@@ -116,6 +119,9 @@ impl KioskController {
     /// A card on the reader: the ticket for the service waiting for it, or else an appointment check-in.
     pub fn tap_card(&self, hub: &Rc<Hub>, card: CitizenCard) {
         let service = self.awaiting_card_for.borrow_mut().take();
+        if self.refuse_while_unreachable(hub) {
+            return;
+        }
         let command = match &service {
             Some(service) => Command::IssueTicket {
                 service: service.clone(),
@@ -133,10 +139,20 @@ impl KioskController {
         });
     }
 
+    /// Without the hall node no number can be given: say so at once rather than keep a citizen
+    /// waiting on retries, and send nothing that could issue a ticket nobody collects.
+    fn refuse_while_unreachable(&self, hub: &Rc<Hub>) -> bool {
+        let unreachable = hub.hall_unreachable();
+        if unreachable {
+            self.notice(KioskNotice::OutOfOrder, "", "");
+        }
+        unreachable
+    }
+
     fn answer(
         &self,
         hub: &Rc<Hub>,
-        outcome: Result<Outcome, EngineError>,
+        outcome: Result<Outcome, CommandError>,
         service: Option<&str>,
         card: Option<&CitizenCard>,
     ) {
@@ -342,6 +358,7 @@ impl Screen for KioskController {
         adapter.set_language(lang.code().into());
         adapter.set_hall_name(localized(&setup.config.hall.name, lang).into());
         adapter.set_printer_faulty(state.faults.contains_key(PRINTER_DEVICE));
+        adapter.set_hall_unreachable(hub.hall_unreachable());
         let tiles: Vec<ServiceTile> = setup
             .config
             .services

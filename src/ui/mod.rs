@@ -10,6 +10,7 @@ pub mod headless;
 mod hub;
 mod kiosk;
 mod rating;
+mod source;
 mod ticket_output;
 mod views;
 mod window_panel;
@@ -22,6 +23,7 @@ use slint::ComponentHandle;
 pub use hub::{CardReaderHandle, Hub};
 pub use kiosk::{PRINTER_DEVICE, demo_card};
 pub use rating::prompt as prompt_rating;
+pub use source::{CommandError, HallSource, SCREEN_PATIENCE};
 pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, UnconnectedPrinter, qr_pixels};
 
 use crate::clock::Clock;
@@ -87,12 +89,13 @@ pub struct Screens {
 impl Screens {
     /// Creates and binds the screens. Call on the thread that runs the Slint event loop.
     pub fn open(
-        engine: EngineHandle,
+        source: impl Into<HallSource>,
         clock: Arc<dyn Clock>,
         runtime: &tokio::runtime::Handle,
         options: &ScreenOptions,
     ) -> anyhow::Result<Screens> {
-        let setup = engine.setup().clone();
+        let source = source.into();
+        let setup = source.setup().clone();
         for kind in &options.kinds {
             if let ScreenKind::Window(n) = kind
                 && setup.window(*n).is_none()
@@ -100,7 +103,7 @@ impl Screens {
                 anyhow::bail!("the hall has no window {n}");
             }
         }
-        let hub = Hub::start(engine, clock, runtime)?;
+        let hub = Hub::start(source, clock, runtime)?;
         let mut screens = Screens {
             hub: hub.clone(),
             kiosk: None,
@@ -220,7 +223,7 @@ pub fn display_available() -> bool {
 /// Opens `kinds` and runs the Slint event loop on this thread until the last window closes or
 /// `slint::quit_event_loop` is called (e.g. on Ctrl-C).
 pub fn run_screens(
-    engine: EngineHandle,
+    source: impl Into<HallSource>,
     clock: Arc<dyn Clock>,
     runtime: &tokio::runtime::Handle,
     options: &ScreenOptions,
@@ -229,7 +232,7 @@ pub fn run_screens(
         return Err(ScreensError::NoDisplay);
     }
     let failed = |e: &dyn std::fmt::Display| ScreensError::Failed(e.to_string());
-    let screens = Screens::open(engine, clock, runtime, options).map_err(|e| failed(&e))?;
+    let screens = Screens::open(source, clock, runtime, options).map_err(|e| failed(&e))?;
     screens.show().map_err(|e| failed(&e))?;
     slint::run_event_loop_until_quit().map_err(|e| failed(&e))?;
     Ok(())

@@ -6,11 +6,11 @@ use std::rc::{Rc, Weak};
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
+use super::CommandError;
 use super::hub::{Hub, Screen};
 use super::views;
 use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
-use crate::engine::EngineError;
 use crate::queue::{Command, TicketState, TransferTarget};
 use crate::store::{CommandResult, Outcome};
 
@@ -98,7 +98,7 @@ impl PanelController {
         });
     }
 
-    fn answer(&self, hub: &Rc<Hub>, outcome: Result<Outcome, EngineError>) {
+    fn answer(&self, hub: &Rc<Hub>, outcome: Result<Outcome, CommandError>) {
         let adapter = self.adapter();
         match outcome.map(|o| o.result) {
             Ok(CommandResult::Done(_)) => adapter.set_notice(PanelNotice::None),
@@ -148,6 +148,7 @@ impl Screen for PanelController {
         let state = hub.state();
         let lang = hub.lang();
         let adapter = self.adapter();
+        adapter.set_hall_unreachable(hub.hall_unreachable());
         let config = setup.window(self.window);
         adapter.set_window_name(
             config

@@ -191,7 +191,7 @@ pub fn run_terminal(
         on_kiosk: Some(kiosk.on_kiosk()),
     };
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
-    let source = ui::HallSource::lan(client, setup);
+    let source = ui::HallSource::lan(client, setup, ui::SCREEN_PATIENCE);
     if let Err(e) = ui::run_screens(source, clock, runtime.handle(), &options) {
         eprintln!("hallq: {e}; this terminal keeps running without screens");
         runtime.block_on(quit).ok();

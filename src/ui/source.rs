@@ -45,10 +45,11 @@ pub enum CommandError {
 }
 
 impl HallSource {
-    /// A terminal's source. Commands are retried with their id for [`SCREEN_PATIENCE`], then given up.
-    pub fn lan(client: HallClient, setup: Arc<HallSetup>) -> HallSource {
+    /// A terminal's source. Commands are retried with their id for `patience` (a terminal's screens
+    /// use [`SCREEN_PATIENCE`]), then given up with [`ClientError::GaveUp`].
+    pub fn lan(client: HallClient, setup: Arc<HallSetup>, patience: Duration) -> HallSource {
         let client = client.with_retry(crate::hall::client::Retry {
-            patience: Some(SCREEN_PATIENCE),
+            patience: Some(patience),
             ..Default::default()
         });
         HallSource::Lan { client, setup }

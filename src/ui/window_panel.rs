@@ -11,6 +11,7 @@ use super::hub::{Hub, Screen};
 use super::views;
 use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
+use crate::hall::client::ClientError;
 use crate::queue::{Command, TicketState, TransferTarget};
 use crate::store::{CommandResult, Outcome};
 
@@ -121,6 +122,12 @@ impl PanelController {
                 };
                 adapter.set_notice(notice);
                 adapter.set_notice_arg(arg.into());
+            }
+            Err(CommandError::Lan(
+                e @ (ClientError::GaveUp { .. } | ClientError::Unreachable(_)),
+            )) => {
+                tracing::warn!("a window command did not reach the hall node: {e}");
+                adapter.set_notice(PanelNotice::NotSent);
             }
             Err(e) => {
                 adapter.set_notice(PanelNotice::Other);

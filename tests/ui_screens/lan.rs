@@ -19,7 +19,8 @@ struct Terminals {
 }
 
 impl Terminals {
-    fn start() -> Terminals {
+    /// The three terminals, giving a command up after `patience` without the hall node.
+    fn start(patience: Duration) -> Terminals {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -31,7 +32,7 @@ impl Terminals {
             // Each board reads its own copy of the hall's config.
             let setup = Arc::new(hallq::config::example());
             let screens = Screens::open(
-                HallSource::lan(client, setup),
+                HallSource::lan(client, setup, patience),
                 hall.clock.clone(),
                 runtime.handle(),
                 &ScreenOptions {
@@ -126,7 +127,7 @@ fn wait(what: &str, done: impl FnMut() -> bool) {
 #[test]
 fn terminal_screens_fill_in_from_the_hall_node_and_follow_its_calls() {
     on_ui_thread(|| {
-        let terminals = Terminals::start();
+        let terminals = Terminals::start(Duration::from_secs(10));
         assert_eq!(terminals.banners_shown(), [false; 3]);
         let kiosk = terminals.kiosk().global::<KioskAdapter>();
         tap(terminals.kiosk(), "社会保障");
@@ -161,7 +162,7 @@ fn terminal_screens_fill_in_from_the_hall_node_and_follow_its_calls() {
 #[test]
 fn a_terminal_that_loses_the_hall_node_says_so_and_acts_once_when_it_returns() {
     on_ui_thread(|| {
-        let mut terminals = Terminals::start();
+        let mut terminals = Terminals::start(Duration::from_secs(3));
         let runtime_kiosk = terminals.runtime.block_on(terminals.hall.pair(Role::Kiosk));
         terminals
             .runtime
@@ -221,5 +222,27 @@ fn a_terminal_that_loses_the_hall_node_says_so_and_acts_once_when_it_returns() {
             .collect();
         assert_eq!(called, ["A001"], "the retried call acted once");
         assert_eq!(wall.get_call_serial(), 1, "one call reached the wall");
+
+        // A press the hall node never hears of is given up after the patience, and the panel says so.
+        let addr = terminals.runtime.block_on(terminals.hall.unplug());
+        tap(&panel_ui, "重呼");
+        wait("the panel to say the press was not sent", || {
+            panel.get_notice() == PanelNotice::NotSent
+        });
+        assert!(
+            visible_texts(&panel_ui)
+                .iter()
+                .any(|t| t == "大厅服务器未应答，请再按一次。")
+        );
+        terminals.runtime.block_on(terminals.hall.plug_in(addr));
+        wait("the link to return", || {
+            terminals.unreachable() == [false; 3]
+        });
+        let calls = terminals
+            .hall_state()
+            .ticket_by_number("A001")
+            .unwrap()
+            .calls;
+        assert_eq!(calls, 1, "the given-up recall never acted");
     });
 }

@@ -14,6 +14,7 @@ pub mod devices;
 pub mod engine;
 pub mod hall;
 pub mod queue;
+pub mod sink;
 pub mod store;
 pub mod ui;
 pub mod voice;

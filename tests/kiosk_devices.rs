@@ -1,14 +1,23 @@
-//! A configured hall's kiosk opens the printer and reader named in its config.
+//! A configured hall's kiosk opens the printer and reader named in its config, and reports to the
+//! engine beside it or to the hall node over the LAN.
+
+mod lan_support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hallq::clock::ManualClock;
-use hallq::devices::demo::KioskLink;
+use hallq::config::HallSetup;
+use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
+use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::kiosk::{KioskDevices, load_or_create_key};
+use hallq::devices::link::{KioskLink, KioskPresence, forward_reports};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
-use hallq::queue::Event;
+use hallq::hall::Role;
+use hallq::hall::client::HallClient;
+use hallq::queue::{Event, HallState};
+use lan_support::TestHall;
 
 #[test]
 fn the_hall_key_is_made_once_private_and_kept() {
@@ -73,5 +82,103 @@ async fn the_configured_printer_port_is_watched_and_its_faults_reach_the_engine(
     assert!(
         faulted.iter().any(|(d, _)| d == "idcard_reader"),
         "the missing reader is reported: {faulted:?}"
+    );
+}
+
+/// A kiosk board's config: the example hall with the printer on `printer_port` and the reader on a
+/// port that does not exist.
+fn kiosk_board_setup(printer_port: &str, dir: &std::path::Path) -> Arc<HallSetup> {
+    let mut setup = hallq::config::example();
+    setup.config.printer.port = printer_port.to_string();
+    setup.config.printer.status_poll_seconds = 1;
+    setup.config.idcard.port = dir.join("no-reader").to_string_lossy().into_owned();
+    Arc::new(setup)
+}
+
+/// Reads the hall node's state over the LAN until `done` holds or 15 s pass.
+async fn wait_for_state(reader: &HallClient, done: impl Fn(&HallState) -> bool) -> HallState {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let state = reader.state().await.unwrap();
+        if done(&state) || tokio::time::Instant::now() >= deadline {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_board_reports_its_device_faults_to_the_hall_node_over_the_lan() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let staff = hall.pair(Role::Admin).await;
+    let sim = PrinterSim::start(None).unwrap();
+    sim.state_handle().lock().unwrap().paper = Paper::Out;
+    let board = tempfile::tempdir().unwrap();
+    let setup = kiosk_board_setup(sim.port_path(), board.path());
+    let _devices = KioskDevices::start_with(
+        kiosk,
+        setup,
+        &board.path().join("idcard.key"),
+        KioskLink::default(),
+    )
+    .unwrap();
+
+    let state = wait_for_state(&staff, |s| s.faults.len() >= 2).await;
+    let printer = state.faults.get("ticket_printer");
+    assert!(
+        printer.is_some_and(|f| f.code.contains("paper")),
+        "{:?}",
+        state.faults
+    );
+    assert!(
+        state.faults.contains_key("idcard_reader"),
+        "the missing reader is reported: {:?}",
+        state.faults
+    );
+
+    sim.state_handle().lock().unwrap().paper = Paper::Plenty;
+    let state = wait_for_state(&staff, |s| !s.faults.contains_key("ticket_printer")).await;
+    assert!(
+        !state.faults.contains_key("ticket_printer"),
+        "the refilled printer's recovery reaches the hall node too: {:?}",
+        state.faults
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let staff = hall.pair(Role::Admin).await;
+    let board = tempfile::tempdir().unwrap();
+    let reader_sim =
+        CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
+    let (reports_tx, reports) = tokio::sync::mpsc::channel(16);
+    let config = IdCardReaderConfig {
+        port: reader_sim.port_path(),
+        poll_ms: 50,
+        ..IdCardReaderConfig::default()
+    };
+    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let _reader = spawn_card_reader(config, key, reports_tx).unwrap();
+    let setup = Arc::new(hallq::config::example());
+    tokio::spawn(forward_reports(
+        kiosk,
+        setup,
+        reports,
+        KioskPresence::Headless,
+    ));
+
+    reader_sim.place(0);
+    let state = wait_for_state(&staff, |s| !s.tickets.is_empty()).await;
+    let tickets: Vec<_> = state.tickets.values().collect();
+    assert_eq!(tickets.len(), 1, "one card, one ticket: {tickets:?}");
+    let ticket = tickets[0];
+    // 户籍办理 (C) is the example hall's first walk-in service that needs the ID card.
+    assert_eq!(ticket.number, "C001");
+    assert_eq!(
+        ticket.citizen.as_ref().map(|c| c.masked_name.as_str()),
+        Some("张*三")
     );
 }

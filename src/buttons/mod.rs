@@ -10,14 +10,13 @@ pub mod gpio;
 pub mod stdin;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::engine::EngineHandle;
-use crate::hall::client::HallClient;
 use crate::queue::Command;
+// Window terminals name the sink through `buttons`; kiosk devices share it, so it lives in `sink`.
+pub use crate::sink::CommandSink;
 use crate::store::{CommandResult, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,26 +76,6 @@ impl Debouncer {
             self.last.insert(press.button, press.at);
         }
         !bounced
-    }
-}
-
-/// Where a window terminal's commands go: the engine in the same process, or the hall node over the
-/// LAN (which keeps the command id across retries).
-pub trait CommandSink: Send + Sync {
-    fn send(&self, command: Command) -> impl Future<Output = Result<Outcome, String>> + Send;
-}
-
-impl CommandSink for EngineHandle {
-    async fn send(&self, command: Command) -> Result<Outcome, String> {
-        self.execute(uuid::Uuid::now_v7().to_string(), command)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl CommandSink for HallClient {
-    async fn send(&self, command: Command) -> Result<Outcome, String> {
-        self.execute(command).await.map_err(|e| e.to_string())
     }
 }
 

@@ -11,7 +11,8 @@ use super::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::demo;
-use crate::devices::demo::{DemoDevices, DemoMode, KioskLink};
+use crate::devices::demo::DemoDevices;
+use crate::devices::link::{KioskLink, KioskPresence};
 use crate::engine;
 use crate::ui;
 
@@ -69,10 +70,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut devices = None;
     let kiosk = KioskLink::default();
     // Without a display the screens will not open: the devices then stand in for the kiosk.
-    let mode = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
-        DemoMode::WithKiosk(kiosk.clone())
+    let presence = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
+        KioskPresence::Screen(kiosk.clone())
     } else {
-        DemoMode::Headless
+        KioskPresence::Headless
     };
     {
         let _entered = runtime.enter();
@@ -97,7 +98,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("sim-tickets");
-            match DemoDevices::start(engine.clone(), &tickets, mode.clone()) {
+            match DemoDevices::start(engine.clone(), &tickets, presence.clone()) {
                 Ok(running) => {
                     tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
                     devices = Some(running);
@@ -109,7 +110,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // A configured hall's kiosk opens its real printer and card reader; a failure to start them leaves
     // the kiosk showing numbers on screen.
     let mut kiosk_devices = None;
-    if !demo_hall && matches!(mode, DemoMode::WithKiosk(_)) {
+    if !demo_hall && matches!(presence, KioskPresence::Screen(_)) {
         let _entered = runtime.enter();
         let key_path = db_path
             .parent()

@@ -1,61 +1,28 @@
 //! The demo hall's devices: both simulators on pty pairs behind the real drivers, so `hallq run`
 //! without a config prints tickets (as PNG files), reads a test card now and then, and shows a
-//! printer running out of paper and being refilled. With the kiosk screen open the kiosk prints
-//! its own tickets on the simulated printer and takes the cards; headless, every issued ticket is
-//! printed here and a card takes a ticket by itself.
+//! printer running out of paper and being refilled. They join the hall as a configured kiosk's
+//! devices do ([`super::link`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::idcard::sim::{CardReaderSim, TestCard};
 use super::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use super::link::{KioskPresence, join};
 use super::printer::sim::render::load_font;
 use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig};
 use super::worker::DeviceThread;
-use super::{DeviceReport, ticket_print};
-use crate::config::Lang;
 use crate::engine::EngineHandle;
-use crate::queue::{Command, Event, policy};
-use crate::ui::{CardReaderHandle, KioskPrinter};
+use crate::ui::KioskPrinter;
 
 /// Every this many printed tickets the demo printer's paper runs out mid-ticket.
 const PAPER_ROLL_TICKETS: u64 = 25;
 const REFILL_AFTER: Duration = Duration::from_secs(10);
 const CARD_EVERY: Duration = Duration::from_secs(20);
-
-/// Whether the kiosk screen runs in this process, which decides who prints and who takes cards.
-#[derive(Clone)]
-pub enum DemoMode {
-    /// No kiosk screen: the devices print every issued ticket, and a card takes a ticket for the
-    /// first service that needs the ID card.
-    Headless,
-    /// The kiosk prints its own tickets (on [`DemoDevices::kiosk_printer`]) and asks the citizen
-    /// what a card is for, so the devices only hand it the cards.
-    WithKiosk(KioskLink),
-}
-
-/// Where the kiosk takes card reads. The devices start before the screens, so the kiosk's handle
-/// arrives later; cards read before it does are dropped.
-#[derive(Clone, Default)]
-pub struct KioskLink(Arc<OnceLock<CardReaderHandle>>);
-
-impl KioskLink {
-    /// The callback the screens call once the kiosk is bound (`ScreenOptions::on_kiosk`).
-    pub fn on_kiosk(&self) -> Arc<dyn Fn(CardReaderHandle) + Send + Sync> {
-        let slot = Arc::clone(&self.0);
-        Arc::new(move |handle| {
-            let _ = slot.set(handle);
-        })
-    }
-
-    fn kiosk(&self) -> Option<&CardReaderHandle> {
-        self.0.get()
-    }
-}
 
 /// Keeps the demo devices running; dropping it stops them.
 pub struct DemoDevices {
@@ -68,7 +35,11 @@ pub struct DemoDevices {
 impl DemoDevices {
     /// Starts the simulators, the drivers and the tasks joining them to `engine`. Call inside
     /// the tokio runtime.
-    pub fn start(engine: EngineHandle, tickets_dir: &Path, mode: DemoMode) -> anyhow::Result<Self> {
+    pub fn start(
+        engine: EngineHandle,
+        tickets_dir: &Path,
+        presence: KioskPresence,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(tickets_dir)?;
         let font = load_font()?;
         let printer_sim = PrinterSim::start(None)?;
@@ -119,7 +90,7 @@ impl DemoDevices {
             }
         })?;
 
-        join(engine, printer.clone(), reports, mode);
+        join(engine, printer.clone(), reports, presence);
         let cards = Arc::clone(&reader_sim);
         tokio::spawn(async move {
             let examples = TestCard::examples().len();
@@ -158,92 +129,4 @@ fn printer_sim_run_out(state: &Arc<std::sync::Mutex<super::printer::sim::SimPrin
             s.paper = Paper::Plenty;
         }
     });
-}
-
-/// Joins the drivers to the engine: their reports become commands (cards go to the kiosk when there
-/// is one), and without a kiosk screen every issued ticket is printed. Call inside the tokio runtime.
-pub fn join<P>(
-    engine: EngineHandle,
-    printer: PrinterService<P>,
-    reports: mpsc::Receiver<DeviceReport>,
-    mode: DemoMode,
-) where
-    P: super::printer::TicketPrinter + 'static,
-{
-    if matches!(mode, DemoMode::Headless) {
-        tokio::spawn(print_issued_tickets(engine.clone(), printer));
-    }
-    tokio::spawn(forward_reports(engine, reports, mode));
-}
-
-async fn forward_reports(
-    engine: EngineHandle,
-    mut reports: mpsc::Receiver<DeviceReport>,
-    mode: DemoMode,
-) {
-    let mut n = 0u64;
-    let run = uuid::Uuid::now_v7().simple().to_string();
-    while let Some(report) = reports.recv().await {
-        n += 1;
-        let command = match (&report, &mode) {
-            (DeviceReport::Card(facts), DemoMode::WithKiosk(link)) => {
-                match link.kiosk() {
-                    Some(kiosk) => kiosk.card_tapped(facts.citizen_card()),
-                    None => tracing::info!("card read before the kiosk screen opened; ignored"),
-                }
-                None
-            }
-            // Without a kiosk screen, a card takes a ticket for the first service that needs one.
-            (DeviceReport::Card(facts), DemoMode::Headless) => engine
-                .setup()
-                .config
-                .services
-                .iter()
-                .find(|s| s.requires_id_card && !s.appointment_only)
-                .map(|s| Command::IssueTicket {
-                    service: s.code.clone(),
-                    citizen: Some(facts.citizen_card()),
-                    by_staff: false,
-                }),
-            (DeviceReport::CardRejected(e), _) => {
-                tracing::info!("card not read: {e}");
-                None
-            }
-            (other, _) => other.to_command(),
-        };
-        if let Some(command) = command {
-            let _ = engine
-                .execute(format!("demo-device-{run}-{n}"), command)
-                .await;
-        }
-    }
-}
-
-async fn print_issued_tickets<P>(engine: EngineHandle, printer: PrinterService<P>)
-where
-    P: super::printer::TicketPrinter + 'static,
-{
-    let mut events = engine.subscribe();
-    let texts = TicketTextConfig::default();
-    while let Ok(stored) = events.recv().await {
-        let Event::TicketIssued { ticket, .. } = &stored.event else {
-            continue;
-        };
-        let Ok(state) = engine.state().await else {
-            return;
-        };
-        let Some(ticket) = state.tickets.get(ticket) else {
-            continue;
-        };
-        let setup = engine.setup();
-        let ahead = policy::people_ahead(
-            setup,
-            stored.recorded.hall_ms,
-            ticket,
-            state.tickets.values(),
-        );
-        let print = ticket_print(setup, ticket, ahead, Lang::Zh, &texts);
-        let printer = printer.clone();
-        let _ = tokio::task::spawn_blocking(move || printer.print(&print)).await;
-    }
 }

@@ -1,6 +1,8 @@
 //! The kiosk's real devices, opened from the hall's config: the ESC/POS printer on `[printer]` and the
-//! ID-card reader on `[idcard]`, joined to the engine and to the kiosk screen exactly as the demo hall
-//! joins its simulators. A missing or unplugged device is reported as a fault; it never stops the hall.
+//! ID-card reader on `[idcard]`, joined to the hall and to the kiosk screen through [`super::link`]. The
+//! hall is the engine when the kiosk runs on the hall node's board, or the hall node over the LAN from
+//! a kiosk board of its own. A missing or unplugged device is reported as a fault; it never stops the
+//! hall.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -11,11 +13,13 @@ use std::time::Duration;
 use rand::RngCore;
 use tokio::sync::mpsc;
 
-use super::demo::{DemoMode, KioskLink, join};
 use super::idcard::{HallKey, spawn_card_reader};
+use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
 use super::worker::DeviceThread;
+use crate::config::HallSetup;
 use crate::engine::EngineHandle;
+use crate::sink::CommandSink;
 use crate::ui::KioskPrinter;
 
 /// Bytes of a hall key made on first start.
@@ -28,9 +32,21 @@ pub struct KioskDevices {
 }
 
 impl KioskDevices {
-    /// Opens the configured printer and reader. Call inside the tokio runtime.
+    /// Opens the configured printer and reader beside the engine. Call inside the tokio runtime.
     pub fn start(engine: EngineHandle, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
-        let config = engine.setup().config.clone();
+        let setup = Arc::clone(engine.setup());
+        Self::start_with(engine, setup, key_path, kiosk)
+    }
+
+    /// Opens the configured printer and reader and reports to `sink`: the engine, or the hall node's
+    /// client on a kiosk board of its own. Call inside the tokio runtime.
+    pub fn start_with<S: CommandSink + Clone + 'static>(
+        sink: S,
+        setup: Arc<HallSetup>,
+        key_path: &Path,
+        kiosk: KioskLink,
+    ) -> anyhow::Result<KioskDevices> {
+        let config = &setup.config;
         let key = load_or_create_key(key_path)?;
         let (reports_tx, reports) = mpsc::channel(64);
         let printer = PrinterService::new(
@@ -40,7 +56,13 @@ impl KioskDevices {
         let monitor =
             printer.spawn_monitor(Duration::from_secs(config.printer.status_poll_seconds))?;
         let reader = spawn_card_reader(config.idcard.clone(), key, reports_tx)?;
-        join(engine, printer.clone(), reports, DemoMode::WithKiosk(kiosk));
+        // The kiosk screen prints its own tickets, so nothing here follows the engine's events.
+        tokio::spawn(forward_reports(
+            sink,
+            Arc::clone(&setup),
+            reports,
+            KioskPresence::Screen(kiosk),
+        ));
         Ok(KioskDevices {
             _threads: vec![monitor, reader],
             printer,

@@ -8,6 +8,7 @@ mod bridge;
 pub mod demo;
 pub mod idcard;
 pub mod kiosk;
+pub mod link;
 pub mod printer;
 pub mod pty;
 pub mod serial;

@@ -1,9 +1,9 @@
 //! The kiosk joined to the real serial drivers: the ESC/POS printer simulator and the ID-card reader
 //! simulator on pty pairs, as the demo hall wires them.
 
-use hallq::devices::demo::{DemoMode, KioskLink, join};
 use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
 use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use hallq::devices::link::{KioskLink, KioskPresence, join};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
 use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
@@ -34,7 +34,7 @@ fn hall_with_serial_printer(sim: &PrinterSim) -> Hall {
         hall.engine.clone().unwrap(),
         printer,
         rx,
-        DemoMode::WithKiosk(link),
+        KioskPresence::Screen(link),
     );
     hall
 }
@@ -155,7 +155,7 @@ fn a_card_on_the_reader_goes_to_the_kiosk_waiting_for_it() {
         {
             let _entered = hall.runtime.as_ref().unwrap().enter();
             let engine = hall.engine.clone().unwrap();
-            join(engine, unused_printer, rx, DemoMode::WithKiosk(link));
+            join(engine, unused_printer, rx, KioskPresence::Screen(link));
         }
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         // 户籍办理 needs the card; without a kiosk the card would take a ticket for it by itself.

@@ -7,6 +7,7 @@
 //! node at `[lan] hall_url`.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use super::client::{HallClient, LinkState};
 use crate::buttons::{self, CommandSink};
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
-use crate::devices::demo::KioskLink;
+use crate::devices::kiosk::KioskDevices;
+use crate::devices::link::KioskLink;
 use crate::engine::EngineHandle;
 use crate::ui::{self, ScreenKind};
 use crate::voice;
@@ -184,9 +186,23 @@ pub fn run_terminal(
         stop.await;
         let _ = slint::quit_event_loop();
     });
+    // A kiosk board's own printer and card reader; a failure to open them leaves the kiosk showing
+    // numbers on screen.
+    let mut kiosk_devices = None;
+    if screens.contains(&ScreenKind::Kiosk) {
+        let _entered = runtime.enter();
+        let key_path = Path::new(&setup.config.lan.token_file).with_file_name("idcard.key");
+        match KioskDevices::start_with(client.clone(), setup.clone(), &key_path, kiosk.clone()) {
+            Ok(running) => kiosk_devices = Some(running),
+            Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
+        }
+    }
     let options = ui::ScreenOptions {
         kinds: screens,
-        printer: Arc::new(ui::UnconnectedPrinter),
+        printer: match &kiosk_devices {
+            Some(devices) => devices.kiosk_printer(),
+            None => Arc::new(ui::UnconnectedPrinter),
+        },
         demo: false,
         on_kiosk: Some(kiosk.on_kiosk()),
     };

@@ -102,3 +102,30 @@ async fn checkpoints_run_beside_the_writer() {
         size()
     );
 }
+
+#[test]
+fn a_write_from_another_connection_during_a_batch_waits_instead_of_failing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hall.db");
+    let mut store = hallq::store::Store::open(&path, "H1").unwrap();
+    let batch = store.begin().unwrap();
+    batch.command_outcome("c-1").unwrap();
+    // As `hallq pair revoke` does, from its own process, while the engine writes a batch.
+    let other = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO hall_meta (key, value) VALUES ('written', 'elsewhere')",
+            [],
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let fault = hallq::queue::DeviceFault {
+        code: "paper_out".into(),
+        message: "out of paper".into(),
+    };
+    batch.write_fault("ticket_printer", Some(&fault)).unwrap();
+    batch.commit().unwrap();
+    assert_eq!(other.join().unwrap().unwrap(), 1);
+}

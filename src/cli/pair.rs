@@ -1,10 +1,14 @@
-//! `hallq pair`: mint a pairing code on the hall node, or pair a terminal board with one.
+//! `hallq pair`: mint a pairing code on the hall node, or pair a terminal board with one; list the
+//! paired terminals and revoke a lost one. Everything on the hall node's side works on its database
+//! while the node runs.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use unicode_width::UnicodeWidthStr;
 
-use crate::hall::auth::{Registry, Role};
+use crate::config::HallSetup;
+use crate::hall::auth::{PairedDevice, Registry, Role};
 use crate::hall::client::HallClient;
 
 /// `hallq pair`: mint a code on the hall node, or pair this terminal board with one.
@@ -39,6 +43,21 @@ pub enum PairCommand {
         /// Where the token goes; overrides `[lan] token_file`.
         #[arg(long)]
         token_file: Option<PathBuf>,
+    },
+    /// On the hall node: list the paired terminals, revoked ones included.
+    List {
+        #[command(flatten)]
+        hall: super::HallArgs,
+        /// One JSON array instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// On the hall node: revoke a lost or stolen terminal; its token is refused from its next request.
+    Revoke {
+        #[command(flatten)]
+        hall: super::HallArgs,
+        /// The device's id from `hallq pair list`, or its name when no other device has it.
+        device: String,
     },
 }
 
@@ -88,7 +107,100 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        PairCommand::List { hall, json } => {
+            let setup = hall.setup()?;
+            let devices = existing_registry(&hall, &setup)?.list()?;
+            let text = if json {
+                serde_json::to_string_pretty(&devices)? + "\n"
+            } else {
+                device_table(&setup, &devices)
+            };
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                // `hallq pair list | head` has read all it wants.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                written => Ok(written?),
+            }
+        }
+        PairCommand::Revoke { hall, device } => {
+            let setup = hall.setup()?;
+            let revoked = existing_registry(&hall, &setup)?.revoke(&device)?;
+            println!(
+                "revoked device {} \"{}\" ({}); pair it again with a new code to bring it back",
+                revoked.id,
+                revoked.name,
+                role_text(revoked.role)
+            );
+            Ok(())
+        }
     }
+}
+
+/// The register in the hall's existing database: a mistyped `--db` must not make a new, empty hall.
+fn existing_registry(hall: &super::HallArgs, setup: &HallSetup) -> anyhow::Result<Registry> {
+    let db = hall.db_path(setup);
+    if !db.exists() {
+        anyhow::bail!(
+            "no hall database at {}; give the hall node's with --db",
+            db.display()
+        );
+    }
+    // Opening the store brings an older database's schema up to date first.
+    crate::store::Store::open(&db, &setup.config.hall.id)?;
+    Ok(Registry::open(&db)?)
+}
+
+fn role_text(role: Role) -> String {
+    match role {
+        Role::Counter { window } => format!("counter {window}"),
+        other => other.name().to_string(),
+    }
+}
+
+/// One line per device, times in the hall's own time zone.
+fn device_table(setup: &HallSetup, devices: &[PairedDevice]) -> String {
+    if devices.is_empty() {
+        return "no terminals are paired\n".to_string();
+    }
+    let time = |ms: i64| {
+        crate::queue::day::local_time(setup, ms)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let rows: Vec<[String; 6]> = devices
+        .iter()
+        .map(|d| {
+            [
+                d.id.to_string(),
+                d.name.clone(),
+                role_text(d.role),
+                time(d.paired_ms),
+                d.last_seen_ms.map(time).unwrap_or_else(|| "never".into()),
+                match d.revoked_ms {
+                    Some(ms) => format!("revoked {}", time(ms)),
+                    None => "active".into(),
+                },
+            ]
+        })
+        .collect();
+    let header = ["ID", "NAME", "ROLE", "PAIRED", "LAST SEEN", "STATUS"].map(String::from);
+    let mut widths = header.each_ref().map(|h| h.width());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell}{}", " ".repeat(width - cell.width())))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// The token file is readable by its owner only: it is the terminal's credential.

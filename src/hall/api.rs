@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Device, PairingError, Role};
+use super::auth::{Device, PairingError, Role, TokenHash};
 use super::error::ApiError;
 use super::{Hall, display, metrics, push, web};
 use crate::engine::EngineError;
@@ -42,8 +42,9 @@ async fn not_found() -> ApiError {
 }
 
 /// The paired device a request comes from. The token travels as `Authorization: Bearer …`, or as
-/// `?access_token=…` for browsers' EventSource, which cannot set headers.
-pub struct Terminal(pub Device, pub CommandScope);
+/// `?access_token=…` for browsers' EventSource, which cannot set headers. The token's hash stays with
+/// it for a push stream to check later that the device has not been revoked.
+pub struct Terminal(pub Device, pub CommandScope, pub TokenHash);
 
 /// The part of the engine's command-id space that belongs to one paired device. Terminals choose their
 /// own command ids, so two terminals may pick the same one; scoping keeps their retries apart and keeps
@@ -110,12 +111,14 @@ impl FromRequestParts<Hall> for Terminal {
         let registry = hall.registry.clone();
         let token = token.trim().to_string();
         let scope = CommandScope::of_token(&token);
-        let device = tokio::task::spawn_blocking(move || registry.device(&token))
+        let hash = TokenHash::of(&token);
+        let lookup = hash.clone();
+        let device = tokio::task::spawn_blocking(move || registry.device_by(&lookup))
             .await
             .ok()
             .flatten();
         match device {
-            Some(device) => Ok(Terminal(device, scope)),
+            Some(device) => Ok(Terminal(device, scope, hash)),
             None => {
                 hall.metrics.count_auth_failure();
                 Err(ApiError::unauthorized("unknown device token"))
@@ -230,7 +233,7 @@ pub struct RefusedResponse {
 
 async fn execute(
     State(hall): State<Hall>,
-    Terminal(device, scope): Terminal,
+    Terminal(device, scope, _): Terminal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: CommandRequest = json_body(body)?;
@@ -281,7 +284,7 @@ fn engine_error(e: EngineError) -> ApiError {
 
 async fn state(
     State(hall): State<Hall>,
-    Terminal(device, _): Terminal,
+    Terminal(device, ..): Terminal,
 ) -> Result<Response, ApiError> {
     let state = hall.engine.state().await.map_err(engine_error)?;
     if device.role != Role::Display {

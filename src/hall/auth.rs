@@ -4,11 +4,11 @@
 //! with `hallq pair`), the terminal sends it with the role it wants, and gets back a random device token.
 //! The hall node keeps only SHA-256 hashes of codes and tokens, in the hall's database, so a copied
 //! database does not let anyone act as a terminal. Every later request carries the token, and the
-//! token's role decides which commands it may send.
+//! token's role decides which commands it may send. Staff list the paired terminals and revoke a lost
+//! one (`hallq pair list|revoke`); its token fails from the next request on.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -21,6 +21,9 @@ use crate::queue::Command;
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 10;
 const TOKEN_BYTES: usize = 32;
+/// A device's last-seen time is written at most this often: it answers "is that terminal still in
+/// use?", which needs minutes, not every request.
+const LAST_SEEN_STEP_MS: i64 = 60_000;
 
 /// What a paired terminal is allowed to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,6 +114,33 @@ pub struct Device {
     pub role: Role,
 }
 
+/// A paired terminal as staff see it in `hallq pair list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedDevice {
+    /// Short and unique, for revoking one of two terminals with the same name.
+    pub id: i64,
+    pub name: String,
+    #[serde(flatten)]
+    pub role: Role,
+    pub paired_ms: i64,
+    /// The last request it made, to the minute; `None` if it never made one after pairing.
+    pub last_seen_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+}
+
+/// Why a revocation changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no paired device has the id or name \"{0}\" (see `hallq pair list`)")]
+    Unknown(String),
+    #[error("device {id} \"{name}\" is already revoked")]
+    AlreadyRevoked { id: i64, name: String },
+    #[error("{} paired devices are named \"{name}\": revoke one by its id ({})", ids.len(), ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))]
+    Ambiguous { name: String, ids: Vec<i64> },
+    #[error("database error: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PairingError {
     #[error("the pairing code is wrong, used or expired")]
@@ -137,13 +167,44 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+const DEVICE_COLUMNS: &str = "id, name, role, window, paired_ms, last_seen_ms, revoked_ms";
+
+/// A row of [`DEVICE_COLUMNS`].
+fn paired_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairedDevice> {
+    let role: String = r.get(2)?;
+    let role = Role::from_parts(&role, r.get(3)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(PairedDevice {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role,
+        paired_ms: r.get(4)?,
+        last_seen_ms: r.get(5)?,
+        revoked_ms: r.get(6)?,
+    })
+}
+
+/// A device token as the database keeps it. Open push streams hold this, not the token, to check
+/// that their device is still paired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &str) -> TokenHash {
+        TokenHash(sha256_hex(token))
+    }
+}
+
 /// The hall node's register of pairing codes and paired devices.
+///
+/// Tokens are looked up in the database on every request, not cached: `hallq pair revoke` runs as
+/// another process, and its revocation must count from the very next request. The lookup is one
+/// primary-key read of a table of a few dozen rows.
 #[derive(Clone)]
 pub struct Registry {
     db_path: PathBuf,
     conn: Arc<Mutex<Connection>>,
-    /// Tokens already seen, by hash: most requests never touch the database.
-    known: Arc<RwLock<HashMap<String, Device>>>,
 }
 
 impl Registry {
@@ -154,7 +215,6 @@ impl Registry {
         Ok(Registry {
             db_path: db_path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
-            known: Arc::default(),
         })
     }
 
@@ -215,52 +275,116 @@ impl Registry {
         Ok(token)
     }
 
-    /// The device holding `token`, if it is paired.
+    /// The device holding `token`, if it is paired and not revoked.
     pub fn device(&self, token: &str) -> Option<Device> {
-        let hash = sha256_hex(token);
-        if let Some(device) = self
-            .known
-            .read()
-            .expect("no panic holds the lock")
-            .get(&hash)
-        {
-            return Some(device.clone());
-        }
-        let device = self.load_device(&hash)?;
-        self.known
-            .write()
-            .expect("no panic holds the lock")
-            .insert(hash, device.clone());
-        Some(device)
+        self.device_by(&TokenHash::of(token))
     }
 
-    fn load_device(&self, hash: &str) -> Option<Device> {
-        let (name, role, window): (String, String, Option<u16>) = self
-            .lock()
-            .query_row(
-                "SELECT name, role, window FROM lan_devices WHERE token_hash = ?1",
-                [hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
+    /// The device whose token hashes to `hash`, if it is paired and not revoked. Notes that it was
+    /// seen.
+    pub fn device_by(&self, hash: &TokenHash) -> Option<Device> {
+        let conn = self.lock();
+        let found = conn
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM lan_devices WHERE token_hash = ?1 AND revoked_ms IS NULL"
+            ))
+            .and_then(|mut select| select.query_row([&hash.0], paired_device).optional())
             .inspect_err(|e| tracing::error!("reading paired devices: {e}"))
             .ok()
             .flatten()?;
-        match Role::from_parts(&role, window) {
-            Ok(role) => Some(Device { name, role }),
-            Err(e) => {
-                tracing::error!(device = %name, "paired device has a bad role: {e}");
-                None
+        let now = now_ms();
+        if found
+            .last_seen_ms
+            .is_none_or(|seen| now - seen >= LAST_SEEN_STEP_MS)
+        {
+            // Losing a last-seen time costs nothing but a stale list entry; the request goes on.
+            if let Err(e) = conn.execute(
+                "UPDATE lan_devices SET last_seen_ms = ?2 WHERE id = ?1",
+                params![found.id, now],
+            ) {
+                tracing::debug!(device = %found.name, "last-seen time not kept: {e}");
             }
         }
+        Some(Device {
+            name: found.name,
+            role: found.role,
+        })
     }
 
-    /// How many terminals are paired, for /metrics.
+    /// Every device ever paired, revoked ones included, oldest first.
+    pub fn list(&self) -> Result<Vec<PairedDevice>, rusqlite::Error> {
+        let conn = self.lock();
+        let mut select = conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM lan_devices ORDER BY id"
+        ))?;
+        let rows = select.query_map([], paired_device)?;
+        rows.collect()
+    }
+
+    /// Revokes the device with id `which`, or else the one device named `which`; its token is refused
+    /// from the next request on. Returns the device as it now stands.
+    pub fn revoke(&self, which: &str) -> Result<PairedDevice, RevokeError> {
+        let which = which.trim();
+        let devices = self.list()?;
+        let by_id = which
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| devices.iter().find(|d| d.id == id));
+        let target = match by_id {
+            Some(device) => device,
+            None => {
+                let named: Vec<&PairedDevice> =
+                    devices.iter().filter(|d| d.name == which).collect();
+                let active: Vec<&PairedDevice> = named
+                    .iter()
+                    .copied()
+                    .filter(|d| d.revoked_ms.is_none())
+                    .collect();
+                match (active.as_slice(), named.first()) {
+                    ([one], _) => *one,
+                    ([], Some(revoked)) => *revoked,
+                    ([], None) => return Err(RevokeError::Unknown(which.to_string())),
+                    (several, _) => {
+                        return Err(RevokeError::Ambiguous {
+                            name: which.to_string(),
+                            ids: several.iter().map(|d| d.id).collect(),
+                        });
+                    }
+                }
+            }
+        };
+        if target.revoked_ms.is_some() {
+            return Err(RevokeError::AlreadyRevoked {
+                id: target.id,
+                name: target.name.clone(),
+            });
+        }
+        let now = now_ms();
+        let changed = self.lock().execute(
+            "UPDATE lan_devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            params![target.id, now],
+        )?;
+        if changed == 0 {
+            // Revoked by another process between the list and the update.
+            return Err(RevokeError::AlreadyRevoked {
+                id: target.id,
+                name: target.name.clone(),
+            });
+        }
+        Ok(PairedDevice {
+            revoked_ms: Some(now),
+            ..target.clone()
+        })
+    }
+
+    /// How many terminals are paired and not revoked, for /metrics.
     pub fn paired_count(&self) -> u64 {
         self.lock()
-            .query_row("SELECT COUNT(*) FROM lan_devices", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT COUNT(*) FROM lan_devices WHERE revoked_ms IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
             .unwrap_or(0)
     }
@@ -423,6 +547,123 @@ mod tests {
         assert_eq!(
             Role::from_parts("counter", Some(2)),
             Ok(Role::Counter { window: 2 })
+        );
+    }
+
+    fn pair(registry: &Registry, name: &str, role: Role) -> String {
+        let code = registry.mint_code(None, 10).unwrap();
+        registry.pair(&code, name, role).unwrap()
+    }
+
+    #[test]
+    fn the_list_shows_each_paired_device_with_its_id_and_role() {
+        let (_dir, registry) = registry();
+        assert_eq!(registry.list().unwrap(), vec![]);
+        let before = now_ms();
+        pair(&registry, "kiosk-1", Role::Kiosk);
+        pair(&registry, "窗口3", Role::Counter { window: 3 });
+        let list = registry.list().unwrap();
+        let shown: Vec<_> = list
+            .iter()
+            .map(|d| (d.id, d.name.as_str(), d.role, d.revoked_ms))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (1, "kiosk-1", Role::Kiosk, None),
+                (2, "窗口3", Role::Counter { window: 3 }, None)
+            ]
+        );
+        assert!(list.iter().all(|d| d.paired_ms >= before));
+        assert!(list.iter().all(|d| d.last_seen_ms.is_none()));
+    }
+
+    #[test]
+    fn a_used_token_is_seen_and_seen_again_only_after_a_minute() {
+        let (_dir, registry) = registry();
+        let token = pair(&registry, "kiosk-1", Role::Kiosk);
+        registry.device(&token).unwrap();
+        let seen = registry.list().unwrap()[0].last_seen_ms.expect("seen");
+        assert!(seen <= now_ms());
+        let conn = Connection::open(registry.db_path()).unwrap();
+        conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
+            .unwrap();
+        registry.device(&token).unwrap();
+        assert!(registry.list().unwrap()[0].last_seen_ms.unwrap() >= seen);
+        conn.execute(
+            "UPDATE lan_devices SET last_seen_ms = ?1",
+            [now_ms() - 1000],
+        )
+        .unwrap();
+        let recent = registry.list().unwrap()[0].last_seen_ms;
+        registry.device(&token).unwrap();
+        assert_eq!(
+            registry.list().unwrap()[0].last_seen_ms,
+            recent,
+            "not rewritten within the minute"
+        );
+    }
+
+    #[test]
+    fn a_revoked_token_is_refused_at_once_and_stays_listed() {
+        let (_dir, registry) = registry();
+        let lost = pair(&registry, "kiosk-1", Role::Kiosk);
+        let kept = pair(&registry, "display", Role::Display);
+        assert!(registry.device(&lost).is_some());
+        let revoked = registry.revoke("kiosk-1").unwrap();
+        assert_eq!((revoked.id, revoked.name.as_str()), (1, "kiosk-1"));
+        assert!(revoked.revoked_ms.is_some());
+        assert_eq!(registry.device(&lost), None);
+        assert!(registry.device(&kept).is_some(), "only that device");
+        assert_eq!(registry.paired_count(), 1);
+        let list = registry.list().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].revoked_ms, revoked.revoked_ms);
+        assert!(matches!(
+            registry.revoke("1"),
+            Err(RevokeError::AlreadyRevoked { id: 1, .. })
+        ));
+        assert!(matches!(
+            registry.revoke("kiosk-1"),
+            Err(RevokeError::AlreadyRevoked { id: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_revocation_by_another_handle_counts_on_the_next_lookup() {
+        let (_dir, server) = registry();
+        let token = pair(&server, "kiosk-1", Role::Kiosk);
+        assert!(server.device(&token).is_some());
+        let staff = Registry::open(server.db_path()).unwrap();
+        staff.revoke("kiosk-1").unwrap();
+        assert_eq!(server.device(&token), None);
+    }
+
+    #[test]
+    fn revoking_an_unknown_or_ambiguous_device_changes_nothing() {
+        let (_dir, registry) = registry();
+        let first = pair(&registry, "window", Role::Counter { window: 1 });
+        let second = pair(&registry, "window", Role::Counter { window: 2 });
+        let before = registry.list().unwrap();
+        let unknown = registry.revoke("kiosk-9").unwrap_err();
+        assert!(matches!(unknown, RevokeError::Unknown(_)));
+        assert!(unknown.to_string().contains("kiosk-9"), "{unknown}");
+        assert!(matches!(registry.revoke("7"), Err(RevokeError::Unknown(_))));
+        let ambiguous = registry.revoke("window").unwrap_err();
+        assert_eq!(
+            ambiguous.to_string(),
+            "2 paired devices are named \"window\": revoke one by its id (1, 2)"
+        );
+        assert_eq!(registry.list().unwrap(), before);
+        assert!(registry.device(&first).is_some());
+        registry.revoke("2").unwrap();
+        assert!(registry.device(&first).is_some());
+        assert_eq!(registry.device(&second), None);
+        registry.revoke("window").unwrap();
+        assert_eq!(
+            registry.device(&first),
+            None,
+            "the name is no longer ambiguous once the other is revoked"
         );
     }
 }

@@ -21,7 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::Hall;
 use super::api::Terminal;
-use super::auth::Role;
+use super::auth::{Registry, Role, TokenHash};
 use super::error::ApiError;
 use crate::queue::StoredEvent;
 use crate::store::Store;
@@ -30,6 +30,9 @@ use crate::store::Store;
 const BACKFILL_PAGE: usize = 500;
 /// A comment line this often lets terminals tell a quiet hall from a dead link.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// An open stream makes no new requests, so it checks this often that its device is still paired: a
+/// revoked terminal stops receiving events within this long.
+const REVOCATION_CHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +46,7 @@ pub struct EventsQuery {
 
 pub async fn events(
     State(hall): State<Hall>,
-    Terminal(device, _): Terminal,
+    Terminal(device, _, token): Terminal,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -90,9 +93,30 @@ pub async fn events(
                 tracing::debug!("push stream ended: {stop}");
             },
             _ = closing.wait_for(|closing| *closing) => {}
+            _ = revoked(hall.registry.clone(), token) => {
+                tracing::info!(device = %device.name, "push stream closed: the device was revoked");
+            }
         }
     });
     Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Returns once the device holding `token` is no longer paired.
+async fn revoked(registry: Registry, token: TokenHash) {
+    let mut checks = tokio::time::interval(REVOCATION_CHECK);
+    // The first tick is immediate, and the request was let in a moment ago.
+    checks.tick().await;
+    loop {
+        checks.tick().await;
+        let registry = registry.clone();
+        let token = token.clone();
+        let paired = tokio::task::spawn_blocking(move || registry.device_by(&token).is_some())
+            .await
+            .unwrap_or(true);
+        if !paired {
+            return;
+        }
+    }
 }
 
 /// Why a feed stopped: its terminal went away, or the store could not be read.

@@ -10,7 +10,9 @@ mod schema;
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::queue::{
@@ -266,10 +268,14 @@ impl Store {
         Ok(seq.unwrap_or(0) as u64)
     }
 
-    /// Starts the transaction that a batch of commands is written in.
+    /// Starts the transaction that a batch of commands is written in. It takes the write lock at once:
+    /// pairing and `hallq pair revoke` write to the same database from other connections, and a batch
+    /// that read first would fail on seeing their commit instead of waiting for it.
     pub fn begin(&mut self) -> Result<Batch<'_>, StoreError> {
         Ok(Batch {
-            tx: self.conn.transaction()?,
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?,
         })
     }
 

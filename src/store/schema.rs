@@ -70,6 +70,24 @@ const MIGRATIONS: &[&str] = &[
         paired_ms  INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: paired devices get a short id staff can name, when each was last heard from, and revocation.
+    // A revoked device keeps its row, so the list still shows who was cut off and when.
+    r#"
+    CREATE TABLE lan_devices_v3 (
+        id           INTEGER PRIMARY KEY,
+        token_hash   TEXT    NOT NULL UNIQUE,
+        name         TEXT    NOT NULL,
+        role         TEXT    NOT NULL,
+        window       INTEGER,
+        paired_ms    INTEGER NOT NULL,
+        last_seen_ms INTEGER,
+        revoked_ms   INTEGER
+    );
+    INSERT INTO lan_devices_v3 (token_hash, name, role, window, paired_ms)
+        SELECT token_hash, name, role, window, paired_ms FROM lan_devices ORDER BY paired_ms;
+    DROP TABLE lan_devices;
+    ALTER TABLE lan_devices_v3 RENAME TO lan_devices;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -90,4 +108,39 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_paired_before_ids_keep_their_tokens_and_get_ids() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO lan_devices VALUES ('bbb', 'window 2', 'counter', 2, 2000);
+             INSERT INTO lan_devices VALUES ('aaa', 'kiosk', 'kiosk', NULL, 1000);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, String, Option<i64>)> = conn
+            .prepare("SELECT id, token_hash, name, revoked_ms FROM lan_devices ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "aaa".into(), "kiosk".into(), None),
+                (2, "bbb".into(), "window 2".into(), None),
+            ],
+            "ids follow pairing order and nobody is revoked"
+        );
+    }
 }

@@ -1,0 +1,133 @@
+//! Staff list paired terminals and revoke a lost one with `hallq pair`, on the hall node's database
+//! while the node runs; the revoked token is refused from its next request on.
+
+mod lan_support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use hallq::hall::Role;
+use hallq::hall::auth::PairedDevice;
+use hallq::hall::client::ClientError;
+use lan_support::{TestHall, issue};
+
+/// Runs `hallq pair <args> --db <db>` and returns its exit success, stdout and stderr.
+async fn pair_cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .arg("pair")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn listed(db: &Path) -> Vec<PairedDevice> {
+    let (ok, out, err) = pair_cli(db, &["list", "--json"]).await;
+    assert!(ok, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_revoked_from_the_command_line_is_refused_on_its_next_request() {
+    let hall = TestHall::start().await;
+    let db = hall.dir.path().join("hall.db");
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let _display = hall.pair(Role::Display).await;
+    kiosk.execute(issue("SB")).await.unwrap();
+    // Its push stream is open when it is revoked.
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/api/v1/events?after=0", hall.url()))
+        .bearer_auth(kiosk.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let (ok, table, err) = pair_cli(&db, &["list"]).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("ID  NAME"), "{table}");
+    assert!(
+        lines[1].starts_with("1   Kiosk    kiosk") && lines[1].ends_with("active"),
+        "{table}"
+    );
+    assert!(lines[2].starts_with("2   Display  display"), "{table}");
+    assert!(
+        !lines[1].contains("never"),
+        "the kiosk's requests are seen: {table}"
+    );
+
+    let (ok, out, err) = pair_cli(&db, &["revoke", "Kiosk"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked device 1 \"Kiosk\""), "{out}");
+
+    let tickets = hall.engine.state().await.unwrap().tickets.len();
+    let refused = kiosk.execute(issue("SB")).await.unwrap_err();
+    let ClientError::Rejected(error) = refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(error.status, 401, "{error:?}");
+    assert_eq!(
+        hall.engine.state().await.unwrap().tickets.len(),
+        tickets,
+        "the refused command changed nothing"
+    );
+    let again = reqwest::Client::new()
+        .get(format!("{}/api/v1/events", hall.url()))
+        .bearer_auth(kiosk.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+
+    // The open stream ends on its own instead of feeding a revoked terminal.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while stream.chunk().await.ok().flatten().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the revoked device's push stream stays open");
+
+    let devices = listed(&db).await;
+    assert!(devices[0].revoked_ms.is_some(), "{devices:?}");
+    assert!(devices[1].revoked_ms.is_none(), "{devices:?}");
+    let (ok, table, _) = pair_cli(&db, &["list"]).await;
+    assert!(ok);
+    assert!(
+        table.lines().nth(1).unwrap().contains("revoked "),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_an_unknown_device_fails_clearly_and_changes_nothing() {
+    let hall = TestHall::start().await;
+    let db = hall.dir.path().join("hall.db");
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let before = listed(&db).await;
+
+    let (ok, out, err) = pair_cli(&db, &["revoke", "kiosk-7"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("no paired device has the id or name \"kiosk-7\""),
+        "{err}"
+    );
+    let (ok, _, err) = pair_cli(&db, &["revoke", "9"]).await;
+    assert!(!ok);
+    assert!(err.contains("\"9\""), "{err}");
+
+    assert_eq!(listed(&db).await, before);
+    kiosk.execute(issue("SB")).await.unwrap();
+
+    let missing = hall.dir.path().join("elsewhere.db");
+    let (ok, _, err) = pair_cli(&missing, &["revoke", "Kiosk"]).await;
+    assert!(!ok);
+    assert!(err.contains("no hall database"), "{err}");
+    assert!(!missing.exists(), "a mistyped path makes no new database");
+}

@@ -131,3 +131,86 @@ async fn revoking_an_unknown_device_fails_clearly_and_changes_nothing() {
     assert!(err.contains("no hall database"), "{err}");
     assert!(!missing.exists(), "a mistyped path makes no new database");
 }
+
+/// Runs `hallq pair join` as a terminal board whose token goes to `dir/token`.
+async fn join_cli(hall: &TestHall, dir: &Path, code: &str, role: &[&str]) -> (bool, String) {
+    let config = dir.join("terminal.toml");
+    let text = format!(
+        "{}\n[lan]\nhall_url = \"{}\"\ntoken_file = \"{}\"\n",
+        hallq::config::EXAMPLE_HALL_TOML,
+        hall.url(),
+        dir.join("token").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(["pair", "join", "--config"])
+        .arg(&config)
+        .args(["--code", code, "--name", "board"])
+        .args(role)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kiosk_takes_the_halls_id_card_key_when_it_pairs() {
+    use std::os::unix::fs::PermissionsExt;
+    let hall = TestHall::start().await;
+    let boards: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let roles: [&[&str]; 3] = [
+        &["--role", "kiosk"],
+        &["--role", "kiosk"],
+        &["--role", "counter", "--window", "1"],
+    ];
+    for (board, role) in boards.iter().zip(roles) {
+        let code = hall.server().mint_code(10).unwrap();
+        let (ok, err) = join_cli(&hall, board.path(), &code, role).await;
+        assert!(ok, "{err}");
+    }
+    let hall_key = std::fs::read(hall.dir.path().join("idcard.key")).unwrap();
+    assert_eq!(hall_key.len(), 32);
+    for kiosk in &boards[..2] {
+        let key_file = kiosk.path().join("idcard.key");
+        assert_eq!(std::fs::read(&key_file).unwrap(), hall_key);
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is hallq's only");
+    }
+    assert!(
+        !boards[2].path().join("idcard.key").exists(),
+        "a window terminal reads no cards and gets no key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_is_not_paired_while_the_hall_key_is_unreadable() {
+    let hall = TestHall::start().await;
+    let key_file = hall.dir.path().join("idcard.key");
+    std::fs::write(&key_file, b"short").unwrap();
+    let code = hall.server().mint_code(10).unwrap();
+    let refused = hallq::hall::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
+        .await
+        .err()
+        .expect("no kiosk pairs without the hall key");
+    let ClientError::Rejected(error) = refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(error.status, 503, "{error:?}");
+    assert!(error.message.contains("hall key"), "{error:?}");
+    assert!(listed(&hall.dir.path().join("hall.db")).await.is_empty());
+
+    // Once the file is fixed, the same code still pairs: it was not spent.
+    std::fs::remove_file(&key_file).unwrap();
+    let (_, paired) =
+        hallq::hall::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
+            .await
+            .unwrap();
+    let sent = paired.id_card_key.expect("a kiosk gets the key");
+    assert_eq!(
+        hex::decode(sent).unwrap(),
+        std::fs::read(&key_file).unwrap()
+    );
+}

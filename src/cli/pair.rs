@@ -93,13 +93,20 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             let role = Role::from_parts(&role, window).map_err(|e| anyhow::anyhow!(e))?;
             let path = token_file.unwrap_or_else(|| PathBuf::from(&setup.config.lan.token_file));
             let runtime = tokio::runtime::Runtime::new()?;
-            let (client, _) = runtime.block_on(HallClient::pair(
+            let (client, paired) = runtime.block_on(HallClient::pair(
                 &setup.config.lan.hall_url,
                 &code,
                 &name,
                 role,
             ))?;
             write_token(&path, client.token())?;
+            if let Some(hex) = &paired.id_card_key {
+                let key = crate::devices::idcard::HallKey::from_hex(hex)
+                    .map_err(|e| anyhow::anyhow!("the hall node sent a bad hall key: {e}"))?;
+                let key_path = crate::devices::kiosk::key_path_beside(&path);
+                crate::devices::kiosk::store_key(&key_path, &key)?;
+                println!("the hall's ID-card key kept in {}", key_path.display());
+            }
             println!(
                 "paired as {}; token kept in {}",
                 role.name(),

@@ -112,10 +112,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut kiosk_devices = None;
     if !demo_hall && matches!(presence, KioskPresence::Screen(_)) {
         let _entered = runtime.enter();
-        let key_path = db_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("idcard.key");
+        let key_path = crate::devices::kiosk::key_path_beside(&db_path);
         match crate::devices::kiosk::KioskDevices::start(engine.clone(), &key_path, kiosk.clone()) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),

@@ -6,7 +6,9 @@
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,8 @@ use crate::ui::KioskPrinter;
 
 /// Bytes of a hall key made on first start.
 const KEY_BYTES: usize = 32;
+/// The hall key's file name.
+const KEY_FILE: &str = "idcard.key";
 
 /// Keeps the kiosk's devices running; dropping it stops them.
 pub struct KioskDevices {
@@ -75,9 +79,14 @@ impl KioskDevices {
     }
 }
 
+/// Where the hall key lives: beside the hall node's database, or beside a kiosk board's device token.
+pub fn key_path_beside(file: &Path) -> PathBuf {
+    file.with_file_name(KEY_FILE)
+}
+
 /// The hall's secret for hashing ID numbers (appointments and per-person limits match on the hash):
 /// made once from the system's random source, readable by hallq alone, and kept across restarts so
-/// hashes stay comparable.
+/// hashes stay comparable. Kiosk boards get the hall node's key when they pair.
 pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
     match std::fs::read(path) {
         Ok(bytes) => HallKey::new(bytes)
@@ -96,4 +105,22 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// Keeps the hall key a kiosk board received at pairing, replacing any key it had: every kiosk of a
+/// hall must hash a card the same way. Written aside and renamed, so a crash leaves the old key or
+/// the new one, never half of one.
+pub fn store_key(path: &Path, key: &HallKey) -> anyhow::Result<()> {
+    let aside = path.with_extension("key.new");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&aside)
+        .with_context(|| format!("writing {}", aside.display()))?;
+    file.write_all(key.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&aside, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

@@ -159,6 +159,10 @@ pub struct PairRequest {
 pub struct PairResponse {
     /// Shown only this once: the hall node keeps only its hash.
     pub token: String,
+    /// For a kiosk: the hall's key for hashing ID numbers (hex), so every kiosk of the hall hashes a
+    /// card alike and per-person limits hold across kiosks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_card_key: Option<String>,
     #[serde(flatten)]
     pub device: Device,
 }
@@ -196,15 +200,38 @@ async fn pair(
     let device = Device { name, role };
     let paired = {
         let device = device.clone();
-        tokio::task::spawn_blocking(move || registry.pair(&request.code, &device.name, role))
-            .await
-            .map_err(|_| ApiError::unavailable("pairing was interrupted"))?
+        tokio::task::spawn_blocking(move || {
+            // The key is read before the code is spent: a kiosk must not end up paired without it.
+            let id_card_key = match role {
+                Role::Kiosk => {
+                    let path = crate::devices::kiosk::key_path_beside(registry.db_path());
+                    let key = crate::devices::kiosk::load_or_create_key(&path)
+                        .map_err(|e| PairingError::Key(format!("{e:#}")))?;
+                    Some(key.to_hex())
+                }
+                _ => None,
+            };
+            let token = registry.pair(&request.code, &device.name, role)?;
+            Ok::<_, PairingError>((token, id_card_key))
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("pairing was interrupted"))?
     };
     match paired {
-        Ok(token) => {
+        Ok((token, id_card_key)) => {
             tracing::info!(device = %device.name, role = role.name(), "terminal paired");
-            Ok((StatusCode::CREATED, Json(PairResponse { token, device })))
+            Ok((
+                StatusCode::CREATED,
+                Json(PairResponse {
+                    token,
+                    id_card_key,
+                    device,
+                }),
+            ))
         }
+        Err(PairingError::Key(e)) => Err(ApiError::unavailable(format!(
+            "the hall key for kiosks cannot be read: {e}"
+        ))),
         Err(PairingError::Store(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(refused) => {
             hall.metrics.count_auth_failure();

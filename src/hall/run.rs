@@ -19,7 +19,7 @@ use super::client::{HallClient, LinkState};
 use crate::buttons::{self, CommandSink};
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
-use crate::devices::kiosk::KioskDevices;
+use crate::devices::kiosk::{KioskDevices, key_path_beside};
 use crate::devices::link::KioskLink;
 use crate::engine::EngineHandle;
 use crate::ui::{self, ScreenKind};
@@ -191,7 +191,7 @@ pub fn run_terminal(
     let mut kiosk_devices = None;
     if screens.contains(&ScreenKind::Kiosk) {
         let _entered = runtime.enter();
-        let key_path = Path::new(&setup.config.lan.token_file).with_file_name("idcard.key");
+        let key_path = key_path_beside(Path::new(&setup.config.lan.token_file));
         match KioskDevices::start_with(client.clone(), setup.clone(), &key_path, kiosk.clone()) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),

@@ -83,6 +83,15 @@ impl HallKey {
         Self::new(bytes)
     }
 
+    /// The key as the hall node hands it to a kiosk board at pairing.
+    pub fn to_hex(&self) -> String {
+        hex::encode(&self.0)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub(crate) fn hash(&self, id_number: &str) -> String {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");

@@ -197,11 +197,7 @@ struct Tally {
     refused: u64,
 }
 
-/// A command's place in the batch being written.
-struct Pending {
-    reply: oneshot::Sender<Result<Outcome, EngineError>>,
-    outcome: Result<Outcome, EngineError>,
-}
+type Reply = oneshot::Sender<Result<Outcome, EngineError>>;
 
 impl Writer {
     fn run(mut self, mut receiver: mpsc::Receiver<Request>) {
@@ -218,10 +214,27 @@ impl Writer {
     }
 
     fn write_batch(&mut self, requests: Vec<Request>) {
-        let mut pending = Vec::new();
+        // The replies are kept apart from the commands, so that a batch failing part-way still answers
+        // every caller with the storage error rather than leaving some to see a dropped reply.
+        let mut commands = Vec::new();
+        let mut replies: Vec<Reply> = Vec::new();
         let mut state_readers = Vec::new();
+        for request in requests {
+            match request {
+                Request::State { reply } => state_readers.push(reply),
+                Request::Execute {
+                    command_id,
+                    command,
+                    reply,
+                } => {
+                    commands.push((command_id, command));
+                    replies.push(reply);
+                }
+            }
+        }
+        let mut outcomes = Vec::with_capacity(commands.len());
         let mut new_events = Vec::new();
-        let written = self.decide_all(requests, &mut pending, &mut state_readers, &mut new_events);
+        let written = self.decide_all(commands, &mut outcomes, &mut new_events);
         match written {
             Ok(tally) => {
                 let c = &self.counters;
@@ -230,8 +243,8 @@ impl Writer {
                     .fetch_add(new_events.len() as u64, Ordering::Relaxed);
                 c.commands.fetch_add(tally.decided, Ordering::Relaxed);
                 c.refused.fetch_add(tally.refused, Ordering::Relaxed);
-                for p in pending {
-                    let _ = p.reply.send(p.outcome);
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
                 }
                 for event in new_events {
                     let _ = self.events.send(Arc::new(event));
@@ -239,7 +252,7 @@ impl Writer {
             }
             Err(e) => {
                 self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("batch of {} commands not recorded: {e}", pending.len());
+                tracing::error!("batch of {} commands not recorded: {e}", replies.len());
                 // The live state may hold events that were never committed: start again from the store.
                 match self.store.load_state() {
                     Ok(state) => self.live.state = state,
@@ -247,8 +260,8 @@ impl Writer {
                         tracing::error!("reloading state after a failed batch: {reload}")
                     }
                 }
-                for p in pending {
-                    let _ = p.reply.send(Err(EngineError::Storage(e.to_string())));
+                for reply in replies {
+                    let _ = reply.send(Err(EngineError::Storage(e.to_string())));
                 }
             }
         }
@@ -257,29 +270,19 @@ impl Writer {
         }
     }
 
+    /// Decides `commands` in order inside one transaction, pushing one outcome each; an error leaves
+    /// the transaction uncommitted.
     fn decide_all(
         &mut self,
-        requests: Vec<Request>,
-        pending: &mut Vec<Pending>,
-        state_readers: &mut Vec<oneshot::Sender<HallState>>,
+        commands: Vec<(String, Command)>,
+        outcomes: &mut Vec<Result<Outcome, EngineError>>,
         new_events: &mut Vec<StoredEvent>,
     ) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
         let batch = self.store.begin()?;
         // Commands earlier in this same batch, not yet visible through the store.
         let mut in_batch: HashMap<String, (String, Outcome)> = HashMap::new();
-        for request in requests {
-            let (command_id, command, reply) = match request {
-                Request::State { reply } => {
-                    state_readers.push(reply);
-                    continue;
-                }
-                Request::Execute {
-                    command_id,
-                    command,
-                    reply,
-                } => (command_id, command, reply),
-            };
+        for (command_id, command) in commands {
             let outcome = if !valid_command_id(&command_id) {
                 Err(EngineError::BadCommandId)
             } else {
@@ -308,7 +311,7 @@ impl Writer {
                     }
                 }
             };
-            pending.push(Pending { reply, outcome });
+            outcomes.push(outcome);
         }
         if !new_events.is_empty() {
             batch.write_meta(&self.live.state)?;

@@ -129,3 +129,53 @@ fn a_write_from_another_connection_during_a_batch_waits_instead_of_failing_it() 
     batch.commit().unwrap();
     assert_eq!(other.join().unwrap().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn every_command_of_a_failed_batch_is_told_the_storage_error() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    let before = hall.engine.state().await.unwrap();
+    let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse_commands BEFORE INSERT ON commands \
+         BEGIN SELECT RAISE(ABORT, 'the disk said no'); END;",
+    )
+    .unwrap();
+    let issue = |id: &'static str| {
+        let engine = hall.engine.clone();
+        async move {
+            engine
+                .execute(
+                    id,
+                    hallq::queue::Command::IssueTicket {
+                        service: "SB".into(),
+                        citizen: None,
+                        by_staff: false,
+                    },
+                )
+                .await
+        }
+    };
+    // Sent together, so they may share a batch: each caller hears why, none sees a dropped reply.
+    let (first, second) = tokio::join!(issue("failing-1"), issue("failing-2"));
+    for outcome in [first, second] {
+        match outcome {
+            Err(hallq::engine::EngineError::Storage(message)) => {
+                assert!(message.contains("the disk said no"), "{message}")
+            }
+            other => panic!("expected the storage error, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        hall.engine.state().await.unwrap(),
+        before,
+        "nothing changed"
+    );
+
+    conn.execute_batch("DROP TRIGGER refuse_commands").unwrap();
+    let retried = issue("failing-1").await.unwrap();
+    assert!(
+        matches!(retried.result, hallq::store::CommandResult::Done(_)),
+        "the same id acts once the store takes writes again: {retried:?}"
+    );
+}

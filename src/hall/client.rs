@@ -35,6 +35,11 @@ pub enum LinkState {
     Lost {
         reason: String,
     },
+    /// The hall node answers but no longer knows this terminal's token (revoked, or the hall's
+    /// database replaced): only pairing again helps. The client keeps trying in case it is restored.
+    Unpaired {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +155,9 @@ impl HallClient {
                     LinkState::Lost { reason } => {
                         tracing::warn!("lost the hall node: {reason}; retrying")
                     }
+                    LinkState::Unpaired { reason } => {
+                        tracing::error!("the hall node refuses this terminal's token: {reason}")
+                    }
                     LinkState::Connected => tracing::info!("connected to the hall node"),
                     LinkState::Unknown => {}
                 }
@@ -184,7 +192,7 @@ impl HallClient {
                     return Ok(outcome);
                 }
                 Err(Attempt::Final(e)) => {
-                    self.set_link(LinkState::Connected);
+                    self.set_link(link_after_refusal(&e));
                     return Err(ClientError::Rejected(e));
                 }
                 Err(Attempt::Retry(reason)) => reason,
@@ -269,8 +277,12 @@ impl HallClient {
                 });
                 ClientError::Unreachable(e.to_string())
             })?;
-        self.set_link(LinkState::Connected);
-        read_json(response).await
+        let read = read_json(response).await;
+        match &read {
+            Err(ClientError::Rejected(e)) => self.set_link(link_after_refusal(e)),
+            _ => self.set_link(LinkState::Connected),
+        }
+        read
     }
 
     /// Follows the event log from after `after`, reconnecting for as long as the receiver is kept.
@@ -287,8 +299,8 @@ impl HallClient {
         while !sender.is_closed() {
             match self.stream_once(&mut after, &sender).await {
                 Ok(()) => return,
-                Err(reason) => {
-                    self.set_link(LinkState::Lost { reason });
+                Err(link) => {
+                    self.set_link(link);
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = sender.closed() => return,
@@ -323,24 +335,29 @@ impl HallClient {
         }
     }
 
-    /// One connection of the push stream. `Ok` means the receiver was dropped; `Err` says why the
-    /// link broke.
+    /// One connection of the push stream. `Ok` means the receiver was dropped; `Err` is the link
+    /// state it broke with.
     async fn stream_once(
         &self,
         after: &mut u64,
         sender: &mpsc::Sender<StoredEvent>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LinkState> {
+        let lost = |reason: String| LinkState::Lost { reason };
         let mut response = self
             .http
             .get(format!("{}/api/v1/events?after={after}", self.base))
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| lost(e.to_string()))?;
         if response.status() != StatusCode::OK {
             let status = response.status();
             let body = response.bytes().await.unwrap_or_default();
-            return Err(api_error(status, &body).message);
+            let error = api_error(status, &body);
+            return Err(match link_after_refusal(&error) {
+                unpaired @ LinkState::Unpaired { .. } => unpaired,
+                _ => lost(error.message),
+            });
         }
         self.set_link(LinkState::Connected);
         let mut parser = SseParser::default();
@@ -350,14 +367,14 @@ impl HallClient {
                 _ = sender.closed() => return Ok(()),
             };
             let chunk = match chunk {
-                Err(_) => return Err("the hall node went silent".into()),
-                Ok(Err(e)) => return Err(e.to_string()),
-                Ok(Ok(None)) => return Err("the hall node closed the stream".into()),
+                Err(_) => return Err(lost("the hall node went silent".into())),
+                Ok(Err(e)) => return Err(lost(e.to_string())),
+                Ok(Ok(None)) => return Err(lost("the hall node closed the stream".into())),
                 Ok(Ok(Some(chunk))) => chunk,
             };
             for message in parser.push(&chunk) {
                 let event: StoredEvent = serde_json::from_str(&message.data)
-                    .map_err(|e| format!("unreadable event: {e}"))?;
+                    .map_err(|e| lost(format!("unreadable event: {e}")))?;
                 if event.seq <= *after {
                     continue;
                 }
@@ -373,6 +390,22 @@ impl HallClient {
 enum Attempt {
     Retry(String),
     Final(ApiError),
+}
+
+/// The hall node answered with `error`: a 401 means it no longer knows this terminal; anything else
+/// (a refused command, a bad request) still shows a working link.
+fn link_after_refusal(error: &ApiError) -> LinkState {
+    if error.status == StatusCode::UNAUTHORIZED.as_u16() {
+        LinkState::Unpaired {
+            reason: error.message.clone(),
+        }
+    } else if error.status >= 500 {
+        LinkState::Lost {
+            reason: error.message.clone(),
+        }
+    } else {
+        LinkState::Connected
+    }
 }
 
 fn api_error(status: StatusCode, body: &[u8]) -> ApiError {

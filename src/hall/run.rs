@@ -245,6 +245,9 @@ fn start_terminal(
                 LinkState::Lost { reason } => {
                     eprintln!("hallq: hall node unreachable ({reason}); retrying")
                 }
+                LinkState::Unpaired { reason } => eprintln!(
+                    "hallq: the hall node no longer accepts this terminal ({reason}); pair it again with `hallq pair join`"
+                ),
                 LinkState::Connected => eprintln!("hallq: connected to the hall node"),
                 LinkState::Unknown => {}
             }

@@ -85,6 +85,7 @@ impl Screen for WallController {
         let lang = hub.lang();
         let adapter = self.ui.global::<WallAdapter>();
         adapter.set_hall_unreachable(hub.hall_unreachable());
+        adapter.set_terminal_unpaired(hub.terminal_unpaired());
         adapter.set_hall_name(localized(&setup.config.hall.name, lang).into());
         // A language the hall gave no notice in gets the general notice in that language, not
         // another language's text.

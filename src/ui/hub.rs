@@ -132,9 +132,15 @@ impl Hub {
         self.source.setup()
     }
 
-    /// True while the hall node cannot be reached (or has not been yet): the screens say so.
+    /// True while the hall node cannot be reached (or has not been yet, or refuses this terminal):
+    /// the screens say so.
     pub fn hall_unreachable(&self) -> bool {
         *self.link.borrow() != LinkState::Connected
+    }
+
+    /// True while the hall node refuses this terminal's token: the screens ask for pairing again.
+    pub fn terminal_unpaired(&self) -> bool {
+        matches!(*self.link.borrow(), LinkState::Unpaired { .. })
     }
 
     fn set_link(self: &Rc<Self>, link: LinkState) {

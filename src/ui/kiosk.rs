@@ -359,6 +359,7 @@ impl Screen for KioskController {
         adapter.set_hall_name(localized(&setup.config.hall.name, lang).into());
         adapter.set_printer_faulty(state.faults.contains_key(PRINTER_DEVICE));
         adapter.set_hall_unreachable(hub.hall_unreachable());
+        adapter.set_terminal_unpaired(hub.terminal_unpaired());
         let tiles: Vec<ServiceTile> = setup
             .config
             .services

@@ -156,6 +156,7 @@ impl Screen for PanelController {
         let lang = hub.lang();
         let adapter = self.adapter();
         adapter.set_hall_unreachable(hub.hall_unreachable());
+        adapter.set_terminal_unpaired(hub.terminal_unpaired());
         let config = setup.window(self.window);
         adapter.set_window_name(
             config

@@ -246,3 +246,34 @@ fn a_terminal_that_loses_the_hall_node_says_so_and_acts_once_when_it_returns() {
         assert_eq!(calls, 1, "the given-up recall never acted");
     });
 }
+
+#[test]
+fn a_revoked_terminal_asks_for_pairing_again_on_its_screen() {
+    on_ui_thread(|| {
+        let terminals = Terminals::start(Duration::from_secs(3));
+        let registry =
+            hallq::hall::auth::Registry::open(&terminals.hall.dir.path().join("hall.db")).unwrap();
+        let revoked = registry.revoke("Counter { window: 1 }").unwrap();
+        assert_eq!(revoked.role, Role::Counter { window: 1 });
+
+        let panel = terminals.panel().global::<PanelAdapter>();
+        wait("the panel to ask for pairing again", || {
+            panel.get_terminal_unpaired()
+        });
+        assert!(panel.get_hall_unreachable());
+        assert!(
+            visible_texts(terminals.panel())
+                .iter()
+                .any(|t| t == "本终端已不再与大厅服务器配对，请联系信息技术人员重新配对。")
+        );
+        // The other terminals are still paired and connected.
+        headless::pump_until(Duration::from_millis(300), || false);
+        assert_eq!(terminals.unreachable(), [false, true, false]);
+        assert!(
+            !terminals
+                .wall()
+                .global::<WallAdapter>()
+                .get_terminal_unpaired()
+        );
+    });
+}

@@ -113,12 +113,21 @@ impl FromRequestParts<Hall> for Terminal {
         let scope = CommandScope::of_token(&token);
         let hash = TokenHash::of(&token);
         let lookup = hash.clone();
-        let device = tokio::task::spawn_blocking(move || registry.device_by(&lookup))
-            .await
-            .ok()
-            .flatten();
-        match device {
-            Some(device) => Ok(Terminal(device, scope, hash)),
+        let found = {
+            let registry = registry.clone();
+            tokio::task::spawn_blocking(move || registry.lookup(&lookup))
+                .await
+                .ok()
+                .flatten()
+        };
+        match found {
+            Some((device, seen)) => {
+                // The answer does not wait for the last-seen write.
+                if let Some(seen) = seen {
+                    tokio::task::spawn_blocking(move || registry.note_seen(seen));
+                }
+                Ok(Terminal(device, scope, hash))
+            }
             None => {
                 hall.metrics.count_auth_failure();
                 Err(ApiError::unauthorized("unknown device token"))

@@ -7,6 +7,7 @@
 //! token's role decides which commands it may send. Staff list the paired terminals and revoke a lost
 //! one (`hallq pair list|revoke`); its token fails from the next request on.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -203,11 +204,22 @@ impl TokenHash {
 ///
 /// Tokens are looked up in the database on every request, not cached: `hallq pair revoke` runs as
 /// another process, and its revocation must count from the very next request. The lookup is one
-/// primary-key read of a table of a few dozen rows.
+/// indexed read of a table of a few dozen rows. Last-seen times are written on a connection of their
+/// own, so a lookup never waits behind a write's fsync.
 #[derive(Clone)]
 pub struct Registry {
     db_path: PathBuf,
     conn: Arc<Mutex<Connection>>,
+    seen_writer: Arc<Mutex<Option<Connection>>>,
+    /// Last-seen times already decided on in this process, ahead of their write.
+    noted: Arc<Mutex<HashMap<i64, i64>>>,
+}
+
+/// A device was seen, and its last-seen time is due to be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    id: i64,
+    at_ms: i64,
 }
 
 impl Registry {
@@ -218,6 +230,8 @@ impl Registry {
         Ok(Registry {
             db_path: db_path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
+            seen_writer: Arc::default(),
+            noted: Arc::default(),
         })
     }
 
@@ -249,7 +263,9 @@ impl Registry {
         let code_hash = sha256_hex(&normalise_code(code));
         let token = hex::encode(rand::rng().random::<[u8; TOKEN_BYTES]>());
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        // The write lock first: a read-then-write transaction would fail at once, not wait, if the
+        // engine or a last-seen write committed in between.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let bound: Option<(Option<String>, Option<u16>)> = tx
             .query_row(
                 "SELECT role, window FROM lan_pairing_codes
@@ -286,8 +302,18 @@ impl Registry {
     /// The device whose token hashes to `hash`, if it is paired and not revoked. Notes that it was
     /// seen.
     pub fn device_by(&self, hash: &TokenHash) -> Option<Device> {
-        let conn = self.lock();
-        let found = conn
+        let (device, seen) = self.lookup(hash)?;
+        if let Some(seen) = seen {
+            self.note_seen(seen);
+        }
+        Some(device)
+    }
+
+    /// The device whose token hashes to `hash`, and whether its last-seen time is due: at most once a
+    /// minute per device. Reads only; [`Registry::note_seen`] writes.
+    pub fn lookup(&self, hash: &TokenHash) -> Option<(Device, Option<Seen>)> {
+        let found = self
+            .lock()
             .prepare_cached(&format!(
                 "SELECT {DEVICE_COLUMNS} FROM lan_devices WHERE token_hash = ?1 AND revoked_ms IS NULL"
             ))
@@ -296,22 +322,48 @@ impl Registry {
             .ok()
             .flatten()?;
         let now = now_ms();
-        if found
-            .last_seen_ms
-            .is_none_or(|seen| now - seen >= LAST_SEEN_STEP_MS)
-        {
-            // Losing a last-seen time costs nothing but a stale list entry; the request goes on.
-            if let Err(e) = conn.execute(
-                "UPDATE lan_devices SET last_seen_ms = ?2 WHERE id = ?1",
-                params![found.id, now],
-            ) {
-                tracing::debug!(device = %found.name, "last-seen time not kept: {e}");
-            }
-        }
-        Some(Device {
+        let seen = {
+            let mut noted = self.noted.lock().expect("no panic holds the lock");
+            let last = found.last_seen_ms.max(noted.get(&found.id).copied());
+            last.is_none_or(|seen| now - seen >= LAST_SEEN_STEP_MS)
+                .then(|| {
+                    noted.insert(found.id, now);
+                    Seen {
+                        id: found.id,
+                        at_ms: now,
+                    }
+                })
+        };
+        let device = Device {
             name: found.name,
             role: found.role,
-        })
+        };
+        Some((device, seen))
+    }
+
+    /// Writes a last-seen time. Losing one costs nothing but a stale list entry.
+    pub fn note_seen(&self, seen: Seen) {
+        let mut writer = self.seen_writer.lock().expect("no panic holds the lock");
+        if writer.is_none() {
+            // No fsync of its own: a last-seen time lost to a power cut costs nothing, and the lock
+            // it holds is then too short to delay the engine's next batch.
+            let opened = Connection::open(&self.db_path).and_then(|conn| {
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                Ok(conn)
+            });
+            match opened {
+                Ok(conn) => *writer = Some(conn),
+                Err(e) => return tracing::debug!("last-seen time not kept: {e}"),
+            }
+        }
+        let conn = writer.as_ref().expect("opened above");
+        if let Err(e) = conn.execute(
+            "UPDATE lan_devices SET last_seen_ms = ?2 WHERE id = ?1",
+            params![seen.id, seen.at_ms],
+        ) {
+            tracing::debug!(device = seen.id, "last-seen time not kept: {e}");
+        }
     }
 
     /// Every device ever paired, revoked ones included, oldest first.
@@ -559,6 +611,42 @@ mod tests {
     }
 
     #[test]
+    fn pairing_waits_for_writes_from_other_connections_instead_of_failing() {
+        let (_dir, registry) = registry();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Another connection keeps committing, as the engine and last-seen writes do.
+        let writer = {
+            let path = registry.db_path().to_path_buf();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let conn = Connection::open(path).unwrap();
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+                    .unwrap();
+                conn.pragma_update(None, "synchronous", "OFF").unwrap();
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    conn.execute(
+                        "INSERT OR REPLACE INTO hall_meta (key, value) VALUES ('other_writer', ?1)",
+                        [n.to_string()],
+                    )
+                    .unwrap();
+                }
+            })
+        };
+        for n in 0..200 {
+            let code = registry.mint_code(None, 10).unwrap();
+            if let Err(e) = registry.pair(&code, &format!("kiosk-{n}"), Role::Kiosk) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                panic!("pairing {n} failed beside another writer: {e}");
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert_eq!(registry.paired_count(), 200);
+    }
+
+    #[test]
     fn the_list_shows_each_paired_device_with_its_id_and_role() {
         let (_dir, registry) = registry();
         assert_eq!(registry.list().unwrap(), vec![]);
@@ -589,10 +677,6 @@ mod tests {
         let seen = registry.list().unwrap()[0].last_seen_ms.expect("seen");
         assert!(seen <= now_ms());
         let conn = Connection::open(registry.db_path()).unwrap();
-        conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
-            .unwrap();
-        registry.device(&token).unwrap();
-        assert!(registry.list().unwrap()[0].last_seen_ms.unwrap() >= seen);
         conn.execute(
             "UPDATE lan_devices SET last_seen_ms = ?1",
             [now_ms() - 1000],
@@ -605,6 +689,17 @@ mod tests {
             recent,
             "not rewritten within the minute"
         );
+        // A minute on (here: a register that last wrote it long ago), it is written again.
+        conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
+            .unwrap();
+        let restarted = Registry::open(registry.db_path()).unwrap();
+        restarted.device(&token).unwrap();
+        assert!(restarted.list().unwrap()[0].last_seen_ms.unwrap() >= seen);
+        // Within this register the minute counts from its own note, whatever the table says.
+        conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
+            .unwrap();
+        restarted.device(&token).unwrap();
+        assert_eq!(restarted.list().unwrap()[0].last_seen_ms, Some(5));
     }
 
     #[test]

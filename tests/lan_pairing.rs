@@ -11,13 +11,11 @@ use hallq::hall::auth::PairedDevice;
 use hallq::hall::client::ClientError;
 use lan_support::{TestHall, issue};
 
-/// Runs `hallq pair <args> --db <db>` and returns its exit success, stdout and stderr.
-async fn pair_cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+/// Runs `hallq pair <args>` and returns its exit success, stdout and stderr.
+async fn hallq_pair(args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
         .arg("pair")
         .args(args)
-        .arg("--db")
-        .arg(db)
         .output()
         .await
         .unwrap();
@@ -26,6 +24,12 @@ async fn pair_cli(db: &Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `hallq pair <args> --db <db>`, on the hall node's side.
+async fn pair_cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+    let db = db.to_str().unwrap();
+    hallq_pair(&[args, &["--db", db]].concat()).await
 }
 
 async fn listed(db: &Path) -> Vec<PairedDevice> {
@@ -142,18 +146,12 @@ async fn join_cli(hall: &TestHall, dir: &Path, code: &str, role: &[&str]) -> (bo
         dir.join("token").display()
     );
     std::fs::write(&config, text).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["pair", "join", "--config"])
-        .arg(&config)
-        .args(["--code", code, "--name", "board"])
-        .args(role)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let config = config.to_str().unwrap();
+    let join = [
+        "join", "--config", config, "--code", code, "--name", "board",
+    ];
+    let (ok, _, err) = hallq_pair(&[&join[..], role].concat()).await;
+    (ok, err)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

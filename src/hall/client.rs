@@ -392,8 +392,8 @@ enum Attempt {
     Final(ApiError),
 }
 
-/// The hall node answered with `error`: a 401 means it no longer knows this terminal; anything else
-/// (a refused command, a bad request) still shows a working link.
+/// The hall node answered with `error`: a 401 means it no longer knows this terminal, a 5xx that it
+/// cannot serve now; anything else (a refused command, a bad request) still shows a working link.
 fn link_after_refusal(error: &ApiError) -> LinkState {
     if error.status == StatusCode::UNAUTHORIZED.as_u16() {
         LinkState::Unpaired {

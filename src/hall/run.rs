@@ -162,8 +162,8 @@ pub fn run_terminal(
     let kiosk = KioskLink::default();
     {
         let _entered = runtime.enter();
-        let print_calls = has(roles, NodeRole::Display) && !screens.contains(&ScreenKind::Display);
-        start_terminal(&setup, roles, &client, print_calls || !show_screens);
+        let shows_wall = show_screens && screens.contains(&ScreenKind::Display);
+        start_terminal(&setup, roles, &client, !shows_wall, !show_screens);
     }
     let stop = async move {
         let timer = async {
@@ -230,12 +230,15 @@ fn terminal_client(setup: &HallSetup) -> anyhow::Result<HallClient> {
     Ok(HallClient::new(&lan.hall_url, token))
 }
 
-/// Starts a terminal's buttons, voice and link log. Call inside the tokio runtime.
+/// Starts a terminal's buttons, voice and link log. A display board without its wall on screen prints
+/// each call; `keep_link` follows the push stream even with nothing to print or announce, so the link
+/// state stays current where no screen follows it. Call inside the tokio runtime.
 fn start_terminal(
     setup: &Arc<HallSetup>,
     roles: &[NodeRole],
     client: &HallClient,
-    print_calls: bool,
+    no_wall_shown: bool,
+    keep_link: bool,
 ) {
     let mut link = client.link();
     tokio::spawn(async move {
@@ -258,28 +261,29 @@ fn start_terminal(
     {
         start_buttons(setup, window, client.clone());
     }
-    // Every terminal follows the push stream: it keeps the link state current even when nobody
-    // presses anything, and a display board without its screen prints each call.
     let display = has(roles, NodeRole::Display);
-    tokio::spawn({
-        let client = client.clone();
-        let setup = setup.clone();
-        async move {
-            let after = current_seq(&client).await;
-            if display
-                && let Some(announcer) =
-                    voice::start(&setup.config.voice, &setup.config.hall.languages)
-            {
-                tokio::spawn(voice::follow_client(client.clone(), after, announcer));
-            }
-            client
-                .follow_calls(after, |number, window| {
-                    if print_calls {
-                        println!("call {number} -> window {window}");
-                    }
-                })
-                .await
-        }
+    let print_calls = display && no_wall_shown;
+    let announcer = display
+        .then(|| voice::start(&setup.config.voice, &setup.config.hall.languages))
+        .flatten();
+    if !(print_calls || announcer.is_some() || keep_link) {
+        // The screens follow the push stream themselves.
+        return;
+    }
+    // One push stream serves the printed calls, the voice and the link state.
+    let client = client.clone();
+    tokio::spawn(async move {
+        let after = current_seq(&client).await;
+        client
+            .follow_calls(after, |number, window| {
+                if print_calls {
+                    println!("call {number} -> window {window}");
+                }
+                if let Some(announcer) = &announcer {
+                    announcer.announce(number, window);
+                }
+            })
+            .await
     });
 }
 

@@ -15,7 +15,6 @@ pub use announcer::{Announcer, CallQueue, Voice};
 
 use crate::config::{Lang, VoiceConfig};
 use crate::engine::EngineHandle;
-use crate::hall::client::HallClient;
 use crate::queue::{Event, TicketId};
 
 /// Starts the announcer the config asks for, or `None` when voice is off. Missing clips are reported
@@ -76,13 +75,6 @@ pub async fn follow_engine(engine: EngineHandle, announcer: Announcer) {
             announcer.announce(&t.number, window);
         }
     }
-}
-
-/// Announces calls from the hall node's push stream, on a display board elsewhere on the LAN.
-pub async fn follow_client(client: HallClient, after: u64, announcer: Announcer) {
-    client
-        .follow_calls(after, |number, window| announcer.announce(number, window))
-        .await;
 }
 
 #[cfg(test)]

@@ -1048,3 +1048,156 @@ fn golden_screenshots_of_every_screen_in_every_language() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text that stays inside its box: every screen, every language, normal and large text.
+
+/// Where an element sits: its type and its box in the window, in whole hundredths of a pixel.
+type Placement = (String, [i64; 4]);
+
+fn placement(e: &ElementHandle) -> Placement {
+    let (p, s) = (e.absolute_position(), e.size());
+    let px = |v: f32| (v * 100.0).round() as i64;
+    (
+        e.type_name().unwrap_or_default().to_string(),
+        [px(p.x), px(p.y), px(s.width), px(s.height)],
+    )
+}
+
+/// The text elements whose box leaves the box of the element they sit in.
+fn texts_outside_their_parent(
+    component: &impl i_slint_backend_testing::ElementRoot,
+) -> Vec<String> {
+    use i_slint_backend_testing::ElementQuery;
+    use std::collections::HashMap;
+    let elements = ElementQuery::from_root(component)
+        .match_descendants()
+        .find_all();
+    let placements: Vec<Placement> = elements.iter().map(placement).collect();
+    // An element's parent: among the elements whose descendants hold it, the one with the fewest
+    // descendants. Elements merged into one item (a `Label` and the `Text` it inherits) share a box
+    // and are not each other's parent.
+    let known: HashMap<&Placement, usize> =
+        placements.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    let mut parent: HashMap<usize, (usize, usize)> = HashMap::new();
+    for (holder, e) in elements.iter().enumerate() {
+        let inside: Vec<Placement> = e
+            .query_descendants()
+            .find_all()
+            .iter()
+            .map(placement)
+            .collect();
+        for child in &inside {
+            let Some(&child) = known.get(child) else {
+                continue;
+            };
+            if placements[child].1 == placements[holder].1 {
+                continue;
+            }
+            let best = parent.entry(child).or_insert((holder, inside.len()));
+            if inside.len() < best.1 {
+                *best = (holder, inside.len());
+            }
+        }
+    }
+    let is_text = |e: &ElementHandle| {
+        e.type_name().is_some_and(|t| t == "Text")
+            || e.bases().is_some_and(|mut b| b.any(|t| t == "Text"))
+    };
+    // The wall's notice scrolls across its clipped band by design.
+    let scrolls = |e: &ElementHandle| e.id().is_some_and(|id| id == "DisplayWall::notice");
+    let mut found = Vec::new();
+    for (i, text) in elements.iter().enumerate() {
+        if !is_text(text) || scrolls(text) || text.computed_opacity() == 0.0 {
+            continue;
+        }
+        let [tx, ty, tw, th] = placements[i].1;
+        if tw <= 0 || th <= 0 {
+            continue;
+        }
+        let Some(&(holder, _)) = parent.get(&known[&placements[i]]) else {
+            continue;
+        };
+        let [px, py, pw, ph] = placements[holder].1;
+        const SLACK: i64 = 50;
+        let inside = tx >= px - SLACK
+            && ty >= py - SLACK
+            && tx + tw <= px + pw + SLACK
+            && ty + th <= py + ph + SLACK;
+        if !inside {
+            let spill = format!(
+                "{:?} ({:?} at {},{} {}×{}) leaves {:?} at {},{} {}×{}",
+                text.accessible_label().unwrap_or_default(),
+                text.id().unwrap_or_default(),
+                tx / 100,
+                ty / 100,
+                tw / 100,
+                th / 100,
+                elements[holder]
+                    .id()
+                    .or(elements[holder].type_name())
+                    .unwrap_or_default(),
+                px / 100,
+                py / 100,
+                pw / 100,
+                ph / 100
+            );
+            // A `Label` and the `Text` it inherits are one box: report it once.
+            if !found.contains(&spill) {
+                found.push(spill);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_text_leaves_its_box_on_any_screen_in_any_language_or_text_size() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        for (i, service) in ["SB", "YB", "CRJ", "BDC"].iter().enumerate() {
+            hall.issue(&format!("s-issue-{i}"), service);
+        }
+        hall.sign_in_window_1();
+        tap(hall.panel(), "呼叫下一位");
+        let wall = hall.wall().global::<WallAdapter>();
+        hall.wait("the call", || wall.get_has_call());
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        let theme = hall.kiosk().global::<hallq::ui::Theme>();
+        let hub = hall.screens().hub().clone();
+        let mut spills = Vec::new();
+        for large in [false, true] {
+            theme.set_large_text(large);
+            for lang in Lang::ALL {
+                hub.set_language(lang);
+                let mut look = |screen: &str, found: Vec<String>| {
+                    for spill in found {
+                        spills.push(format!("{} {screen} large={large}: {spill}", lang.code()));
+                    }
+                };
+                for (page, name) in [
+                    (KioskPage::Home, "kiosk home"),
+                    (KioskPage::Card, "kiosk card"),
+                    (KioskPage::Issued, "kiosk issued"),
+                    (KioskPage::Notice, "kiosk notice"),
+                    (KioskPage::Closed, "kiosk closed"),
+                ] {
+                    kiosk.set_page(page);
+                    headless::pump();
+                    look(name, texts_outside_their_parent(hall.kiosk()));
+                }
+                kiosk.set_page(KioskPage::Home);
+                hallq::ui::prompt_rating(&hub, 1, "A001");
+                headless::pump();
+                look("window panel", texts_outside_their_parent(hall.panel()));
+                look("rating", texts_outside_their_parent(hall.rating()));
+                look("display wall", texts_outside_their_parent(hall.wall()));
+            }
+        }
+        assert!(
+            spills.is_empty(),
+            "text outside its box:\n{}",
+            spills.join("\n")
+        );
+    });
+}

@@ -145,81 +145,148 @@ fn uyghur_and_kazakh_translations_are_in_arabic_script() {
     }
 }
 
-struct Fonts {
-    data: Vec<(String, Vec<u8>, u32)>,
+/// One embedded font file.
+struct Font {
+    name: &'static str,
+    bytes: Vec<u8>,
 }
 
-impl Fonts {
-    fn embedded() -> Fonts {
-        let dir = ui_dir().join("fonts");
-        let data = [
-            ("wqy-microhei.ttc", 0),
-            ("NotoSansArabic-Regular.ttf", 0),
-            ("NotoSansArabic-Bold.ttf", 0),
-        ]
-        .into_iter()
-        .map(|(name, index)| {
-            (
-                name.to_string(),
-                std::fs::read(dir.join(name)).unwrap(),
-                index,
-            )
-        })
-        .collect();
-        Fonts { data }
-    }
+/// The screens' two families. Each must draw every character alone: a character one family lacks
+/// would be drawn with whatever font the board has installed.
+const FAMILIES: [(&str, &str); 3] = [
+    ("Hallq Sans", "HallqSans-Regular.ttf"),
+    ("Hallq Sans Arabic", "HallqSansArabic-Regular.ttf"),
+    ("Hallq Sans Arabic", "HallqSansArabic-Bold.ttf"),
+];
 
+fn embedded_fonts() -> Vec<Font> {
+    FAMILIES
+        .iter()
+        .map(|(_, file)| Font {
+            name: file,
+            bytes: std::fs::read(ui_dir().join("fonts").join(file)).unwrap(),
+        })
+        .collect()
+}
+
+impl Font {
     fn has_glyph(&self, c: char) -> bool {
         use skrifa::MetadataProvider;
-        self.data.iter().any(|(_, bytes, index)| {
-            skrifa::FontRef::from_index(bytes, *index)
-                .is_ok_and(|font| font.charmap().map(c).is_some())
-        })
+        skrifa::FontRef::new(&self.bytes).is_ok_and(|font| font.charmap().map(c).is_some())
+    }
+
+    fn family(&self) -> String {
+        use skrifa::MetadataProvider;
+        use skrifa::raw::types::NameId;
+        let font = skrifa::FontRef::new(&self.bytes).unwrap();
+        font.localized_strings(NameId::FAMILY_NAME)
+            .english_or_first()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     }
 }
 
-fn uncovered(fonts: &Fonts, text: &str) -> Vec<char> {
+/// The characters of `text` that `font` has no glyph for.
+fn uncovered(font: &Font, text: &str) -> Vec<char> {
     text.chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())
         // Bidi and joining controls shape text; they have no glyph of their own.
         .filter(|c| !('\u{200b}'..='\u{200f}').contains(c))
-        .filter(|c| !fonts.has_glyph(*c))
+        .filter(|c| !font.has_glyph(*c))
         .collect()
 }
 
 #[test]
-fn embedded_fonts_draw_every_character_of_the_translations() {
-    let fonts = Fonts::embedded();
-    for lang in Lang::ALL {
-        for (id, text) in po_entries(lang) {
-            let missing = uncovered(&fonts, &text);
-            assert!(
-                missing.is_empty(),
-                "{}: no glyph for {missing:?} in {text:?} ({id:?})",
-                lang.code()
-            );
+fn each_embedded_font_draws_every_character_of_every_translation() {
+    for font in embedded_fonts() {
+        for lang in Lang::ALL {
+            for (id, text) in po_entries(lang) {
+                let missing = uncovered(&font, &text);
+                assert!(
+                    missing.is_empty(),
+                    "{}: {}: no glyph for {missing:?} in {text:?} ({id:?})",
+                    font.name,
+                    lang.code()
+                );
+            }
         }
     }
 }
 
 #[test]
-fn embedded_fonts_draw_every_name_of_the_example_hall() {
-    let fonts = Fonts::embedded();
+fn each_embedded_font_draws_every_name_of_the_example_hall() {
     let config = hallq::config::example().config;
     let mut names: Vec<&Localized> = vec![&config.hall.name];
     names.extend(config.services.iter().map(|s| &s.name));
     names.extend(config.windows.iter().map(|w| &w.name));
     names.extend(config.rating_reasons.iter().map(|r| &r.name));
-    for name in names {
-        for text in name.values() {
-            let missing = uncovered(&fonts, text);
-            assert!(missing.is_empty(), "no glyph for {missing:?} in {text:?}");
+    for font in embedded_fonts() {
+        for name in &names {
+            for text in name.values() {
+                let missing = uncovered(&font, text);
+                assert!(
+                    missing.is_empty(),
+                    "{}: no glyph for {missing:?} in {text:?}",
+                    font.name
+                );
+            }
         }
     }
 }
 
 #[test]
+fn the_embedded_fonts_carry_the_family_names_the_screens_ask_for() {
+    for (font, (family, _)) in embedded_fonts().iter().zip(FAMILIES) {
+        assert_eq!(font.family(), family, "{}", font.name);
+    }
+}
+
+#[test]
+fn the_screens_name_only_the_embedded_families() {
+    let mut files = Vec::new();
+    slint_files(&ui_dir(), &mut files);
+    let families: BTreeSet<&str> = FAMILIES.iter().map(|(family, _)| *family).collect();
+    let mut imported = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("import \"") {
+                if rest.contains("fonts/") {
+                    imported.insert(
+                        rest.trim_end_matches("\";")
+                            .rsplit('/')
+                            .next()
+                            .unwrap()
+                            .to_string(),
+                    );
+                }
+                continue;
+            }
+            // Every quoted string on a font line names a family; a family outside the embedded
+            // ones would be looked up among the board's fonts.
+            if line.contains("font-family") || line.contains("font:") || line.contains("-font:") {
+                let mut rest = line;
+                while let Some(start) = rest.find('"') {
+                    let (value, tail) = string_literal(&rest[start..]).expect("a closed string");
+                    assert!(
+                        families.contains(value.as_str()),
+                        "{}: font {value:?} is not embedded",
+                        file.display()
+                    );
+                    rest = tail;
+                }
+            }
+        }
+    }
+    let files: BTreeSet<String> = FAMILIES.iter().map(|(_, f)| f.to_string()).collect();
+    assert_eq!(imported, files, "the fonts the screens import");
+}
+
+#[test]
 fn the_glyph_check_notices_a_character_no_font_has() {
-    // Tibetan is in neither font: the check must report it rather than pass it by.
-    assert_eq!(uncovered(&Fonts::embedded(), "A ཀ"), vec!['ཀ']);
+    // Tibetan is in neither family: the check must report it rather than pass it by.
+    for font in embedded_fonts() {
+        assert_eq!(uncovered(&font, "A ཀ"), vec!['ཀ'], "{}", font.name);
+    }
 }

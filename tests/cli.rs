@@ -125,3 +125,95 @@ fn under_systemd_the_node_reports_ready_and_feeds_the_watchdog() {
         "{messages:?}"
     );
 }
+
+/// The example hall, listening on a free loopback port.
+fn example_config_in(dir: &std::path::Path) -> String {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/hardware/hall.example.toml"
+    ))
+    .unwrap();
+    let path = dir.join("hall.toml");
+    std::fs::write(
+        &path,
+        format!("{example}\n[lan]\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_configured_kiosk_without_its_screen_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let config = example_config_in(dir.path());
+    // No role named means every role, the kiosk among them.
+    for extra in [
+        &["--headless"][..],
+        &["--role", "hall,kiosk", "--screens", "display"][..],
+    ] {
+        let mut args = vec!["run", "--config", &config, "--db", db.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--seconds", "1"]);
+        let run = Command::new(env!("CARGO_BIN_EXE_hallq"))
+            .args(&args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{args:?} started: {stderr}");
+        assert!(
+            stderr.contains("kiosk role") && stderr.contains("--role hall,counter,display"),
+            "{stderr}"
+        );
+        assert!(!db.exists(), "a refused start leaves no database behind");
+    }
+}
+
+#[test]
+fn a_configured_kiosk_without_a_display_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let run = Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args([
+            "run",
+            "--config",
+            &example_config_in(dir.path()),
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .args(["--role", "hall,kiosk", "--seconds", "1"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("SLINT_BACKEND")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("no display"), "{stderr}");
+}
+
+#[test]
+fn a_headless_hall_node_without_the_kiosk_role_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let run = hallq(&[
+        "run",
+        "--config",
+        &example_config_in(dir.path()),
+        "--db",
+        db.to_str().unwrap(),
+        "--role",
+        "hall,counter,display",
+        "--headless",
+        "--seconds",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(db.exists());
+}

@@ -54,6 +54,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (Some(kinds), false) => kinds.clone(),
         (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
     };
+    if !demo_hall
+        && crate::hall::run::is_hall_node(&args.role)
+        && let Some(why) = crate::hall::run::kiosk_without_its_screen(
+            &args.role,
+            &screens,
+            ui::display_available(),
+        )
+    {
+        anyhow::bail!(why);
+    }
     if !crate::hall::run::is_hall_node(&args.role) {
         return crate::hall::run::run_terminal(setup, &args.role, screens, args.seconds);
     }

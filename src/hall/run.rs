@@ -47,6 +47,33 @@ pub fn is_hall_node(roles: &[NodeRole]) -> bool {
     has(roles, NodeRole::Hall)
 }
 
+/// Why a configured board with the kiosk role may not start: a kiosk is its screen. Without it
+/// citizens could not choose a service and the kiosk's ticket printer and ID-card reader would stay
+/// closed, so the board refuses to start rather than run as a kiosk that does nothing. The demo hall
+/// is exempt: its simulated devices stand in for the kiosk.
+pub fn kiosk_without_its_screen(
+    roles: &[NodeRole],
+    screens: &[ScreenKind],
+    display_available: bool,
+) -> Option<String> {
+    if !has(roles, NodeRole::Kiosk) {
+        return None;
+    }
+    let missing = if !screens.contains(&ScreenKind::Kiosk) {
+        "it opens no kiosk screen (--headless, or --screens without kiosk)"
+    } else if !display_available {
+        "there is no display to show the kiosk screen on (no DISPLAY or WAYLAND_DISPLAY, and not \
+         built with --features board for linuxkms)"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "this board has the kiosk role, but {missing}: citizens could not take tickets, and the \
+         ticket printer and ID-card reader ([printer], [idcard]) would stay closed. Give the board \
+         its screen, or name the roles it has without the kiosk, e.g. --role hall,counter,display"
+    ))
+}
+
 /// The LAN side of a running hall node; dropping it leaves the server to end with the runtime.
 pub struct HallNode {
     pub server: HallServer,
@@ -152,6 +179,9 @@ pub fn run_terminal(
     let runtime = tokio::runtime::Runtime::new()?;
     let setup = Arc::new(setup);
     let client = terminal_client(&setup)?;
+    if let Some(why) = kiosk_without_its_screen(roles, &screens, ui::display_available()) {
+        anyhow::bail!(why);
+    }
     let show_screens = !screens.is_empty() && ui::display_available();
     if !screens.is_empty() && !show_screens {
         eprintln!(

@@ -23,7 +23,8 @@ use crate::store::{self, CommandResult, Outcome, Store, StoreError};
 
 /// Most commands written in one transaction.
 const MAX_BATCH: usize = 256;
-const MAX_COMMAND_ID_LEN: usize = 64;
+/// The longest command id the engine keeps. Terminals on the LAN get less: see `hall::api`.
+pub const MAX_COMMAND_ID_LEN: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -91,7 +92,18 @@ pub fn start(
     db_path: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<(EngineHandle, EngineThread), StoreError> {
-    let store = Store::open(db_path, &setup.config.hall.id)?;
+    start_with_wal_limit(setup, db_path, clock, store::WAL_LIMIT_BYTES)
+}
+
+/// [`start`], with the WAL folded back whenever it passes `wal_limit` bytes.
+pub fn start_with_wal_limit(
+    setup: Arc<HallSetup>,
+    db_path: &Path,
+    clock: Arc<dyn Clock>,
+    wal_limit: u64,
+) -> Result<(EngineHandle, EngineThread), StoreError> {
+    let mut store = Store::open(db_path, &setup.config.hall.id)?;
+    store.set_wal_limit(wal_limit)?;
     let checkpointer = store::Checkpointer::start(db_path)?;
     let state = store.load_state()?;
     let (requests, receiver) = mpsc::channel(4096);
@@ -268,6 +280,10 @@ impl Writer {
         for reader in state_readers {
             let _ = reader.send(self.live.state.clone());
         }
+        // After the answers, so no caller of this batch waits for the fold.
+        if let Err(e) = self.store.keep_wal_bounded() {
+            tracing::warn!("the WAL could not be folded back: {e}");
+        }
     }
 
     /// Decides `commands` in order inside one transaction, pushing one outcome each; an error leaves
@@ -297,14 +313,13 @@ impl Writer {
                     }
                     Some((_, outcome)) => Ok(outcome),
                     None => {
-                        let outcome =
+                        let (outcome, day) =
                             self.live
                                 .execute(&batch, &command_id, &command, new_events)?;
                         tally.decided += 1;
                         if let CommandResult::Refused(_) = outcome.result {
                             tally.refused += 1;
                         }
-                        let day = self.live.state.business_day.unwrap_or_default();
                         batch.record_command(&command_json, &outcome, day)?;
                         in_batch.insert(command_id, (command_json, outcome.clone()));
                         Ok(outcome)
@@ -323,13 +338,16 @@ impl Writer {
 
 impl Live {
     /// Decides one command and, if accepted, appends its events and applies them to the live state.
+    /// Returns the outcome and the business day it was decided in, which its result is kept under:
+    /// the hall's day, even when a refusal left that day unopened, so opening it does not forget the
+    /// result a retry must get.
     fn execute(
         &mut self,
         batch: &store::Batch,
         command_id: &str,
         command: &Command,
         new_events: &mut Vec<StoredEvent>,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<(Outcome, chrono::NaiveDate), StoreError> {
         let reading = self.clock.read();
         let now = day::judge(&self.setup, self.state.clock.as_ref(), &reading);
         if now.wall_clock_overruled {
@@ -374,11 +392,12 @@ impl Live {
                 ))
             }
         };
-        Ok(Outcome {
+        let outcome = Outcome {
             command_id: command_id.to_string(),
             result,
             seq: self.state.last_seq,
-        })
+        };
+        Ok((outcome, now.business_day))
     }
 
     fn stored(
@@ -416,7 +435,8 @@ impl Live {
     }
 }
 
-fn valid_command_id(id: &str) -> bool {
+/// 1 to [`MAX_COMMAND_ID_LEN`] printable ASCII characters.
+pub fn valid_command_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_COMMAND_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
 

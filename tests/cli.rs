@@ -217,3 +217,94 @@ fn a_headless_hall_node_without_the_kiosk_role_starts() {
     );
     assert!(db.exists());
 }
+
+/// Reads the node's event lines (`seq kind payload`) until `count` have been printed; returns the
+/// highest sequence seen.
+fn wait_for_events(out: &mut impl std::io::BufRead, count: u64) -> u64 {
+    let mut highest = 0;
+    let mut line = String::new();
+    while highest < count {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the node ended early"
+        );
+        if let Some(seq) = line.split_whitespace().next().and_then(|s| s.parse().ok()) {
+            highest = seq;
+        }
+    }
+    highest
+}
+
+#[test]
+fn sigterm_stops_the_node_cleanly_with_the_wal_folded_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(["run", "--headless", "--db", db.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    // The demo hall's simulated citizens and staff are writing.
+    let seen = wait_for_events(&mut out, 12);
+    let pid = i32::try_from(child.id()).unwrap();
+    let sent = std::time::Instant::now();
+    // As `systemctl stop` does.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > std::time::Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("the node did not stop within 15 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(0), "a clean stop exits 0: {status:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "stopping took {took:?}"
+    );
+    let wal = dir.path().join("hall.db-wal");
+    let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_bytes, 0, "the WAL is folded back into the database");
+    // Read the main file alone: every event the node printed is in it.
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let stored = u64::try_from(stored).unwrap();
+    assert!(stored >= seen, "{stored} events stored, {seen} printed");
+}
+
+#[test]
+fn export_refuses_a_resume_point_past_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    drop(hallq::store::Store::open(&db, "650102-ZWFW-01").unwrap());
+    let db = db.to_str().unwrap();
+    let ok = hallq(&["export", "--db", db, "--after", "9223372036854775807"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(ok.stdout.is_empty());
+    for past in ["9223372036854775808", "18446744073709551615"] {
+        let out = hallq(&["export", "--db", db, "--after", past]);
+        assert_eq!(out.status.code(), Some(2), "{past}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--after") && stderr.contains("9223372036854775807"),
+            "{past}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{past}: nothing exported");
+    }
+}

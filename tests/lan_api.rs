@@ -5,6 +5,7 @@ mod lan_support;
 use std::time::Duration;
 
 use hallq::hall::Role;
+use hallq::hall::api::MAX_TERMINAL_COMMAND_ID;
 use hallq::hall::client::{ClientError, HallClient, LinkState, Retry};
 use hallq::queue::{
     Booking, CitizenCard, Command, Event, RatingChannel, RatingInput, Reply, TicketState,
@@ -482,6 +483,18 @@ async fn every_unauthorised_or_malformed_request_is_refused_and_changes_nothing(
         Bad { why: "a Last-Event-ID that is not a sequence", method: get.clone(), path: "/api/v1/events",
               token: k(), body: None, headers: vec![("last-event-id", "yesterday")], status: 400,
               code: "bad_last_event_id" },
+        Bad { why: "a Last-Event-ID past the log's range", method: get.clone(), path: "/api/v1/events",
+              token: k(), body: None, headers: vec![("last-event-id", "9223372036854775808")],
+              status: 400, code: "bad_last_event_id" },
+        Bad { why: "an ?after= past the log's range", method: get.clone(),
+              path: "/api/v1/events?after=9223372036854775808", token: k(), body: None,
+              headers: vec![], status: 400, code: "bad_after" },
+        Bad { why: "the largest ?after= there is", method: get.clone(),
+              path: "/api/v1/events?after=18446744073709551615", token: k(), body: None,
+              headers: vec![], status: 400, code: "bad_after" },
+        Bad { why: "a command id one over the limit", method: post.clone(), path: "/api/v1/commands",
+              token: k(), body: Some(issue_body(&"x".repeat(MAX_TERMINAL_COMMAND_ID + 1))),
+              headers: vec![], status: 422, code: "bad_command_id" },
         Bad { why: "an unknown query parameter", method: get.clone(), path: "/api/v1/events?since=3",
               token: k(), body: None, headers: vec![], status: 400, code: "bad_query" },
         Bad { why: "a wrong pairing code", method: post.clone(), path: "/api/v1/pair", token: None,
@@ -518,7 +531,12 @@ async fn every_unauthorised_or_malformed_request_is_refused_and_changes_nothing(
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        // Bounded: a request wrongly let through to the event stream would never end its body.
+        let body: serde_json::Value =
+            match tokio::time::timeout(Duration::from_secs(5), response.json()).await {
+                Ok(body) => body.unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
         assert_eq!(
             (status, body["code"].as_str().unwrap_or_default()),
             (case.status, case.code),
@@ -716,4 +734,41 @@ async fn two_terminals_choosing_the_same_command_id_do_not_share_it() {
         ("B001", "A003")
     );
     assert_eq!(hall.engine.state().await.unwrap().tickets.len(), 4);
+}
+
+/// The `maxLength` of `CommandRequest.command_id` in `docs/openapi.yaml`.
+fn documented_command_id_limit() -> usize {
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml")).unwrap();
+    let request = spec
+        .split("\n    CommandRequest:")
+        .nth(1)
+        .expect("the spec describes CommandRequest");
+    let line = request
+        .lines()
+        .find(|l| l.trim_start().starts_with("command_id:"))
+        .expect("CommandRequest has a command_id");
+    line.split("maxLength:")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxLength in {line:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_command_id_limit_is_the_one_enforced() {
+    assert_eq!(
+        documented_command_id_limit(),
+        MAX_TERMINAL_COMMAND_ID,
+        "docs/openapi.yaml and the API agree"
+    );
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let longest = "x".repeat(MAX_TERMINAL_COMMAND_ID);
+    let outcome = kiosk.execute_with_id(&longest, issue("SB")).await.unwrap();
+    assert_eq!(
+        outcome.command_id, longest,
+        "the longest documented id is taken"
+    );
+    assert_eq!(ticket_number(&outcome), "A001");
 }

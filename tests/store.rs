@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use hallq::store::{Store, StoreError};
+use hallq::store::{CommandResult, Store, StoreError};
 
 #[tokio::test]
 async fn the_event_log_refuses_updates_and_deletes() {
@@ -178,4 +178,205 @@ async fn every_command_of_a_failed_batch_is_told_the_storage_error() {
         matches!(retried.result, hallq::store::CommandResult::Done(_)),
         "the same id acts once the store takes writes again: {retried:?}"
     );
+}
+
+#[test]
+fn processes_opening_a_fresh_database_at_once_all_succeed() {
+    // As a node starting beside `hallq pair code`: each opener has its own connection, and all
+    // reach the new database before any has created its tables.
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let openers = 6;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(openers));
+        let threads: Vec<_> = (0..openers)
+            .map(|_| {
+                let path = path.clone();
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&path, "H1").map(drop)
+                })
+            })
+            .collect();
+        for thread in threads {
+            if let Err(e) = thread.join().unwrap() {
+                panic!("round {round}: an opener failed: {e}");
+            }
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, hallq::store::SCHEMA_VERSION);
+        let halls: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM hall_meta WHERE key = 'hall_id'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(halls, 1);
+    }
+}
+
+#[test]
+fn a_second_hall_opening_a_fresh_database_at_the_same_moment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hall.db");
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let threads: Vec<_> = ["H1", "H2"]
+        .into_iter()
+        .map(|hall| {
+            let path = path.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                Store::open(&path, hall).map(drop)
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::WrongHall { .. }))),
+        "{results:?}"
+    );
+}
+
+fn uncapped_setup() -> std::sync::Arc<hallq::config::HallSetup> {
+    let mut setup = hallq::config::example();
+    for service in &mut setup.config.services {
+        service.daily_cap = None;
+    }
+    std::sync::Arc::new(setup)
+}
+
+fn wal_size(db: &std::path::Path) -> u64 {
+    std::fs::metadata(hallq::store::wal_path_of(db)).map_or(0, |m| m.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_within_its_limit_under_a_burst_and_is_truncated_when_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let limit = 256 * 1024;
+    let (engine, writer) = hallq::engine::start_with_wal_limit(
+        uncapped_setup(),
+        &db,
+        std::sync::Arc::new(hallq::clock::ManualClock::new(FRIDAY_10AM)),
+        limit,
+    )
+    .unwrap();
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let db = db.clone();
+        let sampling = sampling.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(wal_size(&db));
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            peak
+        })
+    };
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                for n in 0..300 {
+                    let outcome = engine
+                        .execute(
+                            format!("burst-{c}-{n}"),
+                            hallq::queue::Command::IssueTicket {
+                                service: "SB".into(),
+                                citizen: None,
+                                by_staff: true,
+                            },
+                        )
+                        .await
+                        .unwrap();
+                    assert!(matches!(outcome.result, CommandResult::Done(_)));
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let written = engine
+        .counters()
+        .batches
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        peak <= 2 * limit,
+        "the WAL reached {peak} bytes against a limit of {limit} ({written} batches)"
+    );
+
+    // Quiet now: the checkpoint thread folds the WAL back and truncates it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    while wal_size(&db) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(wal_size(&db), 0, "an idle hall keeps no WAL");
+    drop(engine);
+    writer.join();
+}
+
+#[tokio::test]
+async fn a_command_refused_before_the_first_day_opened_is_answered_the_same_on_retry() {
+    let hall = Hall::new();
+    let call = hallq::queue::Command::CallNext { window: 1 };
+    // Nothing has happened yet in this hall: no day opened, nobody signed in.
+    let first = hall
+        .engine
+        .execute("early-call", call.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(first.result, CommandResult::Refused(_)),
+        "{first:?}"
+    );
+    assert_eq!(hall.state().await.business_day, None);
+    // The day opens; now the same call would succeed if it were decided again.
+    hall.sign_in(1).await;
+    hall.issue("SB").await;
+    let retried = hall.engine.execute("early-call", call).await.unwrap();
+    assert_eq!(retried, first, "a retry gets the first answer");
+    assert!(
+        hall.state()
+            .await
+            .tickets
+            .values()
+            .all(|t| t.state == hallq::queue::TicketState::Waiting),
+        "nothing was called"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_point_past_the_log_is_refused_not_wrapped() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    let reader = Store::open_reader(&hall.db_path()).unwrap();
+    assert!(
+        reader
+            .events_after(hallq::store::MAX_SEQ, 10)
+            .unwrap()
+            .is_empty()
+    );
+    for past in [hallq::store::MAX_SEQ + 1, u64::MAX] {
+        match reader.events_after(past, 10) {
+            Err(StoreError::SeqOutOfRange(seq)) => assert_eq!(seq, past),
+            other => panic!("{past}: expected SeqOutOfRange, got {other:?}"),
+        }
+    }
 }

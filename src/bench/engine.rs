@@ -1,7 +1,7 @@
 //! The durable engine: issue throughput with 1 and 64 clients, issue and call-next latency, and the
 //! database's size per 10,000 tickets. Every figure comes from a fresh SQLite file with full fsync.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::engine::{self, EngineHandle};
 use crate::queue::Command;
-use crate::store::{CommandResult, Store};
+use crate::store::{CommandResult, Store, wal_path_of};
 
 /// The example hall, open around the clock and without daily caps, so the bench measures the engine.
 fn bench_setup() -> Arc<HallSetup> {
@@ -85,8 +85,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let db = dir.join("bench-engine.db");
     let (engine, writer) = engine::start(setup.clone(), &db, Arc::new(SystemClock::new(true)))?;
 
+    let size_db = dir.join("bench-size.db");
+    let wal = wal_path_of(&db);
+    let wal_peak = WalPeak::watch(&[wal.clone(), wal_path_of(&size_db)]);
     let single_rate = issue_rate(&engine, 1, 2_000, "rate1").await?;
     let many_rate = issue_rate(&engine, 64, 100, "rate64").await?;
+    let wal_after_64_clients = wal_bytes(&wal);
 
     let mut issue_lat = latencies(&engine, 2_000, "lat-issue", |_| issue()).await?;
     let (issue_p50, issue_p99) = percentiles_ms(&mut issue_lat);
@@ -121,16 +125,64 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     drop(engine);
     writer.join();
 
-    let (bytes_per_10k, results_per_10k) = size_per_10k(&setup, &dir.join("bench-size.db")).await?;
+    let wal_after_stop = wal_bytes(&wal);
+
+    let (bytes_per_10k, results_per_10k) = size_per_10k(&setup, &size_db).await?;
+    let wal_peak = wal_peak.finish().await;
     Ok(json!({
         "issued_per_s_1_client": round(single_rate, 0),
         "issued_per_s_64_clients": round(many_rate, 0),
+        "wal_bytes_after_64_clients": wal_after_64_clients,
+        "wal_bytes_peak": wal_peak,
+        "wal_bytes_after_stop": wal_after_stop,
         "issue_latency_ms": { "p50": round(issue_p50, 3), "p99": round(issue_p99, 3) },
         "call_next_latency_ms": { "p50": round(call_p50, 3), "p99": round(call_p99, 3) },
         "db_bytes_per_10000_tickets": bytes_per_10k,
         "command_result_bytes_per_10000_tickets": results_per_10k,
-        "goals": { "issued_per_s_64_clients_min": 2000, "issue_p99_ms_1_client_max": 5.0 },
+        "goals": {
+            "issued_per_s_64_clients_min": 2000,
+            "issue_p99_ms_1_client_max": 5.0,
+            "wal_bytes_max": WAL_BYTES_GOAL,
+        },
     }))
+}
+
+/// The WAL on the board's SD card must stay small, whatever the burst.
+const WAL_BYTES_GOAL: u64 = 64 * 1024 * 1024;
+
+/// The WAL file's size now; 0 when there is none.
+fn wal_bytes(wal: &Path) -> u64 {
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+/// The largest size the watched WAL files reach while the bench runs, sampled every 10 ms.
+struct WalPeak {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl WalPeak {
+    fn watch(wals: &[PathBuf]) -> WalPeak {
+        let wals = wals.to_vec();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                peak = wals.iter().map(|w| wal_bytes(w)).fold(peak, u64::max);
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = &mut stopped => return peak,
+                }
+            }
+        });
+        WalPeak { stop, task }
+    }
+
+    async fn finish(self) -> u64 {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or(0)
+    }
 }
 
 /// The database size after 10,000 tickets were issued, called and finished, and the part of it that

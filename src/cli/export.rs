@@ -2,14 +2,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::HallArgs;
-use crate::store::Store;
+use crate::store::{MAX_SEQ, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     #[command(flatten)]
     pub hall: HallArgs,
     /// Only events after this sequence number.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_SEQ))]
     pub after: u64,
 }
 

@@ -68,11 +68,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return crate::hall::run::run_terminal(setup, &args.role, screens, args.seconds);
     }
     let setup: Arc<HallSetup> = Arc::new(setup);
+    let runtime = tokio::runtime::Runtime::new()?;
+    // Before anything is opened: a stop from then on is a clean one.
+    let stop_signal = stop_requested(&runtime)?;
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
     let (engine, writer) = engine::start(setup.clone(), &db_path, clock.clone())?;
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
-    let runtime = tokio::runtime::Runtime::new()?;
     let lan = runtime.block_on(crate::hall::run::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
@@ -136,7 +138,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let stop = async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+            _ = stop_signal => {}
             _ = stop => {}
         }
     };
@@ -167,13 +169,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             runtime.block_on(quit).ok();
         }
     }
-    // The LAN server and the devices hold engine handles too: the engine thread ends only once all
-    // are gone.
+    // No new requests from the LAN; those in flight are answered, push streams end.
+    runtime.block_on(lan.server.stop());
+    // The devices and the runtime's tasks hold engine handles too: the engine thread ends, its last
+    // batch written, only once all are gone. A blocking read of standard input (the keyboard's
+    // buttons) never ends on its own, so the runtime is not waited for beyond a moment.
     drop(devices);
     drop(kiosk_devices);
-    drop(lan);
-    drop(runtime);
+    runtime.shutdown_timeout(Duration::from_secs(1));
     drop(engine);
+    // Folds the WAL back into the main file.
     writer.join();
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves at SIGTERM (how systemd stops a unit) or SIGINT (Ctrl-C): both stop the node the same
+/// clean way. Registered at once, so that from here on neither signal kills the process outright.
+fn stop_requested(
+    runtime: &tokio::runtime::Runtime,
+) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let _entered = runtime.enter();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+        }
+    })
 }

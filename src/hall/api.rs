@@ -54,7 +54,8 @@ pub struct CommandScope(String);
 /// Hex digits of the token's hash that name a device's scope: enough to keep paired devices apart.
 const SCOPE_CHARS: usize = 12;
 /// The longest command id a terminal may choose: the engine's limit less the scope and its separator.
-pub const MAX_TERMINAL_COMMAND_ID: usize = 64 - SCOPE_CHARS - 1;
+/// `docs/openapi.yaml` states the same figure (a test holds the two together).
+pub const MAX_TERMINAL_COMMAND_ID: usize = crate::engine::MAX_COMMAND_ID_LEN - SCOPE_CHARS - 1;
 
 impl CommandScope {
     fn of_token(token: &str) -> CommandScope {
@@ -67,7 +68,10 @@ impl CommandScope {
 
     /// The engine's id for a terminal's command id.
     fn engine_id(&self, command_id: &str) -> Result<String, ApiError> {
-        if command_id.is_empty() || command_id.len() > MAX_TERMINAL_COMMAND_ID {
+        // Checked here in full, so the terminal hears its own limit rather than the engine's.
+        if command_id.len() > MAX_TERMINAL_COMMAND_ID
+            || !crate::engine::valid_command_id(command_id)
+        {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_command_id",

@@ -24,7 +24,7 @@ use super::api::Terminal;
 use super::auth::{Registry, Role, TokenHash};
 use super::error::ApiError;
 use crate::queue::StoredEvent;
-use crate::store::Store;
+use crate::store::{MAX_SEQ, Store};
 
 /// Events read from the store per query while catching up.
 const BACKFILL_PAGE: usize = 500;
@@ -58,16 +58,26 @@ pub async fn events(
                 .to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|seq| *seq <= MAX_SEQ)
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "bad_last_event_id",
-                        "Last-Event-ID must be an event sequence number",
+                        format!("Last-Event-ID must be an event sequence number, 0 to {MAX_SEQ}"),
                     )
                 })?,
         ),
         None => None,
     };
+    if let Some(after) = query.after
+        && after > MAX_SEQ
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_after",
+            format!("after must be an event sequence number, 0 to {MAX_SEQ}"),
+        ));
+    }
     let db_path = hall.engine.db_path().to_path_buf();
     // The browser's reconnect header is newer than the URL it first connected with.
     let after = match last_event_id.or(query.after) {

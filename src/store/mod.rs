@@ -8,7 +8,7 @@ mod checkpoint;
 mod projection;
 mod schema;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
@@ -35,7 +35,13 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the database belongs to hall {found}, not {expected}")]
     WrongHall { found: String, expected: String },
+    #[error("{0} is not an event sequence number: they run from 0 to {MAX_SEQ}")]
+    SeqOutOfRange(u64),
 }
+
+/// The highest event sequence the log can hold: SQLite integers are signed 64-bit. A resume point
+/// above it would wrap to a negative number and replay the whole log, so it is refused instead.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
@@ -61,6 +67,21 @@ pub struct Outcome {
 
 pub struct Store {
     conn: Connection,
+    wal_path: PathBuf,
+    wal_limit: u64,
+}
+
+/// How large the WAL may grow before the writer folds it back and starts it again from the beginning.
+/// Under a burst the WAL takes some 30 MB a second; unbounded it stayed hundreds of MB on the board's
+/// SD card. The file keeps this size once reached (`journal_size_limit`), so it is not re-extended
+/// after every fold.
+pub const WAL_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The WAL file beside the database at `path`.
+pub fn wal_path_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 /// The scalar part of the state, kept in `hall_meta`; the rest lives in its own tables.
@@ -87,31 +108,55 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         // Checkpoints run beside the writer (see `checkpoint.rs`), never inside a command's commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES as i64)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
-        let owner: Option<String> = conn
-            .query_row(
-                "SELECT value FROM hall_meta WHERE key = 'hall_id'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match owner {
-            Some(found) if found != hall_id => {
-                return Err(StoreError::WrongHall {
-                    found,
-                    expected: hall_id.to_string(),
-                });
-            }
-            Some(_) => {}
-            None => {
-                conn.execute(
-                    "INSERT INTO hall_meta (key, value) VALUES ('hall_id', ?1)",
-                    [hall_id],
-                )?;
-            }
+        // Whoever opens a fresh database first names its hall; a second opener at the same moment
+        // finds the name there.
+        conn.execute(
+            "INSERT INTO hall_meta (key, value) VALUES ('hall_id', ?1) ON CONFLICT (key) DO NOTHING",
+            [hall_id],
+        )?;
+        let owner: String = conn.query_row(
+            "SELECT value FROM hall_meta WHERE key = 'hall_id'",
+            [],
+            |r| r.get(0),
+        )?;
+        if owner != hall_id {
+            return Err(StoreError::WrongHall {
+                found: owner,
+                expected: hall_id.to_string(),
+            });
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            wal_path: wal_path_of(path),
+            wal_limit: WAL_LIMIT_BYTES,
+        })
+    }
+
+    /// Sets how large the WAL may grow before [`Store::keep_wal_bounded`] folds it back.
+    pub fn set_wal_limit(&mut self, bytes: u64) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "journal_size_limit", bytes as i64)?;
+        self.wal_limit = bytes;
+        Ok(())
+    }
+
+    /// Folds the WAL back and has the next write start it from the beginning, once it has grown past
+    /// its limit. Called by the writer between batches: under steady load the checkpoint thread never
+    /// finds the gap between two batches to take the write lock in, so only the writer can bound the
+    /// WAL. Most pages are already copied by that thread's passive checkpoints, so this costs little.
+    /// Returns whether it folded.
+    pub fn keep_wal_bounded(&self) -> Result<bool, StoreError> {
+        let size = std::fs::metadata(&self.wal_path).map_or(0, |m| m.len());
+        if size <= self.wal_limit {
+            return Ok(false);
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     /// Loads the live state from the state tables.
@@ -190,12 +235,15 @@ impl Store {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let after_seq =
+            i64::try_from(after_seq).map_err(|_| StoreError::SeqOutOfRange(after_seq))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, boot_id, mono_ms,
                     clock_trusted, business_day
              FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![after_seq as i64, limit as i64], |r| {
+        let rows = stmt.query_map(params![after_seq, limit], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -311,7 +359,11 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            wal_path: wal_path_of(path),
+            wal_limit: WAL_LIMIT_BYTES,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The database schema and its migrations. `PRAGMA user_version` counts the migrations applied.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry upgrades the schema by one version. Never edit a released entry: add a new one.
 const MIGRATIONS: &[&str] = &[
@@ -92,21 +92,27 @@ const MIGRATIONS: &[&str] = &[
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Brings the database up to the current schema, in one transaction per migration.
+/// Brings the database up to the current schema, all migrations in one transaction. The transaction
+/// takes the write lock before it reads the version: a node starting and `hallq pair code` run beside
+/// it may open a fresh database at the same moment, and the second must see the first's tables rather
+/// than create them again.
 pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
-    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(super::StoreError::TooNew {
             found: version,
             supported: SCHEMA_VERSION,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as u32 + 1)?;
-        tx.commit()?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
     }
+    for sql in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
     Ok(())
 }
 

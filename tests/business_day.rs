@@ -340,3 +340,108 @@ async fn a_vouched_clock_a_day_ahead_after_a_reboot_then_set_right_meets_the_rea
         .await;
     assert_eq!(dated(&next_day), ("A001".into(), "2026-11-29".into()));
 }
+
+fn confirm(window: u16, local: &str) -> Command {
+    Command::ConfirmClock {
+        window,
+        local: local.parse().unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn staff_confirming_the_date_and_time_turns_the_day_when_nothing_else_vouches() {
+    let mut hall = Hall::new();
+    hall.clock.set_trusted(false);
+    hall.issue("SB").await;
+    // Next morning the board starts at 1970: the hall resumes from Friday and cannot turn the day.
+    hall.clock.reboot(0, false);
+    hall.restart();
+    hall.sign_in(3).await;
+    let stale = hall.issue("SB").await;
+    assert_eq!(dated(&stale), ("A002".into(), "2026-11-27".into()));
+    hall.ok(confirm(3, "2026-11-28T10:30:00")).await;
+    let confirmed = hall.issue("SB").await;
+    assert_eq!(dated(&confirmed), ("A001".into(), "2026-11-28".into()));
+    let last = hall.events().pop().unwrap().recorded;
+    assert!(last.clock_trusted, "staff vouch for the clock");
+    assert_eq!(
+        last.wall_ms, 0,
+        "the board's own clock is still recorded as read"
+    );
+    assert_eq!(last.hall_ms, FRIDAY_10AM + DAY + 30 * MINUTE);
+    // The confirmation counts with the monotonic clock for the rest of the boot.
+    hall.clock.advance(HOUR);
+    hall.issue("SB").await;
+    let later = hall.events().pop().unwrap().recorded;
+    assert_eq!(later.hall_ms, FRIDAY_10AM + DAY + 90 * MINUTE);
+    assert!(later.clock_trusted);
+    // After the next reboot into a stale clock, nothing vouches again.
+    hall.clock.reboot(0, false);
+    hall.restart();
+    hall.issue("SB").await;
+    assert!(!hall.events().pop().unwrap().recorded.clock_trusted);
+}
+
+#[tokio::test]
+async fn a_confirmation_without_staff_or_with_an_impossible_date_changes_nothing() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    let before = hall.state().await;
+    assert_eq!(
+        hall.refused(confirm(3, "2026-11-28T10:30:00")).await.code,
+        "not_signed_in"
+    );
+    hall.sign_in(3).await;
+    let signed_in = hall.state().await;
+    let refusal = hall.refused(confirm(3, "1999-01-01T08:00:00")).await;
+    assert_eq!(refusal.code, "invalid");
+    assert!(
+        refusal.message.contains("1999-01-01 08:00"),
+        "{}",
+        refusal.message
+    );
+    assert_eq!(hall.state().await, signed_in);
+    assert_ne!(before.last_seq, signed_in.last_seq);
+    let command: Result<Command, _> = serde_json::from_str(
+        r#"{"command":"confirm_clock","window":3,"local":"2026-13-40T10:30:00"}"#,
+    );
+    assert!(
+        command.is_err(),
+        "a date that does not exist is not a command"
+    );
+}
+
+#[tokio::test]
+async fn a_clock_jump_is_shown_to_staff_until_the_clocks_agree_again() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    assert_eq!(
+        hall.state()
+            .await
+            .clock
+            .unwrap()
+            .disagreement_ms(&hall.setup),
+        None
+    );
+    hall.clock.advance(MINUTE);
+    hall.clock.step_wall(3 * DAY);
+    hall.issue("SB").await;
+    let shown = hall
+        .state()
+        .await
+        .clock
+        .unwrap()
+        .disagreement_ms(&hall.setup);
+    assert_eq!(shown, Some(3 * DAY));
+    hall.clock.step_wall(-3 * DAY);
+    hall.clock.advance(MINUTE);
+    hall.issue("SB").await;
+    assert_eq!(
+        hall.state()
+            .await
+            .clock
+            .unwrap()
+            .disagreement_ms(&hall.setup),
+        None
+    );
+}

@@ -2,6 +2,7 @@
 //! number nor split a day, an untrusted clock still issues tickets and marks its events.
 
 mod common;
+mod lan_support;
 
 use std::collections::HashSet;
 
@@ -443,5 +444,30 @@ async fn a_clock_jump_is_shown_to_staff_until_the_clocks_agree_again() {
             .unwrap()
             .disagreement_ms(&hall.setup),
         None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_terminal_confirms_the_clock_over_the_lan_for_its_own_window_only() {
+    use hallq::hall::Role;
+    use hallq::hall::client::ClientError;
+    let hall = lan_support::TestHall::start().await;
+    hall.clock.set_trusted(false);
+    let window3 = hall.pair(Role::Counter { window: 3 }).await;
+    lan_support::sign_in(&window3, 3).await;
+    let done = window3
+        .execute(confirm(3, "2026-11-25T10:05:00"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(done.result, hallq::store::CommandResult::Done(_)),
+        "{done:?}"
+    );
+    let other = window3.execute(confirm(4, "2026-11-25T10:05:00")).await;
+    assert!(matches!(other, Err(ClientError::Rejected(_))), "{other:?}");
+    let event = hall.engine.state().await.unwrap();
+    assert_eq!(
+        event.clock.unwrap().staff_reference.unwrap().at_ms,
+        lan_support::OPEN_HOUR_MS + 5 * MINUTE
     );
 }

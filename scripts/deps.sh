@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hallq needs to build and test, skipping those already present.
 # Build: pkg-config, fontconfig headers (Slint's software renderer), X11/xkb libraries for the desktop window.
-# Tests: Chromium for the web display page, espeak-ng and sox for the voice clip packs, Xvfb for a desktop run.
+# Tests: Chromium for the web display page, espeak-ng and sox for the voice clip packs, Xvfb for a desktop run,
+# systemd for systemd-analyze (the unit's system-call filter in tests/systemd_sandbox.rs).
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
   libfontconfig-dev
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium espeak-ng)
+  packages+=(chromium espeak-ng systemd)
 fi
 
 missing=()

@@ -2,8 +2,9 @@
 //! system vouches for the wall clock. The judgement of those readings is pure and lives in
 //! [`crate::queue::day`].
 
+use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::queue::day::ClockReading;
 
@@ -11,20 +12,56 @@ pub trait Clock: Send + Sync {
     fn read(&self) -> ClockReading;
 }
 
+/// The file systemd-timesyncd creates once it has synchronised the clock in this boot (it lives on
+/// /run, so a reboot clears it). Reading it needs no system call outside the service's seccomp filter,
+/// unlike `adjtimex`, which `ProtectClock=yes` and `@system-service` both forbid.
+pub const TIMESYNCD_SYNCHRONISED: &str = "/run/systemd/timesync/synchronized";
+
+/// How long one look at the time-sync state holds: commands come much faster than sync changes.
+pub const SYNC_STATE_HOLDS_FOR: Duration = Duration::from_secs(1);
+
 /// The board's own clocks.
 pub struct SystemClock {
     boot_id: String,
     assume_trusted: bool,
+    synchronised_flag: PathBuf,
+    last_sync_look: Mutex<Option<(Instant, bool)>>,
 }
 
 impl SystemClock {
     pub fn new(assume_trusted: bool) -> SystemClock {
+        SystemClock::with_sync_flag(assume_trusted, TIMESYNCD_SYNCHRONISED)
+    }
+
+    /// A clock whose time-sync state is the existence of `synchronised_flag`.
+    pub fn with_sync_flag(
+        assume_trusted: bool,
+        synchronised_flag: impl Into<PathBuf>,
+    ) -> SystemClock {
         let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| format!("boot-{}", uuid::Uuid::now_v7()));
         SystemClock {
             boot_id,
             assume_trusted,
+            synchronised_flag: synchronised_flag.into(),
+            last_sync_look: Mutex::new(None),
+        }
+    }
+
+    /// Whether a time server has set the clock in this boot, looked up at most once a second.
+    fn synchronised(&self) -> bool {
+        let mut last = self
+            .last_sync_look
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *last {
+            Some((at, synced)) if at.elapsed() < SYNC_STATE_HOLDS_FOR => synced,
+            _ => {
+                let synced = self.synchronised_flag.exists();
+                *last = Some((Instant::now(), synced));
+                synced
+            }
         }
     }
 }
@@ -39,7 +76,7 @@ impl Clock for SystemClock {
             wall_ms,
             mono_ms: boottime_ms(),
             boot_id: self.boot_id.clone(),
-            trusted: self.assume_trusted || kernel_clock_synchronised(),
+            trusted: self.assume_trusted || self.synchronised(),
         }
     }
 }
@@ -56,14 +93,6 @@ fn boottime_ms() -> i64 {
         return 0;
     }
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
-}
-
-/// Whether the kernel reports its clock as synchronised (by NTP or systemd-timesyncd).
-fn kernel_clock_synchronised() -> bool {
-    // SAFETY: a zeroed timex with modes = 0 is a read-only query, and `tx` outlives the call.
-    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
-    let state = unsafe { libc::adjtimex(&mut tx) };
-    state >= 0 && state != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0
 }
 
 /// A clock the tests and the benchmark set by hand.
@@ -130,5 +159,34 @@ impl Clock for ManualClock {
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn read(&self) -> ClockReading {
         (**self).read()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sync_flag_is_looked_at_once_a_second_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("synchronized");
+        std::fs::write(&flag, "").unwrap();
+        let clock = SystemClock::with_sync_flag(false, &flag);
+        assert!(clock.read().trusted);
+        std::fs::remove_file(&flag).unwrap();
+        assert!(
+            clock.read().trusted,
+            "a reading within the second reuses the last look"
+        );
+        std::thread::sleep(SYNC_STATE_HOLDS_FOR + Duration::from_millis(100));
+        assert!(!clock.read().trusted, "the next second looks again");
+    }
+
+    #[test]
+    fn without_the_sync_flag_only_the_hall_config_vouches() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("synchronized");
+        assert!(!SystemClock::with_sync_flag(false, &missing).read().trusted);
+        assert!(SystemClock::with_sync_flag(true, &missing).read().trusted);
     }
 }

@@ -350,11 +350,19 @@ impl Live {
     ) -> Result<(Outcome, chrono::NaiveDate), StoreError> {
         let reading = self.clock.read();
         let now = day::judge(&self.setup, self.state.clock.as_ref(), &reading);
-        if now.wall_clock_overruled {
+        // Logged when the clocks part, not on every command while they stay apart; staff see it from
+        // the clock anchor the state keeps.
+        let apart_before = self
+            .state
+            .clock
+            .as_ref()
+            .is_some_and(|a| a.disagreement_ms(&self.setup).is_some());
+        if let (Some(d), false) = (now.disagreement, apart_before) {
             tracing::warn!(
                 wall_ms = reading.wall_ms,
                 hall_ms = now.hall_ms,
-                "wall clock disagrees with the monotonic clock; using the hall's time"
+                kind = ?d.kind,
+                "the wall clock disagrees with the hall's time; the hall keeps its own"
             );
         }
         let recorded = Recorded {

@@ -68,6 +68,12 @@ pub enum Command {
     SignOut {
         window: u16,
     },
+    /// Staff at a window confirm the hall's date and time (local, in the hall's time zone), vouching for
+    /// the clock for the rest of this boot when neither NTP nor the platform does.
+    ConfirmClock {
+        window: u16,
+        local: chrono::NaiveDateTime,
+    },
     CallNext {
         window: u16,
     },
@@ -132,6 +138,7 @@ impl Command {
         match self {
             Command::SignIn { window, .. }
             | Command::SignOut { window }
+            | Command::ConfirmClock { window, .. }
             | Command::CallNext { window }
             | Command::Recall { window }
             | Command::StartService { window }
@@ -150,6 +157,7 @@ impl Command {
             Command::CheckIn { .. } => "check_in",
             Command::SignIn { .. } => "sign_in",
             Command::SignOut { .. } => "sign_out",
+            Command::ConfirmClock { .. } => "confirm_clock",
             Command::CallNext { .. } => "call_next",
             Command::Recall { .. } => "recall",
             Command::StartService { .. } => "start_service",

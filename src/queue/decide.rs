@@ -61,6 +61,21 @@ pub fn decide(
             }
             Ok(vec![Event::StaffSignedOut { window: *window }])
         }
+        Command::ConfirmClock { window, local } => {
+            let w = ctx.staffed_window(*window)?;
+            let at_ms = day::instant_of(setup, *local);
+            if at_ms < day::EARLIEST_PLAUSIBLE_MS {
+                return Err(Refusal::Invalid(format!(
+                    "{} is not a plausible date and time",
+                    local.format("%Y-%m-%d %H:%M")
+                )));
+            }
+            Ok(vec![Event::ClockConfirmed {
+                window: *window,
+                staff: w.staff.unwrap_or_default(),
+                at_ms,
+            }])
+        }
         Command::CallNext { window } => ctx.call_next(*window),
         Command::Recall { window } => ctx.recall(*window),
         Command::StartService { window } => {
@@ -189,6 +204,7 @@ pub fn reply_for(
     match command {
         Command::SignIn { window, .. }
         | Command::SignOut { window }
+        | Command::ConfirmClock { window, .. }
         | Command::Pause { window }
         | Command::Resume { window } => Reply::Window {
             window: state.window(*window).cloned().unwrap_or_default(),
@@ -281,8 +297,9 @@ impl Ctx<'_> {
     }
 
     fn ensure_open(&self) -> Result<(), Refusal> {
-        // An untrusted clock cannot say whether the hall is open: serving citizens wins.
-        if !self.now.trusted {
+        // A hall time that does not follow a believable clock cannot say whether the hall is open:
+        // serving citizens wins.
+        if !self.now.time_of_day_known {
             return Ok(());
         }
         let local = self.local_now();

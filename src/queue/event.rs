@@ -37,6 +37,13 @@ pub enum Event {
     StaffSignedOut {
         window: u16,
     },
+    /// Staff confirmed the date and time: from the next event on, the hall's time counts from `at_ms`
+    /// for the rest of this boot, unless the system vouches for its own clock.
+    ClockConfirmed {
+        window: u16,
+        staff: String,
+        at_ms: i64,
+    },
     TicketCalled {
         ticket: TicketId,
         window: u16,
@@ -118,6 +125,7 @@ impl Event {
             Event::AppointmentCheckedIn { .. } => "appointment_checked_in",
             Event::StaffSignedIn { .. } => "staff_signed_in",
             Event::StaffSignedOut { .. } => "staff_signed_out",
+            Event::ClockConfirmed { .. } => "clock_confirmed",
             Event::TicketCalled { .. } => "ticket_called",
             Event::TicketRecalled { .. } => "ticket_recalled",
             Event::ServiceStarted { .. } => "service_started",

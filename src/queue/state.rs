@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::day::ClockAnchor;
+use super::day::{ClockAnchor, StaffReference};
 use super::event::{Event, Recorded, StoredEvent};
 use super::ticket::{
     Appointment, AppointmentState, DeviceFault, PrintState, Rating, Ticket, TicketId, TicketState,
@@ -94,7 +94,8 @@ impl HallState {
             Event::AppointmentBooked { .. }
             | Event::AppointmentCancelled { .. }
             | Event::DeviceFaulted { .. }
-            | Event::DeviceRecovered { .. } => (Vec::new(), Vec::new()),
+            | Event::DeviceRecovered { .. }
+            | Event::ClockConfirmed { .. } => (Vec::new(), Vec::new()),
         }
     }
 
@@ -112,12 +113,27 @@ impl HallState {
     }
 
     fn apply(&mut self, event: &Event, recorded: &Recorded) {
+        // A staff confirmation counts for the boot it was given in.
+        let staff_reference = match event {
+            Event::ClockConfirmed { at_ms, .. } => Some(StaffReference {
+                boot_id: recorded.boot_id.clone(),
+                at_ms: *at_ms,
+                mono_ms: recorded.mono_ms,
+            }),
+            _ => self
+                .clock
+                .take()
+                .and_then(|a| a.staff_reference)
+                .filter(|r| r.boot_id == recorded.boot_id),
+        };
         self.clock = Some(ClockAnchor {
             hall_ms: recorded.hall_ms,
             mono_ms: recorded.mono_ms,
             boot_id: recorded.boot_id.clone(),
             trusted: recorded.clock_trusted,
             business_day: recorded.business_day,
+            staff_reference,
+            wall_ms: Some(recorded.wall_ms),
         });
         match event {
             Event::BusinessDayOpened { day, .. } => {
@@ -190,6 +206,8 @@ impl HallState {
                 w.staff = None;
                 w.paused = false;
             }
+            // The confirmation lives on in the clock anchor, set above.
+            Event::ClockConfirmed { .. } => {}
             Event::TicketCalled {
                 ticket,
                 window,

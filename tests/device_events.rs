@@ -273,3 +273,22 @@ fn a_ticket_issued_event_without_a_token_still_loads() {
         }
     ));
 }
+
+/// A retried issue (same command id) answers with the first ticket and its first token: the token
+/// is drawn once, before the first decision, and never again for the same command.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_issue_answers_with_the_first_token() {
+    let hall = Hall::new();
+    let issue = Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: false,
+    };
+    let first = hall.engine.execute("retry-1", issue.clone()).await.unwrap();
+    let again = hall.engine.execute("retry-1", issue).await.unwrap();
+    assert_eq!(first, again);
+    let state = hall.state().await;
+    assert_eq!(state.tickets.len(), 1);
+    let token = state.tickets.values().next().unwrap().status_token.clone();
+    assert!(token.is_some_and(|t| t.len() == 32));
+}

@@ -18,6 +18,8 @@ use crate::store::{CommandResult, Outcome};
 
 /// The engine's name for the kiosk's ticket printer in device reports, as the printer driver reports it.
 pub const PRINTER_DEVICE: &str = "ticket_printer";
+/// The engine's name for the kiosk's ID-card reader in device reports.
+pub const READER_DEVICE: &str = "idcard_reader";
 
 pub struct KioskController {
     ui: Kiosk,
@@ -238,6 +240,12 @@ impl KioskController {
             .unwrap_or_default();
         let slot = card.and_then(|c| views::booking_of(&setup, &state, &c.id_hash));
         match code {
+            "id_card_required" if state.faults.contains_key(READER_DEVICE) => {
+                // A reader that takes no cards (unplugged, or a kiosk without the hall key) would
+                // leave the citizen waiting at the card page: send them to the staff instead.
+                tracing::info!("a service needs the ID card but the reader is out of order");
+                self.notice(KioskNotice::OutOfOrder, "", "");
+            }
             "id_card_required" if card.is_none() => {
                 *self.awaiting_card_for.borrow_mut() = service.map(str::to_string);
                 self.adapter().set_card_service_name(name.into());
@@ -453,6 +461,10 @@ mod tests {
         assert_eq!(
             super::PRINTER_DEVICE,
             crate::devices::DeviceKind::TicketPrinter.name()
+        );
+        assert_eq!(
+            super::READER_DEVICE,
+            crate::devices::DeviceKind::IdCardReader.name()
         );
     }
 }

@@ -367,3 +367,38 @@ fn an_expired_card_takes_a_number_only_where_the_service_accepts_it() {
         );
     });
 }
+
+/// A reader that takes no cards (here: a kiosk board without the hall key) sends the citizen to the
+/// staff rather than leaving them at the card page.
+#[test]
+fn a_service_that_needs_the_card_sends_the_citizen_to_staff_while_the_reader_is_out() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.command(
+            "t-reader",
+            Command::ReportDevice {
+                device: "idcard_reader".into(),
+                fault: Some(DeviceFault {
+                    code: "no_hall_key".into(),
+                    message: "ID-card reader: takes no cards: this kiosk has no hall card key"
+                        .into(),
+                }),
+            },
+        );
+        hall.wait("the fault to reach the screens", || {
+            hall.state().faults.contains_key("idcard_reader")
+        });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "户籍办理");
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::OutOfOrder);
+        tap(hall.kiosk(), "返回");
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(
+            kiosk.get_number(),
+            "A001",
+            "services without the card still issue"
+        );
+    });
+}

@@ -17,7 +17,8 @@ use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::queue::day::{self, HallTime};
 use crate::queue::{
-    Command, Event, HallState, Recorded, StoredEvent, day_opening, decide, reply_for,
+    Command, Drawn, Event, HallState, Recorded, STATUS_TOKEN_BYTES, StoredEvent, day_opening,
+    decide, reply_for,
 };
 use crate::store::{self, CommandResult, Outcome, Store, StoreError};
 
@@ -373,6 +374,7 @@ impl Live {
             clock_trusted: now.trusted,
             business_day: now.business_day,
         };
+        let drawn = draw_for_decide();
         let opening = day_opening(&self.state, &now);
         let decided = match &opening {
             Some(open) => {
@@ -380,9 +382,9 @@ impl Live {
                 // records nothing, the day opening included.
                 let mut scratch = self.state.clone();
                 scratch.apply_stored(&self.stored(command_id, &recorded, open.clone(), &scratch));
-                decide(&self.setup, &scratch, &now, command)
+                decide(&self.setup, &scratch, &now, command, &drawn)
             }
-            None => decide(&self.setup, &self.state, &now, command),
+            None => decide(&self.setup, &self.state, &now, command, &drawn),
         };
         let result = match decided {
             Err(refusal) => CommandResult::Refused(refusal.to_wire()),
@@ -440,6 +442,14 @@ impl Live {
         batch.append(&stored)?;
         new_events.push(stored);
         Ok(())
+    }
+}
+
+/// The random values a command may need, drawn here so the domain stays pure and a retried command
+/// answers from the store with what was drawn the first time.
+fn draw_for_decide() -> Drawn {
+    Drawn {
+        status_token: hex::encode(rand::random::<[u8; STATUS_TOKEN_BYTES]>()),
     }
 }
 

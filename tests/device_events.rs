@@ -175,13 +175,7 @@ async fn a_card_read_issues_a_ticket_with_only_the_masked_name_and_unplugging_is
 async fn an_issued_ticket_becomes_a_ticket_print_in_hall_time() {
     let hall = Hall::new();
     let ticket = hall.issue("SB").await;
-    let print = hallq::devices::ticket_print(
-        &hall.setup,
-        &ticket,
-        3,
-        hallq::config::Lang::En,
-        &TicketTextConfig::default(),
-    );
+    let print = hallq::devices::ticket_print(&hall.setup, &ticket, 3, hallq::config::Lang::En);
     assert_eq!(print.hall_name, "天山区政务服务中心");
     assert_eq!(print.service_name, "社会保障");
     assert_eq!(print.number, ticket.number);
@@ -194,11 +188,107 @@ async fn an_issued_ticket_becomes_a_ticket_print_in_hall_time() {
             .unwrap()
     );
     assert_eq!(print.appointment, None);
+    let token = ticket
+        .status_token
+        .as_deref()
+        .expect("an issued ticket has a token");
     assert_eq!(
         print.status_url,
-        format!(
-            "https://zwfw.example.gov.cn/q/20261127-{}?lang=en",
-            ticket.number
-        )
+        format!("https://zwfw.example.gov.cn/q/{token}?lang=en")
     );
+}
+
+/// A status link must not lead from one ticket to the next: each token is 128 random bits, and
+/// neither the number, the day nor the neighbour's token shows in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_tokens_are_random_and_carry_nothing_guessable() {
+    let hall = Hall::new();
+    let mut tokens = Vec::new();
+    for _ in 0..32 {
+        let ticket = hall.issue("SB").await;
+        let token = ticket
+            .status_token
+            .clone()
+            .expect("an issued ticket has a token");
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(!token.contains("20261127"), "{token}");
+        assert_eq!(
+            hall.state()
+                .await
+                .ticket_by_status_token(&token)
+                .map(|t| t.number.clone()),
+            Some(ticket.number.clone()),
+            "the token finds its ticket"
+        );
+        tokens.push(token);
+    }
+    // Two consecutive tokens share about as many hex digits in place as chance gives (1 in 16);
+    // a counter or a date would share far more.
+    for pair in tokens.windows(2) {
+        let same = pair[0]
+            .bytes()
+            .zip(pair[1].bytes())
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(
+            same <= 12,
+            "{} and {} share {same} digits",
+            pair[0],
+            pair[1]
+        );
+        let common_prefix = pair[0]
+            .bytes()
+            .zip(pair[1].bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(common_prefix <= 6, "{} and {}", pair[0], pair[1]);
+    }
+    let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
+    assert_eq!(distinct.len(), tokens.len());
+    // Every bit position takes both values across the tokens: no fixed field hides in them.
+    let bits: Vec<u128> = tokens
+        .iter()
+        .map(|t| u128::from_str_radix(t, 16).unwrap())
+        .collect();
+    let ones = bits.iter().fold(0u128, |acc, b| acc | b);
+    let zeros = bits.iter().fold(0u128, |acc, b| acc | !b);
+    assert!(
+        ones == u128::MAX && zeros == u128::MAX,
+        "a bit never changes"
+    );
+}
+
+/// Events stored before tokens existed still load, and their tickets simply have none.
+#[test]
+fn a_ticket_issued_event_without_a_token_still_loads() {
+    let stored = r#"{"type":"ticket_issued","ticket":1,"number":"A001","sequence":1,"prefix":"A",
+        "service":"SB","channel":"kiosk","citizen":null,"appointment":null,"at_ms":0}"#;
+    let event: Event = serde_json::from_str(stored).unwrap();
+    assert!(matches!(
+        event,
+        Event::TicketIssued {
+            status_token: None,
+            ..
+        }
+    ));
+}
+
+/// A retried issue (same command id) answers with the first ticket and its first token: the token
+/// is drawn once, before the first decision, and never again for the same command.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_issue_answers_with_the_first_token() {
+    let hall = Hall::new();
+    let issue = Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: false,
+    };
+    let first = hall.engine.execute("retry-1", issue.clone()).await.unwrap();
+    let again = hall.engine.execute("retry-1", issue).await.unwrap();
+    assert_eq!(first, again);
+    let state = hall.state().await;
+    assert_eq!(state.tickets.len(), 1);
+    let token = state.tickets.values().next().unwrap().status_token.clone();
+    assert!(token.is_some_and(|t| t.len() == 32));
 }

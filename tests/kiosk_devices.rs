@@ -182,3 +182,129 @@ async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
         Some("张*三")
     );
 }
+
+/// A kiosk board that never received the hall's card key takes no cards rather than hash them with a
+/// key of its own (its hashes would match no booking and no one-ticket rule): the reader stays
+/// closed, no key is made, and the hall's staff see why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_board_without_the_hall_key_takes_no_cards_and_says_why() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let staff = hall.pair(Role::Admin).await;
+    let board = tempfile::tempdir().unwrap();
+    let reader_sim =
+        CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
+    let printer_sim = PrinterSim::start(None).unwrap();
+    let mut setup = hallq::config::example();
+    setup.config.printer.port = printer_sim.port_path().to_string();
+    setup.config.idcard.port = reader_sim.port_path();
+    setup.config.idcard.poll_ms = 50;
+    let key_path = board.path().join("idcard.key");
+    let _devices =
+        KioskDevices::start_with(kiosk, Arc::new(setup), &key_path, KioskLink::default()).unwrap();
+
+    let state = wait_for_state(&staff, |s| s.faults.contains_key("idcard_reader")).await;
+    let fault = &state.faults["idcard_reader"];
+    assert_eq!(fault.code, "no_hall_key", "{fault:?}");
+    assert!(
+        fault.message.contains("hallq pair join") && fault.message.contains("idcard.key"),
+        "staff learn what to do: {}",
+        fault.message
+    );
+    assert!(!key_path.exists(), "the board made no key of its own");
+    reader_sim.place(0);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        reader_sim.update(|s| s.commands_seen.is_empty()),
+        "the reader was never opened"
+    );
+    assert!(staff.state().await.unwrap().tickets.is_empty());
+}
+
+/// With the key it received at pairing, the board's reader runs and hashes with that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let staff = hall.pair(Role::Admin).await;
+    let board = tempfile::tempdir().unwrap();
+    let reader_sim =
+        CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
+    let printer_sim = PrinterSim::start(None).unwrap();
+    let mut setup = hallq::config::example();
+    setup.config.printer.port = printer_sim.port_path().to_string();
+    setup.config.idcard.port = reader_sim.port_path();
+    setup.config.idcard.poll_ms = 50;
+    let key_path = board.path().join("idcard.key");
+    let paired = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    hallq::devices::kiosk::store_key(&key_path, &paired).unwrap();
+    let _devices =
+        KioskDevices::start_with(kiosk, Arc::new(setup), &key_path, KioskLink::default()).unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let state = staff.state().await.unwrap();
+    assert!(
+        !state.faults.contains_key("idcard_reader"),
+        "the reader runs: {:?}",
+        state.faults
+    );
+    reader_sim.place(0);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        reader_sim.update(|s| !s.commands_seen.is_empty()),
+        "the reader is polled"
+    );
+    assert_eq!(
+        std::fs::read(&key_path).unwrap(),
+        hex::decode("00112233445566778899aabbccddeeff").unwrap(),
+        "the paired key is kept as it came"
+    );
+}
+
+/// A card the reader cannot read is counted in the hall node's `/metrics`, once per placement
+/// however often the reader retries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_cards_are_counted_in_metrics_once_per_placement() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let board = tempfile::tempdir().unwrap();
+    let mut bad = TestCard::resident();
+    let check = bad.id_number.pop().unwrap();
+    bad.id_number.push(if check == '0' { '1' } else { '0' });
+    let reader_sim = CardReaderSim::start(vec![bad], &board.path().join("idcard")).unwrap();
+    reader_sim.update(|s| s.finds_read_cards = true);
+    let (reports_tx, reports) = tokio::sync::mpsc::channel(16);
+    let config = IdCardReaderConfig {
+        port: reader_sim.port_path(),
+        poll_ms: 50,
+        ..IdCardReaderConfig::default()
+    };
+    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let _reader = spawn_card_reader(config, key, reports_tx).unwrap();
+    tokio::spawn(forward_reports(
+        kiosk,
+        Arc::new(hallq::config::example()),
+        reports,
+        KioskPresence::Headless,
+    ));
+    let scrape = || async {
+        let text = reqwest::get(format!("{}/metrics", hall.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("hallq_idcard_unreadable_total "))
+            .expect("the counter is in /metrics")
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = scrape().await;
+    reader_sim.place(0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        reader_sim.update(|s| s.commands_seen.len()) > 20,
+        "the reader kept retrying"
+    );
+    assert_eq!(scrape().await - before, 1);
+}

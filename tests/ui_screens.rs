@@ -367,13 +367,7 @@ fn a_printer_fault_shows_the_number_and_qr_code_on_screen() {
             .decode()
             .expect("a readable QR code");
         let ticket = hall.state().ticket_by_number("A001").cloned().unwrap();
-        let printed = hallq::devices::ticket_print(
-            &hallq::config::example(),
-            &ticket,
-            0,
-            Lang::Zh,
-            &hallq::devices::printer::TicketTextConfig::default(),
-        );
+        let printed = hallq::devices::ticket_print(&hallq::config::example(), &ticket, 0, Lang::Zh);
         assert_eq!(text, printed.status_url);
         hall.wait("the failed print to be recorded", || {
             hall.state()

@@ -133,6 +133,14 @@ pub struct ServiceConfig {
     /// A ticket needs the citizen's ID card on the reader.
     #[serde(default)]
     pub requires_id_card: bool,
+    /// Whether a card past its expiry date may take a number here. Renewals come with expired
+    /// cards, so services accept them unless the hall says otherwise.
+    #[serde(default = "accepts_expired_id_card_by_default")]
+    pub accepts_expired_id_card: bool,
+}
+
+fn accepts_expired_id_card_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime};
 
 use super::idcard::CardFacts;
-use super::printer::{AppointmentSlot, TicketPrint, TicketTextConfig};
+use super::printer::{AppointmentSlot, TicketPrint};
 use super::{DeviceFault, DeviceKind, DeviceReport};
 use crate::config::{HallSetup, Lang, localized};
 use crate::queue::{self, CitizenCard, Command, Ticket};
@@ -37,6 +37,7 @@ impl DeviceFault {
             DeviceFault::NoAnswer => "no_answer",
             DeviceFault::Disconnected(_) => "disconnected",
             DeviceFault::SamFailure(_) => "sam_failure",
+            DeviceFault::NoHallKey(_) => "no_hall_key",
         }
     }
 }
@@ -77,13 +78,14 @@ impl DeviceReport {
     }
 }
 
-/// What the printer needs of an issued ticket, in hall-local time.
+/// What the printer and the kiosk screen need of an issued ticket, in hall-local time. The one place
+/// a ticket's print is built, so paper and screen both carry the hall's own status link
+/// (`[ticket] status_base_url`).
 pub fn ticket_print(
     setup: &HallSetup,
     ticket: &Ticket,
     people_ahead: u32,
     language: Lang,
-    texts: &TicketTextConfig,
 ) -> TicketPrint {
     let local = |ms: i64| -> NaiveDateTime {
         DateTime::from_timestamp_millis(ms)
@@ -95,7 +97,9 @@ pub fn ticket_print(
         .service(&ticket.service)
         .map(|s| localized(&s.name, Lang::Zh).to_owned())
         .unwrap_or_else(|| ticket.service.clone());
-    let token = format!("{}-{}", ticket.business_day.format("%Y%m%d"), ticket.number);
+    // A ticket recorded before tokens existed links to the status page itself, never to a
+    // guessable address.
+    let token = ticket.status_token.as_deref().unwrap_or_default();
     TicketPrint {
         hall_name: localized(&setup.config.hall.name, Lang::Zh).to_owned(),
         service_name,
@@ -107,7 +111,7 @@ pub fn ticket_print(
             end: local(slot.end_ms).time(),
         }),
         language,
-        status_url: texts.status_url(&token, language),
+        status_url: setup.config.ticket.status_url(token, language),
     }
 }
 
@@ -171,6 +175,7 @@ mod tests {
             DeviceFault::NoAnswer,
             DeviceFault::Disconnected(String::new()),
             DeviceFault::SamFailure(String::new()),
+            DeviceFault::NoHallKey(String::new()),
         ];
         let codes: std::collections::BTreeSet<_> = faults.iter().map(DeviceFault::code).collect();
         assert_eq!(codes.len(), faults.len());

@@ -19,6 +19,7 @@ use super::idcard::{HallKey, spawn_card_reader};
 use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
 use super::worker::DeviceThread;
+use super::{DeviceFault, DeviceKind, DeviceReport};
 use crate::config::HallSetup;
 use crate::engine::EngineHandle;
 use crate::sink::CommandSink;
@@ -36,22 +37,36 @@ pub struct KioskDevices {
 }
 
 impl KioskDevices {
-    /// Opens the configured printer and reader beside the engine. Call inside the tokio runtime.
+    /// Opens the configured printer and reader beside the engine, on the hall node's own board: the
+    /// hall key lives beside the database and is made there on first start. Call inside the tokio
+    /// runtime.
     pub fn start(engine: EngineHandle, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
         let setup = Arc::clone(engine.setup());
-        Self::start_with(engine, setup, key_path, kiosk)
+        let key = load_or_create_key(key_path)?;
+        Self::open(engine, setup, Ok(key), kiosk)
     }
 
-    /// Opens the configured printer and reader and reports to `sink`: the engine, or the hall node's
-    /// client on a kiosk board of its own. Call inside the tokio runtime.
+    /// Opens the configured printer and reader on a kiosk board of its own, reporting to the hall
+    /// node through `sink`. The reader hashes cards with the key the board received at pairing and
+    /// never makes one: a key of its own would match no booking and no one-ticket rule. Without
+    /// that key the reader stays closed and the hall's staff see why as a reader fault; the printer
+    /// works either way. Call inside the tokio runtime.
     pub fn start_with<S: CommandSink + Clone + 'static>(
         sink: S,
         setup: Arc<HallSetup>,
         key_path: &Path,
         kiosk: KioskLink,
     ) -> anyhow::Result<KioskDevices> {
+        Self::open(sink, setup, load_paired_key(key_path), kiosk)
+    }
+
+    fn open<S: CommandSink + Clone + 'static>(
+        sink: S,
+        setup: Arc<HallSetup>,
+        key: Result<HallKey, String>,
+        kiosk: KioskLink,
+    ) -> anyhow::Result<KioskDevices> {
         let config = &setup.config;
-        let key = load_or_create_key(key_path)?;
         let (reports_tx, reports) = mpsc::channel(64);
         let printer = PrinterService::new(
             SerialEscPosPrinter::new(config.printer.clone(), config.ticket.clone()),
@@ -59,7 +74,19 @@ impl KioskDevices {
         );
         let monitor =
             printer.spawn_monitor(Duration::from_secs(config.printer.status_poll_seconds))?;
-        let reader = spawn_card_reader(config.idcard.clone(), key, reports_tx)?;
+        let mut threads = vec![monitor];
+        match key {
+            Ok(key) => threads.push(spawn_card_reader(config.idcard.clone(), key, reports_tx)?),
+            Err(why) => {
+                tracing::error!("the ID-card reader takes no cards: {why}");
+                let fault = DeviceReport::Health {
+                    device: DeviceKind::IdCardReader,
+                    fault: Some(DeviceFault::NoHallKey(why)),
+                };
+                // The channel is new and empty, so this cannot find it full.
+                let _ = reports_tx.try_send(fault);
+            }
+        }
         // The kiosk screen prints its own tickets, so nothing here follows the engine's events.
         tokio::spawn(forward_reports(
             sink,
@@ -68,7 +95,7 @@ impl KioskDevices {
             KioskPresence::Screen(kiosk),
         ));
         Ok(KioskDevices {
-            _threads: vec![monitor, reader],
+            _threads: threads,
             printer,
         })
     }
@@ -104,6 +131,23 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
             HallKey::new(bytes).map_err(anyhow::Error::msg)
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The hall key a kiosk board received at pairing, or why it has none to use.
+pub fn load_paired_key(path: &Path) -> Result<HallKey, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => HallKey::new(bytes).map_err(|e| {
+            format!(
+                "the hall card key at {} is unusable ({e}); pair this kiosk again with `hallq pair join`",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "this kiosk has no hall card key at {}; pair it again with `hallq pair join`",
+            path.display()
+        )),
+        Err(e) => Err(format!("cannot read the hall card key {}: {e}", path.display())),
     }
 }
 

@@ -6,12 +6,16 @@
 //! stand in for it: a card takes a ticket by itself and, next to the engine, every issued ticket is
 //! printed.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use tokio::sync::mpsc;
 
-use super::printer::{PrinterService, TicketPrinter, TicketTextConfig};
-use super::{DeviceReport, ticket_print};
+use super::idcard::ReaderError;
+use super::printer::{PrinterService, TicketPrinter};
+use super::{CARD_COUNTERS, DeviceReport, ticket_print};
 use crate::config::{HallSetup, Lang};
 use crate::engine::EngineHandle;
 use crate::queue::{Command, Event, policy};
@@ -73,7 +77,15 @@ pub async fn forward_reports<S: CommandSink>(
     mut reports: mpsc::Receiver<DeviceReport>,
     presence: KioskPresence,
 ) {
+    let mut unread = UnreadCardFilter::default();
+    let quiet = Duration::from_millis(setup.config.idcard.same_card_quiet_ms);
     while let Some(report) = reports.recv().await {
+        if let DeviceReport::CardRejected(error) = &report {
+            if unread.is_new_placement(Instant::now(), quiet) {
+                tell_card_unreadable(error, &presence);
+            }
+            continue;
+        }
         let Some(command) = command_for(&report, &setup, &presence) else {
             continue;
         };
@@ -89,6 +101,53 @@ pub async fn forward_reports<S: CommandSink>(
     }
 }
 
+/// Tells one card placement the reader could not read: counted for `/metrics`, logged, and put
+/// before the citizen when a kiosk screen runs.
+fn tell_card_unreadable(error: &ReaderError, presence: &KioskPresence) {
+    CARD_COUNTERS.unreadable.fetch_add(1, Ordering::Relaxed);
+    tracing::info!("ID card on the reader could not be read: {error}");
+    if let KioskPresence::Screen(link) = presence
+        && let Some(kiosk) = link.kiosk()
+    {
+        kiosk.card_unreadable();
+    }
+}
+
+/// Tells apart a new placement of an unreadable card from the same card still lying there: the
+/// reader retries it on every poll, a few times a second, and the citizen is to be told once.
+#[derive(Debug, Default)]
+pub struct UnreadCardFilter {
+    last: Option<Instant>,
+}
+
+impl UnreadCardFilter {
+    /// Whether a rejection at `now` starts a new placement: none came within `quiet` before it.
+    /// Each rejection pushes the quiet spell on, so a card left lying is told once however long it
+    /// lies there.
+    pub fn is_new_placement(&mut self, now: Instant, quiet: Duration) -> bool {
+        let repeat = self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < quiet);
+        self.last = Some(now);
+        !repeat
+    }
+}
+
+/// The hall's local date by the board's wall clock, for the expiry printed on a card.
+fn local_today(setup: &HallSetup) -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&setup.utc_offset)
+        .date_naive()
+}
+
+/// Whether `service` turns away a card that expired before today (`accepts_expired_id_card`).
+fn refuses_expired(setup: &HallSetup, service: &str, expired: bool) -> bool {
+    expired
+        && setup
+            .service(service)
+            .is_some_and(|s| !s.accepts_expired_id_card)
+}
+
 /// The command a report stands for, after handing a card to the kiosk screen if one runs.
 fn command_for(
     report: &DeviceReport,
@@ -97,26 +156,37 @@ fn command_for(
 ) -> Option<Command> {
     match (report, presence) {
         (DeviceReport::Card(facts), KioskPresence::Screen(link)) => {
+            let expired = facts.is_expired_on(local_today(setup));
             match link.kiosk() {
-                Some(kiosk) => kiosk.card_tapped(facts.citizen_card()),
+                Some(kiosk) => kiosk.card_read(facts.citizen_card(), expired),
                 None => tracing::info!("card read before the kiosk screen opened; ignored"),
             }
             None
         }
-        (DeviceReport::Card(facts), KioskPresence::Headless) => setup
-            .config
-            .services
-            .iter()
-            .find(|s| s.requires_id_card && !s.appointment_only)
-            .map(|s| Command::IssueTicket {
-                service: s.code.clone(),
+        (DeviceReport::Card(facts), KioskPresence::Headless) => {
+            let service = setup
+                .config
+                .services
+                .iter()
+                .find(|s| s.requires_id_card && !s.appointment_only)?;
+            if refuses_expired(
+                setup,
+                &service.code,
+                facts.is_expired_on(local_today(setup)),
+            ) {
+                tracing::info!(
+                    service = %service.code,
+                    "an expired ID card was refused: the service does not accept one"
+                );
+                return None;
+            }
+            Some(Command::IssueTicket {
+                service: service.code.clone(),
                 citizen: Some(facts.citizen_card()),
                 by_staff: false,
-            }),
-        (DeviceReport::CardRejected(e), _) => {
-            tracing::info!("card not read: {e}");
-            None
+            })
         }
+        (DeviceReport::CardRejected(_), _) => None,
         (other, _) => other.to_command(),
     }
 }
@@ -128,7 +198,6 @@ where
     P: TicketPrinter + 'static,
 {
     let mut events = engine.subscribe();
-    let texts = TicketTextConfig::default();
     while let Ok(stored) = events.recv().await {
         let Event::TicketIssued { ticket, .. } = &stored.event else {
             continue;
@@ -146,8 +215,47 @@ where
             ticket,
             state.tickets.values(),
         );
-        let print = ticket_print(setup, ticket, ahead, Lang::Zh, &texts);
+        let print = ticket_print(setup, ticket, ahead, Lang::Zh);
         let printer = printer.clone();
         let _ = tokio::task::spawn_blocking(move || printer.print(&print)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_card_lying_on_the_reader_is_one_placement() {
+        let quiet = Duration::from_secs(3);
+        let t0 = Instant::now();
+        let mut filter = UnreadCardFilter::default();
+        assert!(filter.is_new_placement(t0, quiet));
+        // The poller retries the card about three times a second while it lies there.
+        for tick in 1..=60 {
+            let at = t0 + Duration::from_millis(300 * tick);
+            assert!(!filter.is_new_placement(at, quiet), "poll {tick}");
+        }
+        // Lifted, and placed again after a while: a new placement, told again.
+        assert!(filter.is_new_placement(t0 + Duration::from_secs(25), quiet));
+    }
+
+    #[test]
+    fn only_a_service_that_says_so_refuses_an_expired_card() {
+        let mut setup = crate::config::example();
+        assert!(
+            setup
+                .config
+                .services
+                .iter()
+                .any(|s| s.code == "HJ" && s.accepts_expired_id_card),
+            "renewals come with expired cards, so services accept them unless told not to"
+        );
+        assert!(!refuses_expired(&setup, "HJ", true));
+        for service in &mut setup.config.services {
+            service.accepts_expired_id_card = false;
+        }
+        assert!(refuses_expired(&setup, "HJ", true));
+        assert!(!refuses_expired(&setup, "HJ", false));
     }
 }

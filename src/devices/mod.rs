@@ -18,7 +18,9 @@ pub mod worker;
 mod report;
 
 pub use bridge::ticket_print;
-pub use report::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
+pub use report::{
+    CARD_COUNTERS, CardCounters, DeviceFault, DeviceKind, DeviceReport, HealthTracker,
+};
 
 /// A problem found in one field of a device's configuration table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! What the devices tell the engine: plain values on a channel, so the engine owns every event.
 
+use std::sync::atomic::AtomicU64;
+
 use serde::Serialize;
 use tokio::sync::mpsc::Sender;
 
@@ -28,6 +30,9 @@ pub enum DeviceFault {
     Disconnected(String),
     /// The reader answers but its security module refuses to work.
     SamFailure(String),
+    /// A kiosk board without the hall's card key: its hashes would match nothing, so it takes no
+    /// cards until it is paired again.
+    NoHallKey(String),
 }
 
 impl DeviceFault {
@@ -47,6 +52,7 @@ impl std::fmt::Display for DeviceFault {
             DeviceFault::NoAnswer => write!(f, "device does not answer"),
             DeviceFault::Disconnected(detail) => write!(f, "device disconnected: {detail}"),
             DeviceFault::SamFailure(detail) => write!(f, "security module failure: {detail}"),
+            DeviceFault::NoHallKey(detail) => write!(f, "takes no cards: {detail}"),
         }
     }
 }
@@ -70,6 +76,18 @@ pub enum DeviceReport {
         outcome: Result<(), PrintError>,
     },
 }
+
+/// What the card readers of this process have met, for `/metrics`.
+#[derive(Debug)]
+pub struct CardCounters {
+    /// Card placements the reader could not read, each told to the citizen once.
+    pub unreadable: AtomicU64,
+}
+
+/// The process's card counters: readers run on their own threads and report into these.
+pub static CARD_COUNTERS: CardCounters = CardCounters {
+    unreadable: AtomicU64::new(0),
+};
 
 /// Remembers the last health reported for one device so only changes reach the engine.
 ///

@@ -217,6 +217,16 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
 
     single(
         &mut out,
+        "hallq_idcard_unreadable_total",
+        "counter",
+        "ID cards placed on this node's reader that could not be read, once per placement.",
+        crate::devices::CARD_COUNTERS
+            .unreadable
+            .load(Ordering::Relaxed),
+    );
+
+    single(
+        &mut out,
         "hallq_event_seq",
         "counter",
         "The last sequence of the event log.",

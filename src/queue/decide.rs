@@ -35,14 +35,28 @@ pub enum Reply {
 const MAX_STAFF_ID_LEN: usize = 32;
 const MAX_COMMENT_CHARS: usize = 200;
 
+/// What the engine draws at random before deciding a command. Deciding takes no randomness of its
+/// own, so it stays a function of its inputs and the events carry whatever was drawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    /// The status-link token a ticket issued by this command gets.
+    pub status_token: String,
+}
+
 /// Decides `command` against `state` at `now`. `state` must already be in `now.business_day`.
 pub fn decide(
     setup: &HallSetup,
     state: &HallState,
     now: &HallTime,
     command: &Command,
+    drawn: &Drawn,
 ) -> Result<Vec<Event>, Refusal> {
-    let ctx = Ctx { setup, state, now };
+    let ctx = Ctx {
+        setup,
+        state,
+        now,
+        drawn,
+    };
     match command {
         Command::IssueTicket {
             service,
@@ -242,6 +256,7 @@ struct Ctx<'a> {
     setup: &'a HallSetup,
     state: &'a HallState,
     now: &'a HallTime,
+    drawn: &'a Drawn,
 }
 
 impl Ctx<'_> {
@@ -380,6 +395,7 @@ impl Ctx<'_> {
             citizen,
             appointment,
             at_ms: self.now.hall_ms,
+            status_token: Some(self.drawn.status_token.clone()),
         })
     }
 

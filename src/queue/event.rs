@@ -25,6 +25,10 @@ pub enum Event {
         citizen: Option<Citizen>,
         appointment: Option<SlotRef>,
         at_ms: i64,
+        /// The ticket's status-link token, drawn by the engine; absent in events stored before
+        /// tokens existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status_token: Option<String>,
     },
     AppointmentCheckedIn {
         appointment: String,

@@ -12,7 +12,7 @@ pub mod stats;
 pub mod ticket;
 
 pub use command::{Booking, Command, RatingInput, TransferTarget};
-pub use decide::{Reply, day_opening, decide, reply_for};
+pub use decide::{Drawn, Reply, day_opening, decide, reply_for};
 pub use event::{Event, Recorded, StoredEvent};
 pub use refusal::{Refusal, RefusalWire};
 pub use state::HallState;

@@ -52,6 +52,13 @@ impl HallState {
         self.tickets.values().find(|t| t.number == number)
     }
 
+    /// The ticket a status link points at: its token, not its guessable number.
+    pub fn ticket_by_status_token(&self, token: &str) -> Option<&Ticket> {
+        self.tickets
+            .values()
+            .find(|t| t.status_token.as_deref() == Some(token))
+    }
+
     pub fn window(&self, number: u16) -> Option<&WindowState> {
         self.windows.get(&number)
     }
@@ -157,6 +164,7 @@ impl HallState {
                 citizen,
                 appointment,
                 at_ms,
+                status_token,
             } => {
                 self.last_ticket_id = *ticket;
                 self.sequences.insert(prefix.clone(), *sequence);
@@ -184,6 +192,7 @@ impl HallState {
                         requeued: false,
                         rating: None,
                         print: PrintState::Unknown,
+                        status_token: status_token.clone(),
                     },
                 );
             }

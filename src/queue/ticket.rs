@@ -146,6 +146,11 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     pub print: PrintState,
+    /// The secret part of the ticket's status link (`[ticket] status_base_url` + token): drawn at
+    /// random when the ticket is issued, so one ticket's link does not lead to another's. Tickets
+    /// recorded before tokens existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -164,6 +169,9 @@ impl Ticket {
         self.green || self.citizen.as_ref().is_some_and(|c| c.senior)
     }
 }
+
+/// Random bytes behind a status token: 128 bits, far beyond what walking the links could guess.
+pub const STATUS_TOKEN_BYTES: usize = 16;
 
 /// Formats a ticket number: the service letter and the day's sequence, at least three digits.
 pub fn ticket_number(prefix: &str, sequence: u32) -> String {

@@ -260,12 +260,31 @@ pub struct CardReaderHandle {
 impl CardReaderHandle {
     /// A citizen's card was read: it takes the ticket the kiosk is waiting for, or checks in a booking.
     pub fn card_tapped(&self, card: crate::queue::CitizenCard) {
+        self.card_read(card, false);
+    }
+
+    /// As [`Self::card_tapped`], for a card that may be past its expiry date: a service that does
+    /// not accept expired cards is refused with a notice.
+    pub fn card_read(&self, card: crate::queue::CitizenCard, expired: bool) {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {
                 let kiosk = hub.kiosk.borrow().clone();
                 if let Some(kiosk) = kiosk {
-                    kiosk.tap_card(hub, card);
+                    kiosk.tap_card_read(hub, card, expired);
+                }
+            }),
+        );
+    }
+
+    /// A card lay on the reader but could not be read: the kiosk tells the citizen what to do.
+    pub fn card_unreadable(&self) {
+        deliver(
+            self.hub_id,
+            Box::new(move |hub: &Rc<Hub>| {
+                let kiosk = hub.kiosk.borrow().clone();
+                if let Some(kiosk) = kiosk {
+                    kiosk.card_unreadable();
                 }
             }),
         );

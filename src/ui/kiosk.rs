@@ -13,12 +13,13 @@ use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels};
 use super::views;
 use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use crate::config::{Lang, Orientation, localized};
-use crate::devices::printer::TicketTextConfig;
-use crate::queue::{CitizenCard, Command, DeviceFault, Reply, Ticket};
+use crate::queue::{AppointmentState, CitizenCard, Command, DeviceFault, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
 
 /// The engine's name for the kiosk's ticket printer in device reports, as the printer driver reports it.
 pub const PRINTER_DEVICE: &str = "ticket_printer";
+/// The engine's name for the kiosk's ID-card reader in device reports.
+pub const READER_DEVICE: &str = "idcard_reader";
 
 pub struct KioskController {
     ui: Kiosk,
@@ -118,8 +119,25 @@ impl KioskController {
 
     /// A card on the reader: the ticket for the service waiting for it, or else an appointment check-in.
     pub fn tap_card(&self, hub: &Rc<Hub>, card: CitizenCard) {
+        self.tap_card_read(hub, card, false);
+    }
+
+    /// As [`Self::tap_card`] for a card as read, `expired` when it is past its expiry date: the
+    /// service it is for decides whether that card may take a number (`accepts_expired_id_card`).
+    pub fn tap_card_read(&self, hub: &Rc<Hub>, card: CitizenCard, expired: bool) {
         let service = self.awaiting_card_for.borrow_mut().take();
         if self.refuse_while_unreachable(hub) {
+            return;
+        }
+        if expired
+            && let Some(refusing) = self.service_refusing_expired(hub, service.as_deref(), &card)
+        {
+            tracing::info!(
+                service = %refusing,
+                "an expired ID card was refused: the service does not accept one"
+            );
+            let name = views::service_name(hub.setup(), &refusing, hub.lang());
+            self.notice(KioskNotice::CardExpired, &name, "");
             return;
         }
         let command = match &service {
@@ -137,6 +155,41 @@ impl KioskController {
                 k.answer(hub, outcome, service.as_deref(), Some(&card))
             })
         });
+    }
+
+    /// The service an expired card is meant for, when that service does not accept one: the one the
+    /// kiosk waits for a card for, or else the service of the card's booking today.
+    fn service_refusing_expired(
+        &self,
+        hub: &Rc<Hub>,
+        waiting_for: Option<&str>,
+        card: &CitizenCard,
+    ) -> Option<String> {
+        let state = hub.state();
+        let service = match waiting_for {
+            Some(service) => service.to_string(),
+            None => state
+                .appointments
+                .values()
+                .filter(|a| {
+                    a.state == AppointmentState::Booked
+                        && a.id_hash.as_deref() == Some(card.id_hash.as_str())
+                })
+                .min_by_key(|a| a.start_ms)?
+                .service
+                .clone(),
+        };
+        let accepts = hub
+            .setup()
+            .service(&service)
+            .is_none_or(|s| s.accepts_expired_id_card);
+        (!accepts).then_some(service)
+    }
+
+    /// A card lay on the reader and could not be read: say so, and what to do, in the citizen's
+    /// language. A kiosk waiting for a card keeps waiting, so placing it again still takes the ticket.
+    pub fn card_unreadable(&self) {
+        self.notice(KioskNotice::CardUnreadable, "", "");
     }
 
     /// Without the hall node no number can be given: say so at once rather than keep a citizen
@@ -187,6 +240,12 @@ impl KioskController {
             .unwrap_or_default();
         let slot = card.and_then(|c| views::booking_of(&setup, &state, &c.id_hash));
         match code {
+            "id_card_required" if state.faults.contains_key(READER_DEVICE) => {
+                // A reader that takes no cards (unplugged, or a kiosk without the hall key) would
+                // leave the citizen waiting at the card page: send them to the staff instead.
+                tracing::info!("a service needs the ID card but the reader is out of order");
+                self.notice(KioskNotice::OutOfOrder, "", "");
+            }
             "id_card_required" if card.is_none() => {
                 *self.awaiting_card_for.borrow_mut() = service.map(str::to_string);
                 self.adapter().set_card_service_name(name.into());
@@ -244,13 +303,7 @@ impl KioskController {
             people_ahead,
             windows: views::windows_text(&setup, ticket),
             lang,
-            ticket: crate::devices::ticket_print(
-                &setup,
-                ticket,
-                people_ahead,
-                lang,
-                &TicketTextConfig::default(),
-            ),
+            ticket: crate::devices::ticket_print(&setup, ticket, people_ahead, lang),
         };
         adapter.set_number(job.number.as_str().into());
         adapter.set_ticket_service_name(job.service_name.as_str().into());
@@ -408,6 +461,10 @@ mod tests {
         assert_eq!(
             super::PRINTER_DEVICE,
             crate::devices::DeviceKind::TicketPrinter.name()
+        );
+        assert_eq!(
+            super::READER_DEVICE,
+            crate::devices::DeviceKind::IdCardReader.name()
         );
     }
 }

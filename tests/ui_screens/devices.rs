@@ -16,15 +16,22 @@ use super::*;
 /// A hall whose kiosk prints on the real driver over the simulator's pty, joined to the engine as
 /// the demo hall joins it when the kiosk screen runs in the same process.
 fn hall_with_serial_printer(sim: &PrinterSim) -> Hall {
+    hall_of_setup_with_serial_printer(hallq::config::example(), sim)
+}
+
+/// The same with the hall's own config, its `[ticket]` table going to the driver as `hallq run`
+/// passes it.
+fn hall_of_setup_with_serial_printer(setup: hallq::config::HallSetup, sim: &PrinterSim) -> Hall {
     let (reports, rx) = mpsc::channel(16);
     let config = PrinterConfig {
         port: sim.port_path().to_owned(),
         ..PrinterConfig::default()
     };
-    let printer = SerialEscPosPrinter::new(config, TicketTextConfig::default());
+    let printer = SerialEscPosPrinter::new(config, setup.config.ticket.clone());
     let printer = PrinterService::new(printer, reports);
     let link = KioskLink::default();
     let hall = Hall::with(HallOptions {
+        setup,
         printer: Arc::new(printer.clone()),
         on_kiosk: Some(link.on_kiosk()),
         ..HallOptions::default()
@@ -77,14 +84,7 @@ fn a_kiosk_ticket_prints_once_on_the_serial_printer() {
             assert!(text.contains(expected), "{expected} missing from\n{text}");
         }
         let ticket = hall.state().ticket_by_number("A001").cloned().unwrap();
-        let link = ticket_print(
-            &hallq::config::example(),
-            &ticket,
-            0,
-            Lang::Zh,
-            &TicketTextConfig::default(),
-        )
-        .status_url;
+        let link = ticket_print(&hallq::config::example(), &ticket, 0, Lang::Zh).status_url;
         assert_eq!(paper.qr_payloads(), [link.as_str()]);
         assert!(
             sim.next_ticket(Duration::from_millis(500)).is_none(),
@@ -94,6 +94,74 @@ fn a_kiosk_ticket_prints_once_on_the_serial_printer() {
         let printed = kinds.iter().filter(|k| **k == "ticket_printed").count();
         assert_eq!(printed, 1, "{kinds:?}");
         assert!(!kinds.contains(&"ticket_print_failed"), "{kinds:?}");
+    });
+}
+
+/// The one QR code on a ticket image as the simulator draws it, read back as a phone would.
+fn qr_on_paper(paper: &hallq::devices::printer::sim::interpret::PrintedTicket) -> String {
+    use hallq::devices::printer::sim::render::{load_font, render};
+    let png = render(paper, &load_font().unwrap())
+        .unwrap()
+        .to_png()
+        .unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the ticket");
+    grids[0].decode().expect("a readable QR code").1
+}
+
+/// The status link on paper and on screen is the hall's (`[ticket] status_base_url`) with the
+/// ticket's own random token and the citizen's language, never the example address.
+#[test]
+fn the_ticket_qr_code_leads_to_the_halls_status_page_with_the_tickets_token() {
+    on_ui_thread(|| {
+        const BASE: &str = "https://zwfw.tianshan.example/status/";
+        let mut setup = hallq::config::example();
+        setup.config.ticket.status_base_url = BASE.into();
+        let sim = PrinterSim::start(None).unwrap();
+        let hall = hall_of_setup_with_serial_printer(setup, &sim);
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "English");
+        let mut tokens = Vec::new();
+        for number in ["A001", "A002"] {
+            tap(hall.kiosk(), "Social insurance");
+            hall.wait("the print to be recorded", || {
+                hall.state()
+                    .ticket_by_number(number)
+                    .is_some_and(|t| t.print == PrintState::Printed)
+            });
+            let paper = sim
+                .next_ticket(Duration::from_secs(5))
+                .expect("a ticket was cut");
+            let on_paper = qr_on_paper(&paper);
+            let ticket = hall.state().ticket_by_number(number).cloned().unwrap();
+            let token = ticket.status_token.clone().expect("the ticket has a token");
+            assert_eq!(on_paper, format!("{BASE}{token}?lang=en"));
+            let qr = kiosk.get_qr().to_rgb8().expect("an RGB QR image");
+            let mut image = rqrr::PreparedImage::prepare_from_greyscale(
+                qr.width() as usize,
+                qr.height() as usize,
+                |x, y| qr.as_slice()[y * qr.width() as usize + x].r,
+            );
+            let (_, on_screen) = image.detect_grids()[0].decode().unwrap();
+            assert_eq!(on_screen, on_paper, "the screen shows the printed link");
+            tap(hall.kiosk(), "Done");
+            tokens.push(token);
+        }
+        let same = tokens[0]
+            .bytes()
+            .zip(tokens[1].bytes())
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(
+            tokens[0].len() == 32 && same <= 12,
+            "{tokens:?}: two tickets' tokens look alike"
+        );
     });
 }
 
@@ -128,35 +196,47 @@ fn a_printer_out_of_paper_leaves_the_number_on_screen_and_one_failed_print() {
     });
 }
 
+/// A hall whose kiosk takes cards from the reader simulator through the real driver, as
+/// `hallq run` joins them. The reader thread stops when the returned handle drops.
+fn hall_with_card_reader(
+    setup: hallq::config::HallSetup,
+    cards: Vec<TestCard>,
+    dir: &std::path::Path,
+) -> (Hall, CardReaderSim, hallq::devices::worker::DeviceThread) {
+    let reader_sim = CardReaderSim::start(cards, &dir.join("idcard")).unwrap();
+    let link = KioskLink::default();
+    let hall = Hall::with(HallOptions {
+        setup,
+        on_kiosk: Some(link.on_kiosk()),
+        ..HallOptions::default()
+    });
+    let (reports, rx) = mpsc::channel(16);
+    let (printer_reports, _) = mpsc::channel(1);
+    let unused_printer = PrinterService::new(
+        SerialEscPosPrinter::new(PrinterConfig::default(), TicketTextConfig::default()),
+        printer_reports,
+    );
+    let config = IdCardReaderConfig {
+        port: reader_sim.port_path(),
+        poll_ms: 50,
+        ..IdCardReaderConfig::default()
+    };
+    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let reader = spawn_card_reader(config, key, reports).unwrap();
+    {
+        let _entered = hall.runtime.as_ref().unwrap().enter();
+        let engine = hall.engine.clone().unwrap();
+        join(engine, unused_printer, rx, KioskPresence::Screen(link));
+    }
+    (hall, reader_sim, reader)
+}
+
 #[test]
 fn a_card_on_the_reader_goes_to_the_kiosk_waiting_for_it() {
     on_ui_thread(|| {
         let dir = tempfile::tempdir().unwrap();
-        let reader_sim =
-            CardReaderSim::start(TestCard::examples(), &dir.path().join("idcard")).unwrap();
-        let link = KioskLink::default();
-        let hall = Hall::with(HallOptions {
-            on_kiosk: Some(link.on_kiosk()),
-            ..HallOptions::default()
-        });
-        let (reports, rx) = mpsc::channel(16);
-        let (printer_reports, _) = mpsc::channel(1);
-        let unused_printer = PrinterService::new(
-            SerialEscPosPrinter::new(PrinterConfig::default(), TicketTextConfig::default()),
-            printer_reports,
-        );
-        let config = IdCardReaderConfig {
-            port: reader_sim.port_path(),
-            poll_ms: 50,
-            ..IdCardReaderConfig::default()
-        };
-        let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-        let _reader = spawn_card_reader(config, key, reports).unwrap();
-        {
-            let _entered = hall.runtime.as_ref().unwrap().enter();
-            let engine = hall.engine.clone().unwrap();
-            join(engine, unused_printer, rx, KioskPresence::Screen(link));
-        }
+        let (hall, reader_sim, _reader) =
+            hall_with_card_reader(hallq::config::example(), TestCard::examples(), dir.path());
         let kiosk = hall.kiosk().global::<KioskAdapter>();
         // 户籍办理 needs the card; without a kiosk the card would take a ticket for it by itself.
         tap(hall.kiosk(), "户籍办理");
@@ -171,6 +251,154 @@ fn a_card_on_the_reader_goes_to_the_kiosk_waiting_for_it() {
             state.tickets.len(),
             1,
             "the card took one ticket, the kiosk's"
+        );
+    });
+}
+
+/// A resident card whose ID number ends in the wrong check character: the reader reads it, the
+/// card text is refused.
+fn card_with_a_bad_check_character() -> TestCard {
+    let mut card = TestCard::resident();
+    let check = card.id_number.pop().unwrap();
+    card.id_number.push(if check == '0' { '1' } else { '0' });
+    card
+}
+
+/// `card` as if it ran out in 2024.
+fn expired(mut card: TestCard) -> TestCard {
+    card.valid_to = chrono::NaiveDate::from_ymd_opt(2024, 5, 1);
+    card
+}
+
+/// The citizen learns, in their language, that the card could not be read and what to do; once
+/// for a card left lying on a reader that retries it every poll.
+#[test]
+fn a_card_that_cannot_be_read_is_told_to_the_citizen_once_per_placement() {
+    on_ui_thread(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let (hall, reader_sim, _reader) = hall_with_card_reader(
+            hallq::config::example(),
+            vec![card_with_a_bad_check_character()],
+            dir.path(),
+        );
+        // Some readers keep finding a card after reading it: every poll reads it again.
+        reader_sim.update(|s| s.finds_read_cards = true);
+        let counted_before = hallq::devices::CARD_COUNTERS
+            .unreadable
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "English");
+        tap(hall.kiosk(), "Household registration");
+        hall.wait("the card page", || kiosk.get_page() == KioskPage::Card);
+        reader_sim.place(0);
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::CardUnreadable);
+        let told = visible_texts(hall.kiosk());
+        assert!(
+            told.iter().any(|t| t.contains("could not be read")
+                && t.contains("place it flat")
+                && t.contains("ask the staff")),
+            "{told:?}"
+        );
+        tap(hall.kiosk(), "Back");
+        hall.wait("home", || kiosk.get_page() == KioskPage::Home);
+        // The card still lies there, read and refused about twenty times a second.
+        headless::pump_until(Duration::from_millis(1500), || false);
+        assert_eq!(kiosk.get_page(), KioskPage::Home, "told once, not per poll");
+        let polls = reader_sim.update(|s| s.commands_seen.len());
+        assert!(polls > 20, "the reader kept polling the card: {polls}");
+        let counted = hallq::devices::CARD_COUNTERS
+            .unreadable
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(counted - counted_before, 1, "one placement, counted once");
+        assert!(hall.state().tickets.is_empty());
+    });
+}
+
+/// A service that does not accept expired cards refuses one with a notice naming the service; the
+/// hall's other services (the default) take it, as renewals need.
+#[test]
+fn an_expired_card_takes_a_number_only_where_the_service_accepts_it() {
+    on_ui_thread(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut setup = hallq::config::example();
+        for service in &mut setup.config.services {
+            if service.code == "HJ" {
+                service.accepts_expired_id_card = false;
+            }
+        }
+        let (hall, reader_sim, _reader) = hall_with_card_reader(
+            setup,
+            vec![
+                expired(TestCard::resident()),
+                expired(TestCard::hk_macao_taiwan_permit()),
+            ],
+            dir.path(),
+        );
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "户籍办理");
+        hall.wait("the card page", || kiosk.get_page() == KioskPage::Card);
+        reader_sim.place(0);
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::CardExpired);
+        assert_eq!(kiosk.get_notice_arg1(), "户籍办理");
+        assert!(
+            visible_texts(hall.kiosk())
+                .iter()
+                .any(|t| t.contains("已过期") && t.contains("户籍办理")),
+            "{:?}",
+            visible_texts(hall.kiosk())
+        );
+        assert!(
+            hall.state().tickets.is_empty(),
+            "no ticket for the expired card"
+        );
+
+        tap(hall.kiosk(), "返回");
+        reader_sim.remove_card();
+        tap(hall.kiosk(), "不动产登记");
+        hall.wait("the card page", || kiosk.get_page() == KioskPage::Card);
+        reader_sim.place(1);
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(
+            kiosk.get_number(),
+            "D001",
+            "不动产登记 accepts expired cards"
+        );
+    });
+}
+
+/// A reader that takes no cards (here: a kiosk board without the hall key) sends the citizen to the
+/// staff rather than leaving them at the card page.
+#[test]
+fn a_service_that_needs_the_card_sends_the_citizen_to_staff_while_the_reader_is_out() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.command(
+            "t-reader",
+            Command::ReportDevice {
+                device: "idcard_reader".into(),
+                fault: Some(DeviceFault {
+                    code: "no_hall_key".into(),
+                    message: "ID-card reader: takes no cards: this kiosk has no hall card key"
+                        .into(),
+                }),
+            },
+        );
+        hall.wait("the fault to reach the screens", || {
+            hall.state().faults.contains_key("idcard_reader")
+        });
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        tap(hall.kiosk(), "户籍办理");
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::OutOfOrder);
+        tap(hall.kiosk(), "返回");
+        tap(hall.kiosk(), "社会保障");
+        hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
+        assert_eq!(
+            kiosk.get_number(),
+            "A001",
+            "services without the card still issue"
         );
     });
 }

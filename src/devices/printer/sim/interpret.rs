@@ -5,7 +5,9 @@ use serde::Serialize;
 
 /// Longest QR payload a model 2 symbol holds, plus the store command's header.
 const MAX_COMMAND_BYTES: usize = 7089 + 8;
-/// A printer wraps long lines; the interpreter cuts them here so a line never grows without end.
+/// A printer wraps long lines; the interpreter wraps them at the first character boundary from
+/// here on. No GB18030 character is longer than four bytes, so whatever the bytes, a line never
+/// holds more than `MAX_LINE_BYTES + 3`.
 const MAX_LINE_BYTES: usize = 512;
 /// Tickets longer than this are not tickets: the rest is dropped with a warning.
 const MAX_ELEMENTS: usize = 256;
@@ -141,6 +143,9 @@ impl Default for QrSetup {
 pub struct EscPosInterpreter {
     pending: Vec<u8>,
     line: Vec<u8>,
+    /// How much of `line` is known to be whole characters, so a boundary is found by scanning
+    /// only the bytes that arrived since.
+    line_whole: usize,
     runs: Vec<TextRun>,
     chinese: bool,
     width: u8,
@@ -418,12 +423,22 @@ impl EscPosInterpreter {
     }
 
     /// Whether the line buffer ends on a whole character, so wrapping never splits a GBK pair.
-    fn at_char_boundary(&self) -> bool {
+    /// Scans on from the last boundary found: re-decoding the whole line per byte made a long
+    /// line quadratic, and a byte GB18030 rejects kept the old check from ever passing.
+    fn at_char_boundary(&mut self) -> bool {
         if !self.chinese {
+            self.line_whole = self.line.len();
             return true;
         }
-        let (_, _, had_errors) = encoding_rs::GB18030.decode(&self.line);
-        !had_errors
+        while let Some(len) = gb18030_char_len(&self.line[self.line_whole..]) {
+            self.line_whole += len;
+        }
+        self.line_whole == self.line.len()
+    }
+
+    fn clear_line(&mut self) {
+        self.line.clear();
+        self.line_whole = 0;
     }
 
     fn end_run(&mut self) {
@@ -438,7 +453,7 @@ impl EscPosInterpreter {
                 .map(|&b| if b < 0x80 { b as char } else { '?' })
                 .collect()
         };
-        self.line.clear();
+        self.clear_line();
         self.line_align.get_or_insert(self.align);
         self.runs.push(TextRun {
             text,
@@ -481,7 +496,7 @@ impl EscPosInterpreter {
 
     /// Forgets a ticket in progress, as paper running out does.
     pub fn discard_ticket(&mut self) {
-        self.line.clear();
+        self.clear_line();
         self.runs.clear();
         self.elements.clear();
     }
@@ -490,6 +505,30 @@ impl EscPosInterpreter {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
         }
+    }
+}
+
+/// The length of the character `bytes` starts with, or `None` when `bytes` ends inside it.
+/// Follows the GB18030 byte ranges: one byte below 0x81 or at 0xFF; a lead byte 0x81-0xFE with a
+/// trail 0x40-0x7E or 0x80-0xFE; or four bytes, lead, 0x30-0x39, 0x81-0xFE, 0x30-0x39. A byte
+/// that fits none of these counts as a character of its own, as the decoder replaces it.
+fn gb18030_char_len(bytes: &[u8]) -> Option<usize> {
+    let lead = *bytes.first()?;
+    if !(0x81..=0xFE).contains(&lead) {
+        return Some(1);
+    }
+    let second = *bytes.get(1)?;
+    match second {
+        0x40..=0x7E | 0x80..=0xFE => Some(2),
+        0x30..=0x39 => {
+            let third = *bytes.get(2)?;
+            if !(0x81..=0xFE).contains(&third) {
+                return Some(1);
+            }
+            let fourth = *bytes.get(3)?;
+            Some(if fourth.is_ascii_digit() { 4 } else { 1 })
+        }
+        _ => Some(1),
     }
 }
 
@@ -601,6 +640,33 @@ mod tests {
         let tickets = cuts(interpreter.feed(&bytes));
         let text = tickets[0].text();
         assert!(text.lines().all(|l| l.chars().all(|c| c == '号')), "{text}");
+        assert_eq!(text.chars().filter(|&c| c == '号').count(), 400);
+    }
+
+    #[test]
+    fn a_line_of_bytes_gb18030_rejects_is_wrapped_at_its_bound() {
+        let mut bytes = vec![0x1C, 0x26];
+        bytes.extend(std::iter::repeat_n(0xFF, 7671));
+        let mut interpreter = EscPosInterpreter::new();
+        for chunk in bytes.chunks(61) {
+            interpreter.feed(chunk);
+            assert!(interpreter.buffered() <= MAX_LINE_BYTES + 3 + 61);
+        }
+        interpret_untrusted(&bytes);
+    }
+
+    #[test]
+    fn a_rejected_byte_does_not_stop_wrapping_at_whole_characters() {
+        let mut bytes = vec![0x1C, 0x26, 0xFF];
+        bytes.extend(encoding_rs::GBK.encode(&"号".repeat(400)).0.iter());
+        bytes.extend([0x1D, 0x56, 0x01]);
+        let tickets = cuts(EscPosInterpreter::new().feed(&bytes));
+        let text = tickets[0].text();
+        assert!(text.lines().count() > 1, "{text}");
+        assert!(
+            text.chars().all(|c| matches!(c, '号' | '\u{FFFD}' | '\n')),
+            "{text}"
+        );
         assert_eq!(text.chars().filter(|&c| c == '号').count(), 400);
     }
 

@@ -43,7 +43,11 @@ pub enum TicketElement {
         level: char,
         align: Align,
     },
+    /// `ESC d n`: n blank lines.
     Feed(u8),
+    /// The n of `GS V 65/66 n`: vertical motion units past the cutting position, one dot row
+    /// each on the 203-dpi heads of 58 mm printers (their `GS P` default).
+    FeedDots(u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +85,7 @@ impl PrintedTicket {
                         out.push('\n');
                     }
                 }
+                TicketElement::FeedDots(_) => {}
             }
         }
         out
@@ -322,12 +327,19 @@ impl EscPosInterpreter {
                     65 | 97 => (Cut::Full, 4),
                     _ => (Cut::Partial, 4),
                 };
+                // Function B (`GS V 65/66 n`) feeds to the cutting position plus n vertical
+                // motion units, not n lines (Epson TM-T88, Zijiang ZJ-58 and SPRT manuals). The
+                // feed to the cutter only brings the last printed line to the blade, so on this
+                // ticket it adds nothing below that line; the head-to-cutter gap becomes the
+                // next ticket's top margin.
                 if len == 4 {
-                    let Some(lines) = self.arg(at, 3) else {
+                    let Some(units) = self.arg(at, 3) else {
                         return Step::Incomplete;
                     };
                     self.end_line_if_any();
-                    self.push_element(TicketElement::Feed(lines));
+                    if units > 0 {
+                        self.push_element(TicketElement::FeedDots(units));
+                    }
                 }
                 self.cut(cut, out);
                 Step::Consumed(len)
@@ -668,6 +680,38 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.chars().filter(|&c| c == '号').count(), 400);
+    }
+
+    #[test]
+    fn the_n_of_a_feed_and_cut_is_motion_units_and_esc_d_is_lines() {
+        let mut bytes = b"hi\n".to_vec();
+        bytes.extend([0x1D, 0x56, 0x42, 0x03]);
+        bytes.extend(b"ho\n");
+        bytes.extend([0x1B, 0x64, 0x03, 0x1D, 0x56, 0x42, 0x00]);
+        let tickets = cuts(EscPosInterpreter::new().feed(&bytes));
+        assert_eq!(tickets[0].text(), "hi\n");
+        assert_eq!(
+            tickets[0].elements.last(),
+            Some(&TicketElement::FeedDots(3))
+        );
+        assert_eq!(tickets[1].text(), "ho\n\n\n\n");
+        assert_eq!(tickets[1].elements.last(), Some(&TicketElement::Feed(3)));
+    }
+
+    #[test]
+    fn the_example_ticket_ends_with_its_configured_blank_lines() {
+        let config = PrinterConfig {
+            feed_before_cut: 4,
+            ..PrinterConfig::default()
+        };
+        let bytes = ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &config).unwrap();
+        let ticket = &cuts(EscPosInterpreter::new().feed(&bytes))[0];
+        assert_eq!(ticket.elements.last(), Some(&TicketElement::Feed(4)));
+        assert!(
+            ticket.text().ends_with("过号请重新取号\n\n\n\n\n"),
+            "{}",
+            ticket.text()
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ fn reads_each_kind_of_card_with_the_driver() {
     let b = bench();
     let mut reader = SamReader::open(&b.config).unwrap();
     reader.reset_sam().unwrap();
-    assert_eq!(reader.sam_id().unwrap(), "050120260000002a0000000000001127");
+    assert_eq!(
+        reader.sam_id().unwrap().to_string(),
+        "05.01-20261127-0000000042-0000010017"
+    );
     assert!(!reader.find_card().unwrap());
     let kinds = [
         CardKind::Resident,

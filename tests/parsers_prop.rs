@@ -83,3 +83,12 @@ proptest! {
         prop_assert!(matches!(EscPosInterpreter::new().feed(&bytes).as_slice(), [PrinterInput::Cut(_)]));
     }
 }
+
+/// Found beyond libFuzzer's default 4,096-byte inputs: a Chinese-mode line of bytes GB18030
+/// rejects was never wrapped, grew without bound and broke the interpreter's buffer bound.
+#[test]
+fn escpos_regression_long_chinese_line_of_rejected_bytes() {
+    let mut bytes = vec![0x1C, 0x26];
+    bytes.extend(std::iter::repeat_n(0xFF, 7671));
+    interpret_untrusted(&bytes);
+}

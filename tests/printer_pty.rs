@@ -1,9 +1,12 @@
 //! The ticket printer end to end: the real serial driver talks to the printer simulator through a
 //! pseudo-terminal pair.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hallq::devices::printer::bench::example_ticket;
+use hallq::devices::printer::escpos_ticket::ticket_bytes;
 use hallq::devices::printer::sim::interpret::TicketElement;
 use hallq::devices::printer::sim::render::{load_font, render};
 use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
@@ -16,6 +19,9 @@ use tokio::sync::mpsc;
 
 mod device_support;
 use device_support::{recv, spawn_sim, wait_for};
+#[path = "device_support/failing_flush.rs"]
+mod failing_flush;
+use failing_flush::FailingFlushPort;
 
 fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
     let config = PrinterConfig {
@@ -24,6 +30,24 @@ fn printer_for(sim: &PrinterSim) -> SerialEscPosPrinter {
         ..PrinterConfig::default()
     };
     SerialEscPosPrinter::new(config, TicketTextConfig::default())
+}
+
+/// A printer on the simulator's line whose first flush after a ticket fails once `armed` is set.
+fn printer_with_failing_flush(sim: &PrinterSim, armed: &Arc<AtomicBool>) -> SerialEscPosPrinter {
+    let config = PrinterConfig {
+        port: sim.port_path().to_owned(),
+        status_timeout_ms: 300,
+        ..PrinterConfig::default()
+    };
+    let armed = Arc::clone(armed);
+    SerialEscPosPrinter::with_port_opener(
+        config,
+        TicketTextConfig::default(),
+        Box::new(move |config: &PrinterConfig| {
+            let port = FailingFlushPort::open(&config.port, config.baud, Arc::clone(&armed))?;
+            Ok(Box::new(port) as Box<dyn serialport::SerialPort>)
+        }),
+    )
 }
 
 fn health(fault: Option<DeviceFault>) -> DeviceReport {
@@ -316,4 +340,65 @@ fn a_reply_outside_the_status_pattern_is_garbled() {
     );
     answerer.join().unwrap();
     drop(slave);
+}
+
+#[test]
+fn a_failed_flush_after_the_whole_ticket_is_a_print_when_the_printer_answers_ready() {
+    let sim = PrinterSim::start(None).unwrap();
+    let armed = Arc::new(AtomicBool::new(true));
+    let (tx, mut rx) = mpsc::channel(32);
+    let service = PrinterService::new(printer_with_failing_flush(&sim, &armed), tx);
+    assert_eq!(service.print(&example_ticket()), Ok(()));
+    assert!(!armed.load(Ordering::SeqCst), "the flush never failed");
+    assert_eq!(recv(&mut rx, Duration::from_secs(1)), Some(health(None)));
+    assert_eq!(
+        recv(&mut rx, Duration::from_secs(1)),
+        Some(DeviceReport::Print {
+            ticket_number: "A012".into(),
+            outcome: Ok(())
+        })
+    );
+    let printed = sim.next_ticket(Duration::from_secs(5)).unwrap();
+    assert_eq!(printed.text_at_scale(4), ["A012"]);
+}
+
+#[test]
+fn a_failed_flush_then_no_answer_is_a_failed_print() {
+    let sim = PrinterSim::start(None).unwrap();
+    let armed = Arc::new(AtomicBool::new(true));
+    let mut printer = printer_with_failing_flush(&sim, &armed);
+    let ticket = ticket_bytes(
+        &example_ticket(),
+        &TicketTextConfig::default(),
+        &PrinterConfig::default(),
+    )
+    .unwrap();
+    // The three status queries before the ticket, then the whole ticket; the printer dies
+    // before it can answer the queries after it.
+    let before_printing = 3 * 3;
+    sim.update(|s| s.fails_after = Some((before_printing + ticket.len(), MidTicketFault::Silent)));
+    assert_eq!(
+        printer.print(&example_ticket()),
+        Err(PrintError::Interrupted(PrinterStatus::NoAnswer))
+    );
+    assert!(!armed.load(Ordering::SeqCst), "the flush never failed");
+}
+
+#[test]
+fn a_failed_flush_then_paper_out_is_a_failed_print() {
+    let sim = PrinterSim::start(None).unwrap();
+    let armed = Arc::new(AtomicBool::new(true));
+    let mut printer = printer_with_failing_flush(&sim, &armed);
+    let ticket = ticket_bytes(
+        &example_ticket(),
+        &TicketTextConfig::default(),
+        &PrinterConfig::default(),
+    )
+    .unwrap();
+    sim.update(|s| s.fails_after = Some((3 * 3 + ticket.len(), MidTicketFault::PaperOut)));
+    assert_eq!(
+        printer.print(&example_ticket()),
+        Err(PrintError::Interrupted(PrinterStatus::PaperOut))
+    );
+    assert!(!armed.load(Ordering::SeqCst), "the flush never failed");
 }

@@ -197,6 +197,56 @@ impl Command {
     }
 }
 
+/// The security module's id, as readers and host programs print it:
+/// `05.01-20101028-0000123456-1234567890`. Its 16 bytes are two 16-bit numbers and three 32-bit
+/// numbers, all little-endian; the first 32-bit number is a date written as the decimal YYYYMMDD.
+/// This is the layout public host programs read, e.g. `SAMSerial.ExtractSafeModuleNumber` in
+/// HslCommunication (github.com/dathlin/HslCommunication, `Profinet/IDCard/SAMSerial.cs`), which
+/// prints the same five fields from the same offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SamId {
+    pub head: [u16; 2],
+    pub date: u32,
+    pub numbers: [u32; 2],
+}
+
+impl SamId {
+    pub const LEN: usize = 16;
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; Self::LEN] = bytes.try_into().ok()?;
+        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        Some(Self {
+            head: [u16_at(0), u16_at(2)],
+            date: u32_at(4),
+            numbers: [u32_at(8), u32_at(12)],
+        })
+    }
+
+    pub fn to_bytes(self) -> [u8; Self::LEN] {
+        let mut bytes = [0u8; Self::LEN];
+        bytes[0..2].copy_from_slice(&self.head[0].to_le_bytes());
+        bytes[2..4].copy_from_slice(&self.head[1].to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.date.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.numbers[0].to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.numbers[1].to_le_bytes());
+        bytes
+    }
+}
+
+impl std::fmt::Display for SamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:02}.{:02}-{:08}-{:010}-{:010}",
+            self.head[0], self.head[1], self.date, self.numbers[0], self.numbers[1]
+        )
+    }
+}
+
 /// The SW3 status byte of a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 pub enum SamStatus {
@@ -448,6 +498,18 @@ mod tests {
             SamStatus::from_byte(0x66).to_string(),
             "the security module is not authorised"
         );
+    }
+
+    #[test]
+    fn sam_id_reads_in_the_host_programs_layout() {
+        let bytes = [
+            0x05, 0x00, 0x01, 0x00, 0xA4, 0xB7, 0x32, 0x01, 0x40, 0xE2, 0x01, 0x00, 0xD2, 0x02,
+            0x96, 0x49,
+        ];
+        let id = SamId::from_bytes(&bytes).unwrap();
+        assert_eq!(id.to_string(), "05.01-20101028-0000123456-1234567890");
+        assert_eq!(id.to_bytes(), bytes);
+        assert_eq!(SamId::from_bytes(&bytes[..15]), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serialport::{ClearBuffer, SerialPort, TTYPort};
 
 use super::card_text::{CardFacts, CardTextError, HallKey, TEXT_LEN, parse_card_text};
 use super::config::IdCardReaderConfig;
-use super::frame::{Command, FrameDecoder, FrameError, MAX_FRAME, Reply, SamStatus};
+use super::frame::{Command, FrameDecoder, FrameError, MAX_FRAME, Reply, SamId, SamStatus};
 use crate::devices::serial::{FlowControl, open_port, wire_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -135,16 +135,14 @@ impl SamReader {
         self.expect_success(Command::SamStatus).map(drop)
     }
 
-    /// The security module's 16-byte id, as hex for logs and the device inventory.
-    pub fn sam_id(&mut self) -> Result<String, ReaderError> {
+    /// The security module's id, for logs and the device inventory; it prints as the reader's
+    /// own tools print it.
+    pub fn sam_id(&mut self) -> Result<SamId, ReaderError> {
         let reply = self.expect_success(Command::SamId)?;
-        if reply.data.len() != 16 {
-            return Err(ReaderError::MalformedReply {
-                command: Command::SamId.name(),
-                reason: format!("{} id bytes, expected 16", reply.data.len()),
-            });
-        }
-        Ok(hex::encode(reply.data))
+        SamId::from_bytes(&reply.data).ok_or_else(|| ReaderError::MalformedReply {
+            command: Command::SamId.name(),
+            reason: format!("{} id bytes, expected {}", reply.data.len(), SamId::LEN),
+        })
     }
 
     /// Whether a card (not yet read) is in the field.

@@ -10,11 +10,19 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 
 use super::card_text::{CardKind, TEXT_LEN, id_check_character};
-use super::frame::{Command, FrameDecoder, FrameError, Reply, SamStatus};
+use super::frame::{Command, FrameDecoder, FrameError, Reply, SamId, SamStatus};
 use crate::devices::pty::SimPty;
 use crate::devices::worker::DeviceThread;
 
 pub const PHOTO_LEN: usize = 1024;
+
+/// The simulated security module's id, in the real 16-byte layout ([`SamId`]), so independent
+/// host programs print it as `05.01-20261127-0000000042-0000010017`.
+pub const SIM_SAM_ID: SamId = SamId {
+    head: [5, 1],
+    date: 20261127,
+    numbers: [42, 10017],
+};
 
 /// A made-up card holder. The numbers are synthetic, with valid check characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,12 +266,7 @@ impl SimReaderState {
             }
             Command::SamId => match self.sam_fault {
                 Some(status) => Reply::encode(status, &[]),
-                None => Reply::encode(
-                    SamStatus::Ok,
-                    &[
-                        0x05, 0x01, 0x20, 0x26, 0, 0, 0, 0x2A, 0, 0, 0, 0, 0, 0, 0x11, 0x27,
-                    ],
-                ),
+                None => Reply::encode(SamStatus::Ok, &SIM_SAM_ID.to_bytes()),
             },
             Command::FindCard => {
                 if self.card().is_none() || (self.read_since_placed && !self.finds_read_cards) {
@@ -449,6 +452,22 @@ mod tests {
             })
             .collect();
         assert_eq!(markers, [[0x20, 0], [b'J', 0], [b'I', 0], [b'Y', 0]]);
+    }
+
+    #[test]
+    fn sam_id_reply_carries_the_real_sixteen_byte_layout() {
+        let mut state = SimReaderState::default();
+        let mut decoder = FrameDecoder::new();
+        decoder.push(&state.respond(&Command::SamId.code()));
+        let reply = Reply::from_body(decoder.next_frame().unwrap().unwrap()).unwrap();
+        // 5 and 1 as 16-bit, then 20261127, 42 and 10017 as 32-bit numbers, little-endian.
+        assert_eq!(
+            reply.data,
+            [
+                0x05, 0x00, 0x01, 0x00, 0x07, 0x29, 0x35, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x21, 0x27,
+                0x00, 0x00
+            ]
+        );
     }
 
     #[test]

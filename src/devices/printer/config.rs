@@ -43,7 +43,8 @@ pub struct PrinterConfig {
     pub status_timeout_ms: u64,
     /// Dot width of the QR code's modules (1-16).
     pub qr_module_size: u8,
-    /// Lines fed before the partial cut so the QR code clears the blade.
+    /// Blank lines fed below the footer (`ESC d n`) before the partial cut; the cut itself first
+    /// feeds the last printed line to the blade.
     pub feed_before_cut: u8,
 }
 

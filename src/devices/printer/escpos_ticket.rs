@@ -1,5 +1,5 @@
 //! The ticket as ESC/POS, built with the escpos crate around its known gaps: FS & is sent by hand,
-//! the partial cut is a custom `GS V 42 n`, the QR code is set to model 2 explicitly, and no page
+//! the partial cut is a custom `GS V 66 0` after `ESC d n` lines, the QR code is set to model 2 explicitly, and no page
 //! code is chosen so Chinese goes through the GBK/GB18030 encoder.
 
 use std::cell::RefCell;
@@ -17,8 +17,11 @@ use super::{PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
 
 pub const ENTER_CHINESE: [u8; 2] = [0x1C, 0x26];
 pub const LEAVE_CHINESE: [u8; 2] = [0x1C, 0x2E];
-/// `GS V 66 n`: feed n lines, then cut leaving a hinge.
-pub const FEED_AND_PARTIAL_CUT: [u8; 3] = [0x1D, 0x56, 0x42];
+/// `GS V 66 0`: feed the paper to the cutting position, then cut leaving a hinge. The n of
+/// `GS V 66 n` adds n vertical motion units (dots, not lines) past the cutting position (Epson
+/// TM-T88 and Zijiang ZJ-58 manuals, function B), so the lines wanted below the footer go out as
+/// `ESC d n` before it.
+pub const FEED_TO_CUTTER_AND_PARTIAL_CUT: [u8; 4] = [0x1D, 0x56, 0x42, 0x00];
 /// Characters per line on a 58 mm printer with font A; only used by escpos for its own layout.
 const CHARACTERS_PER_LINE: u8 = 32;
 /// The ticket number prints at 4x width and height.
@@ -99,14 +102,11 @@ pub fn send_ticket<D: Driver>(
         .qrcode_option(&ticket.status_url, qr)?
         .write(&line(""))?
         .write(&line(&words.footer))?
-        .custom(&LEAVE_CHINESE)?
-        .custom(&[
-            FEED_AND_PARTIAL_CUT[0],
-            FEED_AND_PARTIAL_CUT[1],
-            FEED_AND_PARTIAL_CUT[2],
-            config.feed_before_cut,
-        ])?
-        .print()?;
+        .custom(&LEAVE_CHINESE)?;
+    if config.feed_before_cut > 0 {
+        printer.feeds(config.feed_before_cut)?;
+    }
+    printer.custom(&FEED_TO_CUTTER_AND_PARTIAL_CUT)?.print()?;
     Ok(())
 }
 
@@ -179,7 +179,8 @@ mod tests {
         b.extend([0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]);
         b.push(0x0A);
         b.extend(gbk("过号请重新取号\n"));
-        b.extend([0x1C, 0x2E, 0x1D, 0x56, 0x42, config.feed_before_cut]);
+        b.extend([0x1C, 0x2E, 0x1B, 0x64, config.feed_before_cut]);
+        b.extend([0x1D, 0x56, 0x42, 0x00]);
         b
     }
 
@@ -188,6 +189,22 @@ mod tests {
         let config = PrinterConfig::default();
         let bytes = ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &config).unwrap();
         assert_eq!(bytes, expected_example_bytes(&config));
+    }
+
+    #[test]
+    fn lines_before_the_cut_are_fed_as_lines_and_none_are_sent_for_zero() {
+        let tail = |feed_before_cut| {
+            let config = PrinterConfig {
+                feed_before_cut,
+                ..PrinterConfig::default()
+            };
+            let bytes =
+                ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &config).unwrap();
+            bytes[bytes.len() - 7..].to_vec()
+        };
+        assert_eq!(tail(5), [0x1B, 0x64, 0x05, 0x1D, 0x56, 0x42, 0x00]);
+        assert_eq!(tail(0)[3..], FEED_TO_CUTTER_AND_PARTIAL_CUT);
+        assert_ne!(tail(0)[..3], [0x1B, 0x64, 0x00]);
     }
 
     #[test]

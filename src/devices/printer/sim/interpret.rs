@@ -5,7 +5,9 @@ use serde::Serialize;
 
 /// Longest QR payload a model 2 symbol holds, plus the store command's header.
 const MAX_COMMAND_BYTES: usize = 7089 + 8;
-/// A printer wraps long lines; the interpreter cuts them here so a line never grows without end.
+/// A printer wraps long lines; the interpreter wraps them at the first character boundary from
+/// here on. No GB18030 character is longer than four bytes, so whatever the bytes, a line never
+/// holds more than `MAX_LINE_BYTES + 3`.
 const MAX_LINE_BYTES: usize = 512;
 /// Tickets longer than this are not tickets: the rest is dropped with a warning.
 const MAX_ELEMENTS: usize = 256;
@@ -41,7 +43,11 @@ pub enum TicketElement {
         level: char,
         align: Align,
     },
+    /// `ESC d n`: n blank lines.
     Feed(u8),
+    /// The n of `GS V 65/66 n`: vertical motion units past the cutting position, one dot row
+    /// each on the 203-dpi heads of 58 mm printers (their `GS P` default).
+    FeedDots(u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,6 +85,7 @@ impl PrintedTicket {
                         out.push('\n');
                     }
                 }
+                TicketElement::FeedDots(_) => {}
             }
         }
         out
@@ -141,6 +148,9 @@ impl Default for QrSetup {
 pub struct EscPosInterpreter {
     pending: Vec<u8>,
     line: Vec<u8>,
+    /// How much of `line` is known to be whole characters, so a boundary is found by scanning
+    /// only the bytes that arrived since.
+    line_whole: usize,
     runs: Vec<TextRun>,
     chinese: bool,
     width: u8,
@@ -317,12 +327,19 @@ impl EscPosInterpreter {
                     65 | 97 => (Cut::Full, 4),
                     _ => (Cut::Partial, 4),
                 };
+                // Function B (`GS V 65/66 n`) feeds to the cutting position plus n vertical
+                // motion units, not n lines (Epson TM-T88, Zijiang ZJ-58 and SPRT manuals). The
+                // feed to the cutter only brings the last printed line to the blade, so on this
+                // ticket it adds nothing below that line; the head-to-cutter gap becomes the
+                // next ticket's top margin.
                 if len == 4 {
-                    let Some(lines) = self.arg(at, 3) else {
+                    let Some(units) = self.arg(at, 3) else {
                         return Step::Incomplete;
                     };
                     self.end_line_if_any();
-                    self.push_element(TicketElement::Feed(lines));
+                    if units > 0 {
+                        self.push_element(TicketElement::FeedDots(units));
+                    }
                 }
                 self.cut(cut, out);
                 Step::Consumed(len)
@@ -418,12 +435,22 @@ impl EscPosInterpreter {
     }
 
     /// Whether the line buffer ends on a whole character, so wrapping never splits a GBK pair.
-    fn at_char_boundary(&self) -> bool {
+    /// Scans on from the last boundary found: re-decoding the whole line per byte made a long
+    /// line quadratic, and a byte GB18030 rejects kept the old check from ever passing.
+    fn at_char_boundary(&mut self) -> bool {
         if !self.chinese {
+            self.line_whole = self.line.len();
             return true;
         }
-        let (_, _, had_errors) = encoding_rs::GB18030.decode(&self.line);
-        !had_errors
+        while let Some(len) = gb18030_char_len(&self.line[self.line_whole..]) {
+            self.line_whole += len;
+        }
+        self.line_whole == self.line.len()
+    }
+
+    fn clear_line(&mut self) {
+        self.line.clear();
+        self.line_whole = 0;
     }
 
     fn end_run(&mut self) {
@@ -438,7 +465,7 @@ impl EscPosInterpreter {
                 .map(|&b| if b < 0x80 { b as char } else { '?' })
                 .collect()
         };
-        self.line.clear();
+        self.clear_line();
         self.line_align.get_or_insert(self.align);
         self.runs.push(TextRun {
             text,
@@ -481,7 +508,7 @@ impl EscPosInterpreter {
 
     /// Forgets a ticket in progress, as paper running out does.
     pub fn discard_ticket(&mut self) {
-        self.line.clear();
+        self.clear_line();
         self.runs.clear();
         self.elements.clear();
     }
@@ -490,6 +517,30 @@ impl EscPosInterpreter {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
         }
+    }
+}
+
+/// The length of the character `bytes` starts with, or `None` when `bytes` ends inside it.
+/// Follows the GB18030 byte ranges: one byte below 0x81 or at 0xFF; a lead byte 0x81-0xFE with a
+/// trail 0x40-0x7E or 0x80-0xFE; or four bytes, lead, 0x30-0x39, 0x81-0xFE, 0x30-0x39. A byte
+/// that fits none of these counts as a character of its own, as the decoder replaces it.
+fn gb18030_char_len(bytes: &[u8]) -> Option<usize> {
+    let lead = *bytes.first()?;
+    if !(0x81..=0xFE).contains(&lead) {
+        return Some(1);
+    }
+    let second = *bytes.get(1)?;
+    match second {
+        0x40..=0x7E | 0x80..=0xFE => Some(2),
+        0x30..=0x39 => {
+            let third = *bytes.get(2)?;
+            if !(0x81..=0xFE).contains(&third) {
+                return Some(1);
+            }
+            let fourth = *bytes.get(3)?;
+            Some(if fourth.is_ascii_digit() { 4 } else { 1 })
+        }
+        _ => Some(1),
     }
 }
 
@@ -602,6 +653,65 @@ mod tests {
         let text = tickets[0].text();
         assert!(text.lines().all(|l| l.chars().all(|c| c == '号')), "{text}");
         assert_eq!(text.chars().filter(|&c| c == '号').count(), 400);
+    }
+
+    #[test]
+    fn a_line_of_bytes_gb18030_rejects_is_wrapped_at_its_bound() {
+        let mut bytes = vec![0x1C, 0x26];
+        bytes.extend(std::iter::repeat_n(0xFF, 7671));
+        let mut interpreter = EscPosInterpreter::new();
+        for chunk in bytes.chunks(61) {
+            interpreter.feed(chunk);
+            assert!(interpreter.buffered() <= MAX_LINE_BYTES + 3 + 61);
+        }
+        interpret_untrusted(&bytes);
+    }
+
+    #[test]
+    fn a_rejected_byte_does_not_stop_wrapping_at_whole_characters() {
+        let mut bytes = vec![0x1C, 0x26, 0xFF];
+        bytes.extend(encoding_rs::GBK.encode(&"号".repeat(400)).0.iter());
+        bytes.extend([0x1D, 0x56, 0x01]);
+        let tickets = cuts(EscPosInterpreter::new().feed(&bytes));
+        let text = tickets[0].text();
+        assert!(text.lines().count() > 1, "{text}");
+        assert!(
+            text.chars().all(|c| matches!(c, '号' | '\u{FFFD}' | '\n')),
+            "{text}"
+        );
+        assert_eq!(text.chars().filter(|&c| c == '号').count(), 400);
+    }
+
+    #[test]
+    fn the_n_of_a_feed_and_cut_is_motion_units_and_esc_d_is_lines() {
+        let mut bytes = b"hi\n".to_vec();
+        bytes.extend([0x1D, 0x56, 0x42, 0x03]);
+        bytes.extend(b"ho\n");
+        bytes.extend([0x1B, 0x64, 0x03, 0x1D, 0x56, 0x42, 0x00]);
+        let tickets = cuts(EscPosInterpreter::new().feed(&bytes));
+        assert_eq!(tickets[0].text(), "hi\n");
+        assert_eq!(
+            tickets[0].elements.last(),
+            Some(&TicketElement::FeedDots(3))
+        );
+        assert_eq!(tickets[1].text(), "ho\n\n\n\n");
+        assert_eq!(tickets[1].elements.last(), Some(&TicketElement::Feed(3)));
+    }
+
+    #[test]
+    fn the_example_ticket_ends_with_its_configured_blank_lines() {
+        let config = PrinterConfig {
+            feed_before_cut: 4,
+            ..PrinterConfig::default()
+        };
+        let bytes = ticket_bytes(&example_ticket(), &TicketTextConfig::default(), &config).unwrap();
+        let ticket = &cuts(EscPosInterpreter::new().feed(&bytes))[0];
+        assert_eq!(ticket.elements.last(), Some(&TicketElement::Feed(4)));
+        assert!(
+            ticket.text().ends_with("过号请重新取号\n\n\n\n\n"),
+            "{}",
+            ticket.text()
+        );
     }
 
     #[test]

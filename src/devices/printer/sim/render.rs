@@ -247,6 +247,7 @@ pub fn render(ticket: &PrintedTicket, font: &FontVec) -> Result<TicketImage, Ren
                 ..
             } => draw_qr(&mut canvas, data, *module_size, *level, *align, y)?,
             TicketElement::Feed(lines) => y + u32::from(*lines) * (LINE_DOTS + LINE_GAP),
+            TicketElement::FeedDots(dots) => y + u32::from(*dots),
         }
         .min(MAX_HEIGHT);
         canvas.grow_to(y);

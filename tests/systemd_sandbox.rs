@@ -277,6 +277,9 @@ async fn the_node_issues_tickets_under_the_units_seccomp_filter() {
         "run",
         "--config",
         config,
+        // As the unit runs it: the hall node alone.
+        "--role",
+        "hall",
         "--headless",
         "--db",
         db,

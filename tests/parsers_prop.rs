@@ -20,7 +20,7 @@ fn decode_all(chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
         decoder.push(chunk);
         while let Some(frame) = decoder.next_frame() {
             if let Ok(body) = frame {
-                bodies.push(body);
+                bodies.push(body.to_vec());
             }
         }
     }

@@ -1,10 +1,13 @@
 //! The 256-byte card text in its four layouts, parsed straight into [`CardFacts`]: the clear ID
-//! number and name live only inside [`parse_card_text`] and are dropped before it returns.
+//! number and name live only inside [`parse_card_text`] and are wiped before it returns. Each
+//! field is decoded into a buffer sized for it up front and trimmed in place, so no growing or
+//! copying leaves a piece of card text in freed memory.
 
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 pub const TEXT_LEN: usize = 256;
 
@@ -139,19 +142,27 @@ const fn field(name: &'static str, at: usize, len: usize) -> Field {
     Field { name, at, len }
 }
 
-fn read(text: &[u8], f: Field) -> Result<String, CardTextError> {
+/// Card text, wiped when dropped.
+type Secret = Zeroizing<String>;
+
+fn read(text: &[u8], f: Field) -> Result<Secret, CardTextError> {
     let units = text[f.at..f.at + f.len]
         .chunks_exact(2)
         .map(|p| u16::from_le_bytes([p[0], p[1]]));
-    let decoded: String = char::decode_utf16(units)
-        .collect::<Result<_, _>>()
-        .map_err(|_| CardTextError::NotText { field: f.name })?;
-    Ok(decoded
-        .trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}')
-        .to_owned())
+    // A UCS-2 unit takes at most three bytes of UTF-8 (a surrogate pair, four for two units).
+    let mut decoded = Zeroizing::new(String::with_capacity(f.len / 2 * 3));
+    for c in char::decode_utf16(units) {
+        decoded.push(c.map_err(|_| CardTextError::NotText { field: f.name })?);
+    }
+    let padding = |c: char| c == ' ' || c == '\0' || c == '\u{3000}';
+    let end = decoded.trim_end_matches(padding).len();
+    decoded.truncate(end);
+    let start = decoded.len() - decoded.trim_start_matches(padding).len();
+    decoded.drain(..start);
+    Ok(decoded)
 }
 
-fn required(text: &[u8], f: Field) -> Result<String, CardTextError> {
+fn required(text: &[u8], f: Field) -> Result<Secret, CardTextError> {
     let name = f.name;
     let value = read(text, f)?;
     if value.is_empty() {
@@ -209,8 +220,8 @@ pub fn id_check_character(first17: &[u8]) -> Option<char> {
 }
 
 /// Checks an 18-character number and its embedded birth date; returns it upper-cased.
-fn checked_id18(number: &str, birth: NaiveDate) -> Result<String, CardTextError> {
-    let number = number.to_ascii_uppercase();
+fn checked_id18(mut number: Secret, birth: NaiveDate) -> Result<Secret, CardTextError> {
+    number.make_ascii_uppercase();
     let bytes = number.as_bytes();
     if bytes.len() != 18 {
         return Err(CardTextError::BadIdShape);
@@ -219,15 +230,15 @@ fn checked_id18(number: &str, birth: NaiveDate) -> Result<String, CardTextError>
     if char::from(bytes[17]) != check {
         return Err(CardTextError::BadCheckCharacter);
     }
-    if number[6..14] != birth.format("%Y%m%d").to_string() {
+    if parse_date(&number[6..14]) != Some(birth) {
         return Err(CardTextError::BirthMismatch);
     }
     Ok(number)
 }
 
 /// 2017 foreign permanent resident cards: three letters of nationality and twelve digits.
-fn checked_permit15(number: &str) -> Result<String, CardTextError> {
-    let number = number.to_ascii_uppercase();
+fn checked_permit15(mut number: Secret) -> Result<Secret, CardTextError> {
+    number.make_ascii_uppercase();
     let b = number.as_bytes();
     let ok = b.len() == 15
         && b[..3].iter().all(u8::is_ascii_uppercase)
@@ -241,7 +252,7 @@ fn checked_permit15(number: &str) -> Result<String, CardTextError> {
 
 /// 张三 → 张*, 张小三 → 张*三; Latin names keep each word's first letter (ZHANG SAN → Z**** S**).
 pub fn mask_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    let chars: Zeroizing<Vec<char>> = Zeroizing::new(name.chars().collect());
     if chars.iter().any(char::is_ascii_alphabetic) {
         return name
             .split_whitespace()
@@ -290,13 +301,13 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
     let (name, sex, birth, number, nationality) = match kind {
         CardKind::Resident | CardKind::HkMacaoTaiwanPermit => {
             let birth = date(text, field("birth", 36, 16))?;
-            let number = checked_id18(&required(text, field("ID number", 122, 36))?, birth)?;
+            let number = checked_id18(required(text, field("ID number", 122, 36))?, birth)?;
             let name = required(text, field("name", 0, 30))?;
             (name, sex(text, field("sex", 30, 2))?, birth, number, None)
         }
         CardKind::ForeignPermanent2017 => {
             let birth = date(text, field("birth", 220, 16))?;
-            let number = checked_permit15(&required(text, field("permit number", 122, 30))?)?;
+            let number = checked_permit15(required(text, field("permit number", 122, 30))?)?;
             let chinese = read(text, field("Chinese name", 158, 30))?;
             let name = if chinese.is_empty() {
                 required(text, field("English name", 0, 120))?
@@ -309,17 +320,19 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
                 sex(text, field("sex", 120, 2))?,
                 birth,
                 number,
-                Some(nationality),
+                Some(nationality.to_string()),
             )
         }
         CardKind::ForeignPermanent2023 => {
             let birth = date(text, field("birth", 36, 16))?;
-            let number = checked_id18(&required(text, field("ID number", 122, 36))?, birth)?;
+            let number = checked_id18(required(text, field("ID number", 122, 36))?, birth)?;
             let chinese = read(text, field("Chinese name", 0, 30))?;
             let name = if chinese.is_empty() {
                 let first = read(text, field("English name", 52, 70))?;
                 let rest = read(text, field("English name part 2", 220, 22))?;
-                let joined = format!("{first}{rest}");
+                let mut joined = Zeroizing::new(String::with_capacity(first.len() + rest.len()));
+                joined.push_str(&first);
+                joined.push_str(&rest);
                 if joined.trim().is_empty() {
                     return Err(CardTextError::Missing { field: "name" });
                 }
@@ -333,7 +346,7 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
                 sex(text, field("sex", 30, 2))?,
                 birth,
                 number,
-                Some(nationality),
+                Some(nationality.to_string()),
             )
         }
     };

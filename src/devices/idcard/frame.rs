@@ -1,6 +1,12 @@
 //! SAM frames: `AA AA AA 96 69 | LEN_H LEN_L | body | CHK`, LEN counting body and CHK, CHK the XOR
 //! of LEN_H through the body. The decoder finds frames in a byte stream, skipping garbage, and
 //! never holds more than one frame's worth of bytes.
+//!
+//! A read reply carries the card text (name, ID number, dates) and the face image, so every
+//! buffer here is wiped before it is freed: the decoder's own as it grows and when it is dropped,
+//! and each frame body and reply as it is dropped.
+
+use zeroize::{Zeroize, Zeroizing};
 
 pub const PREAMBLE: [u8; 5] = [0xAA, 0xAA, 0xAA, 0x96, 0x69];
 /// Largest LEN accepted: a text + photo + fingerprint reply (3 + 6 + 256 + 1024 + 1024 + 1)
@@ -48,7 +54,16 @@ impl FrameDecoder {
     }
 
     /// Adds bytes; call [`next_frame`](Self::next_frame) until it returns `None` after each push.
+    /// Grows into a fresh allocation and wipes the old one: a plain `extend` would leave a copy of
+    /// whatever card text it held in freed memory.
     pub fn push(&mut self, bytes: &[u8]) {
+        let needed = self.buf.len() + bytes.len();
+        if needed > self.buf.capacity() {
+            let mut grown = Vec::with_capacity(needed.max(2 * self.buf.capacity()));
+            grown.extend_from_slice(&self.buf);
+            self.buf.zeroize();
+            self.buf = grown;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
@@ -66,17 +81,15 @@ impl FrameDecoder {
         self.buf.clear();
     }
 
-    /// Clears and overwrites the whole allocation: after a card read it held the face image.
+    /// Clears and overwrites the whole allocation, past its length too: after a card read it held
+    /// the card text and the face image.
     pub fn wipe(&mut self) {
-        let capacity = self.buf.capacity();
-        self.buf.clear();
-        self.buf.resize(capacity, 0);
-        self.buf.clear();
+        self.buf.zeroize();
     }
 
     /// The next frame's body, an error for a broken frame (whose preamble is then skipped, so
     /// the search goes on just after it), or `None` when more bytes are needed.
-    pub fn next_frame(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
+    pub fn next_frame(&mut self) -> Option<Result<Zeroizing<Vec<u8>>, FrameError>> {
         let start = match find_preamble(&self.buf) {
             Some(start) => start,
             None => {
@@ -105,7 +118,7 @@ impl FrameDecoder {
             self.drop_front(1, false);
             return Some(Err(FrameError::BadChecksum { expected, found }));
         }
-        let body = self.buf[header..header + len - 1].to_vec();
+        let body = Zeroizing::new(self.buf[header..header + len - 1].to_vec());
         self.drop_front(header + len, false);
         Some(Ok(body))
     }
@@ -115,6 +128,12 @@ impl FrameDecoder {
             self.skipped += n;
         }
         self.buf.drain(..n);
+    }
+}
+
+impl Drop for FrameDecoder {
+    fn drop(&mut self) {
+        self.buf.zeroize();
     }
 }
 
@@ -348,17 +367,17 @@ impl SamStatus {
     }
 }
 
-/// A reply: `SW1 SW2 SW3 [data]`.
+/// A reply: `SW1 SW2 SW3 [data]`. Its data is wiped when the reply is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub sw1: u8,
     pub sw2: u8,
     pub status: SamStatus,
-    pub data: Vec<u8>,
+    pub data: Zeroizing<Vec<u8>>,
 }
 
 impl Reply {
-    pub fn from_body(body: Vec<u8>) -> Result<Self, FrameError> {
+    pub fn from_body(body: Zeroizing<Vec<u8>>) -> Result<Self, FrameError> {
         if body.len() < 3 {
             return Err(FrameError::BadLength(body.len() + 1));
         }
@@ -366,7 +385,8 @@ impl Reply {
         // The data stays in the frame's own allocation (no copy), so wiping it wipes all of it.
         let mut data = body;
         data.copy_within(3.., 0);
-        data.truncate(data.len() - 3);
+        let len = data.len() - 3;
+        data.truncate(len);
         Ok(Self {
             sw1,
             sw2,
@@ -422,7 +442,7 @@ mod tests {
         decoder.push(&no_card);
         let first = Reply::from_body(decoder.next_frame().unwrap().unwrap()).unwrap();
         assert_eq!(first.status, SamStatus::FindOk);
-        assert_eq!(first.data, [0, 0, 0, 0]);
+        assert_eq!(*first.data, [0, 0, 0, 0]);
         let second = Reply::from_body(decoder.next_frame().unwrap().unwrap()).unwrap();
         assert_eq!(second.status, SamStatus::NoCard);
         assert!(decoder.next_frame().is_none());
@@ -444,7 +464,7 @@ mod tests {
         assert!(decoder.next_frame().is_none());
         decoder.push(&frame[3..]);
         let body = decoder.next_frame().unwrap().unwrap();
-        assert_eq!(Reply::from_body(body).unwrap().data, [1, 2, 3]);
+        assert_eq!(*Reply::from_body(body).unwrap().data, [1, 2, 3]);
         assert_eq!(decoder.skipped(), 7);
     }
 
@@ -514,6 +534,6 @@ mod tests {
 
     #[test]
     fn reply_shorter_than_its_status_words_is_an_error() {
-        assert!(Reply::from_body(vec![0, 0]).is_err());
+        assert!(Reply::from_body(Zeroizing::new(vec![0, 0])).is_err());
     }
 }

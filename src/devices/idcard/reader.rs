@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serialport::{ClearBuffer, SerialPort, TTYPort};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::card_text::{CardFacts, CardTextError, HallKey, TEXT_LEN, parse_card_text};
 use super::config::IdCardReaderConfig;
@@ -163,21 +164,14 @@ impl SamReader {
     }
 
     /// Reads the card text and photo, drops the photo at once, and returns the card's facts.
+    /// Every copy of the text is wiped: the reply as it is dropped (it holds the face image too),
+    /// the decoder's buffer and the last chunk read here.
     pub fn read_card(&mut self, key: &HallKey) -> Result<CardFacts, ReaderError> {
         let reply = self.expect_success(Command::ReadTextPhoto);
         self.decoder.wipe();
-        self.chunk.fill(0);
-        let mut data = reply?.data;
-        let text = card_text_of(&data);
-        // The face image must not linger in memory longer than the frame it came in: zero the
-        // whole allocation, past `len` too.
-        data.resize(data.capacity(), 0);
-        data.fill(0);
-        drop(data);
-        let mut text = text?;
-        let facts = parse_card_text(&text, key);
-        text.fill(0);
-        Ok(facts?)
+        self.chunk.zeroize();
+        let text = card_text_of(&reply?.data)?;
+        Ok(parse_card_text(&*text, key)?)
     }
 
     /// Whether the card carries an extra address record (a move since issue). Its content is not
@@ -196,7 +190,7 @@ impl SamReader {
 }
 
 /// Takes the text out of a `30 01` reply: text length, photo length, text, photo.
-fn card_text_of(data: &[u8]) -> Result<[u8; TEXT_LEN], ReaderError> {
+fn card_text_of(data: &[u8]) -> Result<Zeroizing<[u8; TEXT_LEN]>, ReaderError> {
     let malformed = |reason: String| ReaderError::MalformedReply {
         command: Command::ReadTextPhoto.name(),
         reason,
@@ -217,7 +211,7 @@ fn card_text_of(data: &[u8]) -> Result<[u8; TEXT_LEN], ReaderError> {
             data.len()
         )));
     }
-    let mut text = [0u8; TEXT_LEN];
+    let mut text = Zeroizing::new([0u8; TEXT_LEN]);
     text.copy_from_slice(&data[4..4 + TEXT_LEN]);
     Ok(text)
 }
@@ -231,7 +225,7 @@ mod tests {
         let mut data = vec![0x01, 0x00, 0x04, 0x00];
         data.extend([7u8; 256]);
         data.extend([9u8; 1024]);
-        assert_eq!(card_text_of(&data).unwrap(), [7u8; 256]);
+        assert_eq!(*card_text_of(&data).unwrap(), [7u8; 256]);
     }
 
     #[test]

@@ -462,7 +462,7 @@ mod tests {
         let reply = Reply::from_body(decoder.next_frame().unwrap().unwrap()).unwrap();
         // 5 and 1 as 16-bit, then 20261127, 42 and 10017 as 32-bit numbers, little-endian.
         assert_eq!(
-            reply.data,
+            *reply.data,
             [
                 0x05, 0x00, 0x01, 0x00, 0x07, 0x29, 0x35, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x21, 0x27,
                 0x00, 0x00

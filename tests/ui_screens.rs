@@ -787,6 +787,79 @@ fn an_unanswered_rating_prompt_records_unrated() {
 }
 
 #[test]
+fn staff_confirm_the_date_and_time_on_the_panel_when_nothing_vouches_for_the_clock() {
+    use chrono::Timelike;
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        // No time server: the board's clock stands alone.
+        hall.clock.set_trusted(false);
+        hall.sign_in_window_1();
+        let panel = hall.panel().global::<PanelAdapter>();
+        hall.wait("the panel to ask for the date and time", || {
+            panel.get_clock_unconfirmed()
+        });
+        let setup = hall.screens().hub().setup().clone();
+        let now = day::local_time(&setup, hall.clock.wall_ms());
+        let expected = (now + chrono::Duration::minutes(24 * 60 + 60 - 5))
+            .with_second(0)
+            .unwrap()
+            .with_nanosecond(0)
+            .unwrap();
+        // The board's clock is a day and 55 minutes behind: staff correct it, then confirm.
+        tap(hall.panel(), "\u{200e}+");
+        tap(hall.panel(), "\u{200e}+1:00");
+        tap(hall.panel(), "\u{200e}−0:05");
+        assert_eq!(
+            panel.get_clock_shown().as_str(),
+            expected.format("%Y-%m-%d %H:%M").to_string()
+        );
+        tap(hall.panel(), "确认日期和时间");
+        hall.wait("the confirmation to vouch for the clock", || {
+            !panel.get_clock_unconfirmed()
+        });
+        let reference = hall
+            .state()
+            .clock
+            .and_then(|a| a.staff_reference)
+            .expect("the confirmation is the hall's time reference");
+        assert_eq!(reference.at_ms, day::instant_of(&setup, expected));
+    });
+}
+
+#[test]
+fn staff_may_put_off_confirming_the_clock_and_call_citizens_meanwhile() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.issue("t-issue", "SB");
+        hall.clock.set_trusted(false);
+        hall.sign_in_window_1();
+        let panel = hall.panel().global::<PanelAdapter>();
+        hall.wait("the question", || panel.get_clock_unconfirmed());
+        headless::pump();
+        let call_next =
+            || ElementHandle::find_by_accessible_label(hall.panel(), "呼叫下一位").count();
+        assert_eq!(call_next(), 0, "the date and time come first");
+        tap(hall.panel(), "稍后");
+        headless::pump();
+        assert!(call_next() > 0, "the desk is back after Later");
+        tap(hall.panel(), "呼叫下一位");
+        hall.wait("A001 called", || panel.get_has_current());
+        assert!(panel.get_clock_unconfirmed(), "put off, not confirmed");
+    });
+}
+
+#[test]
+fn the_panel_asks_nothing_of_staff_while_the_clock_is_vouched_for() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        hall.sign_in_window_1();
+        let panel = hall.panel().global::<PanelAdapter>();
+        assert!(!panel.get_clock_unconfirmed());
+        assert_eq!(panel.get_clock_gap().as_str(), "");
+    });
+}
+
+#[test]
 fn a_device_fault_alerts_the_window_panel() {
     on_ui_thread(|| {
         let hall = Hall::open();
@@ -1186,6 +1259,23 @@ fn no_text_leaves_its_box_on_any_screen_in_any_language_or_text_size() {
                 look("window panel", texts_outside_their_parent(hall.panel()));
                 look("rating", texts_outside_their_parent(hall.rating()));
                 look("display wall", texts_outside_their_parent(hall.wall()));
+            }
+        }
+        // No time server: the panel asks staff to confirm the date and time.
+        hall.clock.set_trusted(false);
+        hall.issue("s-issue-untrusted", "SB");
+        let panel = hall.panel().global::<PanelAdapter>();
+        hall.wait("the date and time question", || {
+            panel.get_clock_unconfirmed()
+        });
+        for large in [false, true] {
+            theme.set_large_text(large);
+            for lang in Lang::ALL {
+                hub.set_language(lang);
+                headless::pump();
+                for spill in texts_outside_their_parent(hall.panel()) {
+                    spills.push(format!("{} clock page large={large}: {spill}", lang.code()));
+                }
             }
         }
         assert!(

@@ -2,6 +2,7 @@
 //! commands; a refused action (say, "call next" while a citizen is still at the window) comes back as
 //! a notice naming what to do first.
 
+use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
@@ -12,12 +13,16 @@ use super::views;
 use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
 use crate::hall::client::ClientError;
+use chrono::Timelike;
+
 use crate::queue::{Command, TicketState, TransferTarget};
 use crate::store::{CommandResult, Outcome};
 
 pub struct PanelController {
     ui: WindowPanel,
     window: u16,
+    /// How far staff have moved the date and time to confirm from the board's clock, in minutes.
+    clock_correction_minutes: Cell<i64>,
 }
 
 impl PanelController {
@@ -25,6 +30,7 @@ impl PanelController {
         let controller = Rc::new(PanelController {
             ui: ui.clone_strong(),
             window,
+            clock_correction_minutes: Cell::new(0),
         });
         let adapter = ui.global::<PanelAdapter>();
         adapter.set_window_number(i32::from(window));
@@ -46,6 +52,15 @@ impl PanelController {
                 with_panel_of(&weak, window, |hub, p| p.transfer(hub, to));
             }
         });
+        let weak = Rc::downgrade(hub);
+        adapter.on_adjust_clock(move |minutes| {
+            with_panel_of(&weak, window, |hub, p| {
+                p.adjust_clock(hub, i64::from(minutes))
+            })
+        });
+        let weak = Rc::downgrade(hub);
+        adapter
+            .on_confirm_clock(move || with_panel_of(&weak, window, |hub, p| p.confirm_clock(hub)));
         hub.panels.borrow_mut().push(controller.clone());
         hub.add_screen(controller.clone());
         controller
@@ -78,6 +93,43 @@ impl PanelController {
             PanelAction::SignOut => Command::SignOut { window },
         };
         self.run(hub, command);
+    }
+
+    /// The date and time staff are about to confirm: the board's clock as they have corrected it.
+    fn clock_to_confirm(&self, hub: &Hub) -> chrono::NaiveDateTime {
+        let local =
+            hub.local_now() + chrono::Duration::minutes(self.clock_correction_minutes.get());
+        // Staff confirm whole minutes, as they read them off a watch.
+        local
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(local)
+    }
+
+    fn adjust_clock(&self, hub: &Rc<Hub>, minutes: i64) {
+        self.clock_correction_minutes
+            .set(self.clock_correction_minutes.get() + minutes);
+        self.show_clock_to_confirm(hub);
+    }
+
+    fn show_clock_to_confirm(&self, hub: &Hub) {
+        let shown = self
+            .clock_to_confirm(hub)
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        self.adapter().set_clock_shown(shown.into());
+    }
+
+    fn confirm_clock(&self, hub: &Rc<Hub>) {
+        let local = self.clock_to_confirm(hub);
+        self.clock_correction_minutes.set(0);
+        self.run(
+            hub,
+            Command::ConfirmClock {
+                window: self.window,
+                local,
+            },
+        );
     }
 
     fn transfer(&self, hub: &Rc<Hub>, to: TransferTarget) {
@@ -223,6 +275,19 @@ impl Screen for PanelController {
             })
             .collect();
         adapter.set_transfer_windows(ModelRc::new(VecModel::from(transfer_windows)));
+        // The clock: confirmed by staff where nothing else vouches for it, and any gap between the
+        // board's clock and the hall's time shown until they agree again.
+        let anchor = state.clock.as_ref();
+        let signed_in = window.is_some_and(|w| w.staff.is_some());
+        // A staff confirmation stands for the rest of the boot it was given in.
+        let vouched = anchor.is_none_or(|a| a.trusted || a.staff_reference.is_some());
+        adapter.set_clock_unconfirmed(signed_in && !vouched);
+        self.show_clock_to_confirm(hub);
+        let gap = anchor
+            .and_then(|a| a.disagreement_ms(&setup))
+            .map(hours_and_minutes)
+            .unwrap_or_default();
+        adapter.set_clock_gap(gap.into());
     }
 
     fn set_direction(&self, right_to_left: bool) {
@@ -230,7 +295,26 @@ impl Screen for PanelController {
     }
 }
 
+/// A signed span as hours and minutes, "+25:03" or "−0:40": the same in every language.
+fn hours_and_minutes(ms: i64) -> String {
+    let minutes = ms.abs() / 60_000;
+    let sign = if ms < 0 { '−' } else { '+' };
+    format!("{sign}{}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// The hall's time now in ms, for the wait of a ticket not yet called.
 fn state_now(hub: &Hub) -> i64 {
     crate::queue::day::instant_of(hub.setup(), hub.local_now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hours_and_minutes;
+
+    #[test]
+    fn a_clock_gap_reads_as_signed_hours_and_minutes() {
+        assert_eq!(hours_and_minutes(25 * 3_600_000 + 3 * 60_000), "+25:03");
+        assert_eq!(hours_and_minutes(-40 * 60_000 - 59_000), "−0:40");
+        assert_eq!(hours_and_minutes(0), "+0:00");
+    }
 }

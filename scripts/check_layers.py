@@ -165,10 +165,6 @@ def strip_code(text: str) -> str:
     return "".join(out)
 
 
-def _ident(c: str) -> bool:
-    return c.isalnum() or c == "_"
-
-
 @dataclass
 class Span:
     start: int

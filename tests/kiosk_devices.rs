@@ -44,6 +44,35 @@ fn the_hall_key_is_made_once_private_and_kept() {
     );
 }
 
+/// A kiosk board's simulated card reader and printer, and the example hall's config pointing at them.
+fn board_with_simulators(board: &std::path::Path) -> (CardReaderSim, PrinterSim, HallSetup) {
+    let reader_sim = CardReaderSim::start(TestCard::examples(), &board.join("idcard")).unwrap();
+    let printer_sim = PrinterSim::start(None).unwrap();
+    let mut setup = hallq::config::example();
+    setup.config.printer.port = printer_sim.port_path().to_string();
+    setup.config.idcard.port = reader_sim.port_path();
+    setup.config.idcard.poll_ms = 50;
+    (reader_sim, printer_sim, setup)
+}
+
+/// The real reader driver on `reader_sim`, polling fast, hashing with a fixed hall key; returns the
+/// reader's thread and the channel its reports come on.
+fn headless_reader(
+    reader_sim: &CardReaderSim,
+) -> (
+    hallq::devices::worker::DeviceThread,
+    tokio::sync::mpsc::Receiver<hallq::devices::DeviceReport>,
+) {
+    let (reports_tx, reports) = tokio::sync::mpsc::channel(16);
+    let config = IdCardReaderConfig {
+        port: reader_sim.port_path(),
+        poll_ms: 50,
+        ..IdCardReaderConfig::default()
+    };
+    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    (spawn_card_reader(config, key, reports_tx).unwrap(), reports)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configured_printer_port_is_watched_and_its_faults_reach_the_engine() {
     let sim = PrinterSim::start(None).unwrap();
@@ -154,14 +183,7 @@ async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
     let board = tempfile::tempdir().unwrap();
     let reader_sim =
         CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
-    let (reports_tx, reports) = tokio::sync::mpsc::channel(16);
-    let config = IdCardReaderConfig {
-        port: reader_sim.port_path(),
-        poll_ms: 50,
-        ..IdCardReaderConfig::default()
-    };
-    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    let _reader = spawn_card_reader(config, key, reports_tx).unwrap();
+    let (_reader, reports) = headless_reader(&reader_sim);
     let setup = Arc::new(hallq::config::example());
     tokio::spawn(forward_reports(
         kiosk,
@@ -192,13 +214,7 @@ async fn a_kiosk_board_without_the_hall_key_takes_no_cards_and_says_why() {
     let kiosk = hall.pair(Role::Kiosk).await;
     let staff = hall.pair(Role::Admin).await;
     let board = tempfile::tempdir().unwrap();
-    let reader_sim =
-        CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
-    let printer_sim = PrinterSim::start(None).unwrap();
-    let mut setup = hallq::config::example();
-    setup.config.printer.port = printer_sim.port_path().to_string();
-    setup.config.idcard.port = reader_sim.port_path();
-    setup.config.idcard.poll_ms = 50;
+    let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
     let key_path = board.path().join("idcard.key");
     let _devices =
         KioskDevices::start_with(kiosk, Arc::new(setup), &key_path, KioskLink::default()).unwrap();
@@ -228,13 +244,7 @@ async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
     let kiosk = hall.pair(Role::Kiosk).await;
     let staff = hall.pair(Role::Admin).await;
     let board = tempfile::tempdir().unwrap();
-    let reader_sim =
-        CardReaderSim::start(TestCard::examples(), &board.path().join("idcard")).unwrap();
-    let printer_sim = PrinterSim::start(None).unwrap();
-    let mut setup = hallq::config::example();
-    setup.config.printer.port = printer_sim.port_path().to_string();
-    setup.config.idcard.port = reader_sim.port_path();
-    setup.config.idcard.poll_ms = 50;
+    let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
     let key_path = board.path().join("idcard.key");
     let paired = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
     hallq::devices::kiosk::store_key(&key_path, &paired).unwrap();
@@ -272,14 +282,7 @@ async fn unreadable_cards_are_counted_in_metrics_once_per_placement() {
     bad.id_number.push(if check == '0' { '1' } else { '0' });
     let reader_sim = CardReaderSim::start(vec![bad], &board.path().join("idcard")).unwrap();
     reader_sim.update(|s| s.finds_read_cards = true);
-    let (reports_tx, reports) = tokio::sync::mpsc::channel(16);
-    let config = IdCardReaderConfig {
-        port: reader_sim.port_path(),
-        poll_ms: 50,
-        ..IdCardReaderConfig::default()
-    };
-    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    let _reader = spawn_card_reader(config, key, reports_tx).unwrap();
+    let (_reader, reports) = headless_reader(&reader_sim);
     tokio::spawn(forward_reports(
         kiosk,
         Arc::new(hallq::config::example()),

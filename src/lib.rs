@@ -13,6 +13,7 @@ pub mod demo;
 pub mod devices;
 pub mod engine;
 pub mod hall;
+pub mod lang;
 pub mod queue;
 pub mod sink;
 pub mod store;

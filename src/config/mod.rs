@@ -5,7 +5,10 @@
 //! naming an unknown service, two services sharing a prefix, a bad time — and reports every mistake at
 //! once, each with the place in the file it comes from.
 
+pub mod devices;
 mod hours;
+pub mod idcard;
+pub mod printer;
 mod screens;
 mod terminals;
 mod validate;
@@ -15,6 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::lang::{Lang, Localized, localized};
 pub use hours::{ClockTime, OpeningHours, TimeRange};
 pub use screens::{Orientation, ScreensConfig};
 pub use terminals::{ButtonsConfig, LanConfig, VoiceConfig};
@@ -22,46 +26,6 @@ pub use validate::{ConfigError, ConfigErrors};
 
 /// The demo hall, compiled in so `hallq run` works without any file.
 pub const EXAMPLE_HALL_TOML: &str = include_str!("../../hardware/hall.example.toml");
-
-/// A language the hall's screens, tickets and voice can speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Zh,
-    Ug,
-    Kk,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 4] = [Lang::Zh, Lang::Ug, Lang::Kk, Lang::En];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::Ug => "ug",
-            Lang::Kk => "kk",
-            Lang::En => "en",
-        }
-    }
-
-    /// Uyghur and Kazakh (as written in Xinjiang) use the Arabic script, right to left.
-    pub fn is_right_to_left(self) -> bool {
-        matches!(self, Lang::Ug | Lang::Kk)
-    }
-}
-
-/// A text given once per language, e.g. `name = { zh = "社保", en = "Social insurance" }`.
-pub type Localized = BTreeMap<Lang, String>;
-
-/// Picks the text in `lang`, falling back to Chinese, then to any language present.
-pub fn localized(text: &Localized, lang: Lang) -> &str {
-    text.get(&lang)
-        .or_else(|| text.get(&Lang::Zh))
-        .or_else(|| text.values().next())
-        .map(String::as_str)
-        .unwrap_or("")
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,13 +51,13 @@ pub struct Config {
     pub screens: ScreensConfig,
     /// The kiosk's ticket printer: port, baud rate, flow control, encoding.
     #[serde(default)]
-    pub printer: crate::devices::printer::PrinterConfig,
+    pub printer: printer::PrinterConfig,
     /// What the printed ticket says, per language, and the base of its status link.
     #[serde(default)]
-    pub ticket: crate::devices::printer::TicketTextConfig,
+    pub ticket: printer::TicketTextConfig,
     /// The kiosk's ID-card reader.
     #[serde(default)]
-    pub idcard: crate::devices::idcard::IdCardReaderConfig,
+    pub idcard: idcard::IdCardReaderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

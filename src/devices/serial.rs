@@ -4,19 +4,9 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use serialport::{SerialPort, TTYPort};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FlowControl {
-    #[default]
-    None,
-    /// XON/XOFF.
-    Software,
-    /// RTS/CTS (DTR/DSR printers are wired to it through the cable).
-    Hardware,
-}
+pub use crate::config::devices::{COMMON_BAUD_RATES, FlowControl};
 
 impl From<FlowControl> for serialport::FlowControl {
     fn from(value: FlowControl) -> Self {
@@ -27,9 +17,6 @@ impl From<FlowControl> for serialport::FlowControl {
         }
     }
 }
-
-/// Rates both kinds of device ship with or can be switched to.
-pub const COMMON_BAUD_RATES: [u32; 5] = [9600, 19200, 38400, 57600, 115200];
 
 /// Opens `path` as 8N1 at `baud`. `timeout` bounds each read and write.
 pub fn open_port(
@@ -86,17 +73,6 @@ mod tests {
     fn wire_time_counts_ten_bits_per_byte() {
         assert!((wire_millis(960, 9600) - 1000.0).abs() < 1e-9);
         assert!((wire_millis(1, 115200) - 0.086_805).abs() < 1e-5);
-    }
-
-    #[test]
-    fn flow_control_names_in_config() {
-        #[derive(Deserialize)]
-        struct T {
-            f: FlowControl,
-        }
-        let t: T = toml::from_str("f = \"hardware\"").unwrap();
-        assert_eq!(t.f, FlowControl::Hardware);
-        assert!(toml::from_str::<T>("f = \"dtr\"").is_err());
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! and a simulator. Only [`CardFacts`] leave this module; the ID number and photo never do.
 
 pub mod card_text;
-pub mod config;
 pub mod frame;
 pub mod poller;
 pub mod reader;
 pub mod sim;
 
+pub use crate::config::idcard::IdCardReaderConfig;
 pub use card_text::{CardFacts, CardKind, CardTextError, HallKey, Sex, ValidTo};
-pub use config::IdCardReaderConfig;
 pub use poller::spawn_card_reader;
 pub use reader::{ReaderError, SamReader};
 

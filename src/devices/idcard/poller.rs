@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
+use super::IdCardReaderConfig;
 use super::card_text::{CardFacts, HallKey};
-use super::config::IdCardReaderConfig;
 use super::reader::{ReaderError, SamReader};
 use crate::devices::worker::{DeviceThread, StopFlag};
 use crate::devices::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};

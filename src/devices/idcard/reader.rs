@@ -7,8 +7,8 @@ use serde::Serialize;
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 use zeroize::{Zeroize, Zeroizing};
 
+use super::IdCardReaderConfig;
 use super::card_text::{CardFacts, CardTextError, HallKey, TEXT_LEN, parse_card_text};
-use super::config::IdCardReaderConfig;
 use super::frame::{Command, FrameDecoder, FrameError, MAX_FRAME, Reply, SamId, SamStatus};
 use crate::devices::serial::{FlowControl, open_port, wire_millis};
 

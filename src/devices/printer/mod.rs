@@ -5,7 +5,6 @@
 //! a status monitor and reports to the engine, [`bench`] measures the example ticket on the wire.
 
 pub mod bench;
-pub mod config;
 pub mod driver;
 pub mod escpos_ticket;
 pub mod service;
@@ -15,9 +14,9 @@ pub mod status;
 use chrono::{NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Lang;
+use crate::lang::Lang;
 
-pub use config::{PrinterConfig, PrinterEncoding, TicketTextConfig, TicketTexts};
+pub use crate::config::printer::{PrinterConfig, PrinterEncoding, TicketTextConfig, TicketTexts};
 pub use driver::SerialEscPosPrinter;
 pub use service::PrinterService;
 pub use status::PrinterStatus;

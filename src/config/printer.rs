@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Lang;
-use crate::devices::serial::FlowControl;
-use crate::devices::{ConfigProblem, Problems};
+use super::devices::{ConfigProblem, FlowControl, Problems};
+use crate::lang::Lang;
 
 /// How Chinese text goes to the printer. Most kiosk printers only know GBK; GB18030 adds four-byte
 /// sequences (Uyghur and Kazakh letters among them) that only some printers can print.

@@ -94,6 +94,9 @@ struct StateMeta {
     sequences: std::collections::BTreeMap<String, u32>,
 }
 
+/// How long opening the hall's database keeps trying while other openers hold it.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -103,6 +106,23 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreErr
 impl Store {
     /// Opens (creating if needed) the hall's database and brings its schema up to date.
     pub fn open(path: &Path, hall_id: &str) -> Result<Store, StoreError> {
+        // Openers racing on a fresh file can be told "locked" at once while another one switches it
+        // to WAL, without SQLite waiting on its busy handler: such an open is tried again, briefly.
+        let give_up = std::time::Instant::now() + OPEN_PATIENCE;
+        loop {
+            match Store::open_once(path, hall_id) {
+                Err(StoreError::Sqlite(e))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < give_up =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, hall_id: &str) -> Result<Store, StoreError> {
         let mut conn = open_connection(path, OpenFlags::default())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

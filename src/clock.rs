@@ -6,7 +6,17 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::queue::day::ClockReading;
+use serde::{Deserialize, Serialize};
+
+/// One look at the clocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockReading {
+    pub wall_ms: i64,
+    pub mono_ms: i64,
+    pub boot_id: String,
+    /// The system says its wall clock is synchronised (or the hall says to trust it).
+    pub trusted: bool,
+}
 
 pub trait Clock: Send + Sync {
     fn read(&self) -> ClockReading;

@@ -20,17 +20,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+pub use crate::clock::ClockReading;
 use crate::config::HallSetup;
-
-/// One look at the clocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClockReading {
-    pub wall_ms: i64,
-    pub mono_ms: i64,
-    pub boot_id: String,
-    /// The system says its wall clock is synchronised (or the hall says to trust it).
-    pub trusted: bool,
-}
 
 /// The clock facts of the last recorded event, from which the next reading is judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

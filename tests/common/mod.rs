@@ -132,6 +132,11 @@ impl Hall {
         self.engine.state().await.unwrap()
     }
 
+    /// How far the board's clock is from hall time as staff are shown it, when the two have parted.
+    pub async fn clock_gap_ms(&self) -> Option<i64> {
+        self.state().await.clock?.disagreement_ms(&self.setup)
+    }
+
     /// Every event in the log, read through a second connection.
     pub fn events(&self) -> Vec<hallq::queue::StoredEvent> {
         let reader = hallq::store::Store::open_reader(&self.db_path()).unwrap();

@@ -342,6 +342,19 @@ fn a_reply_outside_the_status_pattern_is_garbled() {
     drop(slave);
 }
 
+/// Has the simulator turn `fault` right after the example ticket's last byte: past the three
+/// status queries (three bytes each) before it and the whole ticket.
+fn fault_after_the_whole_ticket(sim: &PrinterSim, fault: MidTicketFault) {
+    let ticket = ticket_bytes(
+        &example_ticket(),
+        &TicketTextConfig::default(),
+        &PrinterConfig::default(),
+    )
+    .unwrap();
+    let status_queries = 3 * 3;
+    sim.update(|s| s.fails_after = Some((status_queries + ticket.len(), fault)));
+}
+
 #[test]
 fn a_failed_flush_after_the_whole_ticket_is_a_print_when_the_printer_answers_ready() {
     let sim = PrinterSim::start(None).unwrap();
@@ -367,16 +380,8 @@ fn a_failed_flush_then_no_answer_is_a_failed_print() {
     let sim = PrinterSim::start(None).unwrap();
     let armed = Arc::new(AtomicBool::new(true));
     let mut printer = printer_with_failing_flush(&sim, &armed);
-    let ticket = ticket_bytes(
-        &example_ticket(),
-        &TicketTextConfig::default(),
-        &PrinterConfig::default(),
-    )
-    .unwrap();
-    // The three status queries before the ticket, then the whole ticket; the printer dies
-    // before it can answer the queries after it.
-    let before_printing = 3 * 3;
-    sim.update(|s| s.fails_after = Some((before_printing + ticket.len(), MidTicketFault::Silent)));
+    // The printer dies before it can answer the queries after the ticket.
+    fault_after_the_whole_ticket(&sim, MidTicketFault::Silent);
     assert_eq!(
         printer.print(&example_ticket()),
         Err(PrintError::Interrupted(PrinterStatus::NoAnswer))
@@ -389,13 +394,7 @@ fn a_failed_flush_then_paper_out_is_a_failed_print() {
     let sim = PrinterSim::start(None).unwrap();
     let armed = Arc::new(AtomicBool::new(true));
     let mut printer = printer_with_failing_flush(&sim, &armed);
-    let ticket = ticket_bytes(
-        &example_ticket(),
-        &TicketTextConfig::default(),
-        &PrinterConfig::default(),
-    )
-    .unwrap();
-    sim.update(|s| s.fails_after = Some((3 * 3 + ticket.len(), MidTicketFault::PaperOut)));
+    fault_after_the_whole_ticket(&sim, MidTicketFault::PaperOut);
     assert_eq!(
         printer.print(&example_ticket()),
         Err(PrintError::Interrupted(PrinterStatus::PaperOut))

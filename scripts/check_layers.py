@@ -64,18 +64,13 @@ FILE_LAYERS: list[tuple[str, str]] = [
     ("src/ports.rs", "ports"),
     ("src/sink.rs", "ports"),  # CommandSink: where commands go, engine or LAN
     ("src/ui/", "ui"),  # the Rust side of the screens
-    ("src/hall/", "lan"),  # LAN server, client and wire types
-    ("src/hall/run.rs", "node"),  # assembles the LAN, buttons and voice of a board
     ("src/lan/", "lan"),
     ("src/platform/", "platform"),
     ("src/devices/", "devices"),
     ("src/buttons/", "buttons"),
     ("src/voice/", "voice"),
     ("src/node/", "node"),
-    ("src/cli/run.rs", "node"),  # `hallq run`: assembles the board today
-    ("src/demo.rs", "node"),  # the demo hall is one assembly
     ("src/bench/", "node"),  # `hallq bench` drives every part
-    ("src/watchdog.rs", "node"),  # systemd readiness and watchdog of the node
     ("src/lib.rs", "cli"),  # crate root: only `mod` declarations
     ("src/main.rs", "cli"),
     ("src/cli/", "cli"),

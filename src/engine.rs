@@ -24,7 +24,7 @@ use crate::store::{self, CommandResult, Outcome, Store, StoreError};
 
 /// Most commands written in one transaction.
 const MAX_BATCH: usize = 256;
-/// The longest command id the engine keeps. Terminals on the LAN get less: see `hall::api`.
+/// The longest command id the engine keeps. Terminals on the LAN get less: see `lan::api`.
 pub const MAX_COMMAND_ID_LEN: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::engine::EngineHandle;
-use crate::hall::client::HallClient;
+use crate::lan::client::HallClient;
 use crate::queue::Command;
 use crate::store::Outcome;
 

@@ -429,8 +429,8 @@ async fn a_clock_jump_is_shown_to_staff_until_the_clocks_agree_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_terminal_confirms_the_clock_over_the_lan_for_its_own_window_only() {
-    use hallq::hall::Role;
-    use hallq::hall::client::ClientError;
+    use hallq::lan::Role;
+    use hallq::lan::client::ClientError;
     let hall = lan_support::TestHall::start().await;
     hall.clock.set_trusted(false);
     let window3 = hall.pair(Role::Counter { window: 3 }).await;

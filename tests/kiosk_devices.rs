@@ -14,8 +14,8 @@ use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::kiosk::{KioskDevices, load_or_create_key};
 use hallq::devices::link::{KioskLink, KioskPresence, forward_reports};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
-use hallq::hall::Role;
-use hallq::hall::client::HallClient;
+use hallq::lan::Role;
+use hallq::lan::client::HallClient;
 use hallq::queue::{Event, HallState};
 use lan_support::TestHall;
 

@@ -4,9 +4,9 @@ mod lan_support;
 
 use std::time::Duration;
 
-use hallq::hall::Role;
-use hallq::hall::api::MAX_TERMINAL_COMMAND_ID;
-use hallq::hall::client::{ClientError, HallClient, LinkState, Retry};
+use hallq::lan::Role;
+use hallq::lan::api::MAX_TERMINAL_COMMAND_ID;
+use hallq::lan::client::{ClientError, HallClient, LinkState, Retry};
 use hallq::queue::{
     Booking, CitizenCard, Command, Event, RatingChannel, RatingInput, Reply, TicketState,
     TransferTarget,
@@ -329,7 +329,7 @@ async fn the_stream_resumes_from_last_event_id_and_live_events_follow_the_backlo
         .unwrap();
     assert_eq!(response.status(), 200);
     kiosk.execute(issue("SB")).await.unwrap();
-    let mut parser = hallq::hall::client::SseParser::default();
+    let mut parser = hallq::lan::client::SseParser::default();
     let mut ids = Vec::new();
     while ids.len() < 3 {
         let chunk = tokio::time::timeout(Duration::from_secs(5), response.chunk())

@@ -1,7 +1,7 @@
 //! The LAN benchmark runs end to end and reports its figures. The full run (20 window terminals,
 //! 4 displays) is ignored by default: `cargo test --release --test lan_bench -- --ignored --nocapture`.
 
-use hallq::hall::bench::{self, BenchOptions};
+use hallq::lan::bench::{self, BenchOptions};
 
 fn assert_figures(figures: &serde_json::Value, calls: u64) {
     let number = |key: &str| {

@@ -6,7 +6,7 @@ mod lan_support;
 use std::time::Duration;
 
 use hallq::buttons;
-use hallq::hall::Role;
+use hallq::lan::Role;
 use hallq::queue::{Reply, TicketState};
 use hallq::store::CommandResult;
 use lan_support::{TestHall, issue_tickets, sign_in};

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use hallq::hall::Role;
+use hallq::lan::Role;
 use hallq::queue::Command;
 use hallq::store::CommandResult;
 use lan_support::{TestHall, issue, sign_in};

@@ -6,9 +6,9 @@ mod lan_support;
 use std::path::Path;
 use std::time::Duration;
 
-use hallq::hall::Role;
-use hallq::hall::auth::PairedDevice;
-use hallq::hall::client::ClientError;
+use hallq::lan::Role;
+use hallq::lan::auth::PairedDevice;
+use hallq::lan::client::ClientError;
 use lan_support::{TestHall, issue};
 
 /// Runs `hallq pair <args>` and returns its exit success, stdout and stderr.
@@ -189,7 +189,7 @@ async fn a_kiosk_is_not_paired_while_the_hall_key_is_unreadable() {
     let key_file = hall.dir.path().join("idcard.key");
     std::fs::write(&key_file, b"short").unwrap();
     let code = hall.server().mint_code(10).unwrap();
-    let refused = hallq::hall::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
+    let refused = hallq::lan::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
         .await
         .err()
         .expect("no kiosk pairs without the hall key");
@@ -203,7 +203,7 @@ async fn a_kiosk_is_not_paired_while_the_hall_key_is_unreadable() {
     // Once the file is fixed, the same code still pairs: it was not spent.
     std::fs::remove_file(&key_file).unwrap();
     let (_, paired) =
-        hallq::hall::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
+        hallq::lan::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
             .await
             .unwrap();
     let sent = paired.id_card_key.expect("a kiosk gets the key");

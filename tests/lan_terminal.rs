@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
-use hallq::hall::Role;
-use hallq::hall::client::HallClient;
+use hallq::lan::Role;
+use hallq::lan::client::HallClient;
 use hallq::queue::TicketState;
 use lan_support::{TestHall, issue_tickets, sign_in};
 

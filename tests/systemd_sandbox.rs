@@ -22,8 +22,8 @@ use std::process::{Child, Command as Process, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use hallq::hall::Role;
-use hallq::hall::client::{HallClient, Retry};
+use hallq::lan::Role;
+use hallq::lan::client::{HallClient, Retry};
 use hallq::queue::{Command, Reply};
 use hallq::store::CommandResult;
 use seccompiler::{

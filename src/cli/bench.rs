@@ -25,7 +25,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("the screen benchmark panicked"))??;
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
-    let lan = runtime.block_on(crate::hall::bench::run())?;
+    let lan = runtime.block_on(crate::lan::bench::run())?;
     let ticket = crate::devices::printer::bench::example_ticket_wire_stats(
         &crate::devices::printer::bench::example_ticket(),
     )?;

@@ -8,8 +8,8 @@ use anyhow::Context;
 use unicode_width::UnicodeWidthStr;
 
 use crate::config::HallSetup;
-use crate::hall::auth::{PairedDevice, Registry, Role};
-use crate::hall::client::HallClient;
+use crate::lan::auth::{PairedDevice, Registry, Role};
+use crate::lan::client::HallClient;
 
 /// `hallq pair`: mint a code on the hall node, or pair this terminal board with one.
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -21,7 +21,7 @@ use super::source::{self, CommandError, HallSource};
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
 use crate::engine::{EngineError, EngineHandle};
-use crate::hall::client::LinkState;
+use crate::lan::client::LinkState;
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
 

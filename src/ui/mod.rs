@@ -29,7 +29,7 @@ pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, UnconnectedPri
 use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::engine::EngineHandle;
-use crate::hall::run::NodeRole;
+use crate::node::hall::NodeRole;
 use crate::queue::{Booking, Command};
 
 slint::include_modules!();
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn each_role_brings_its_screen() {
-        use crate::hall::run::NodeRole;
+        use crate::node::hall::NodeRole;
         let setup = crate::config::example();
         let all = [
             ScreenKind::Kiosk,

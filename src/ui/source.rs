@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::HallSetup;
 use crate::engine::{EngineError, EngineHandle};
-use crate::hall::client::{ClientError, HallClient, LinkState};
+use crate::lan::client::{ClientError, HallClient, LinkState};
 use crate::queue::{Command, HallState, StoredEvent};
 use crate::store::Outcome;
 
@@ -48,7 +48,7 @@ impl HallSource {
     /// A terminal's source. Commands are retried with their id for `patience` (a terminal's screens
     /// use [`SCREEN_PATIENCE`]), then given up with [`ClientError::GaveUp`].
     pub fn lan(client: HallClient, setup: Arc<HallSetup>, patience: Duration) -> HallSource {
-        let client = client.with_retry(crate::hall::client::Retry {
+        let client = client.with_retry(crate::lan::client::Retry {
             patience: Some(patience),
             ..Default::default()
         });

@@ -12,7 +12,7 @@ use super::hub::{Hub, Screen};
 use super::views;
 use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
-use crate::hall::client::ClientError;
+use crate::lan::client::ClientError;
 use chrono::Timelike;
 
 use crate::queue::{Command, TicketState, TransferTarget};

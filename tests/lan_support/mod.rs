@@ -8,8 +8,8 @@ use std::sync::Arc;
 use hallq::clock::ManualClock;
 use hallq::config::{self, LanConfig};
 use hallq::engine::{self, EngineHandle, EngineThread};
-use hallq::hall::client::HallClient;
-use hallq::hall::{HallServer, Role};
+use hallq::lan::client::HallClient;
+use hallq::lan::{HallServer, Role};
 
 /// Wednesday 2026-11-25, 10:00 in the hall (UTC+8): the example hall is open.
 pub const OPEN_HOUR_MS: i64 = 1_795_572_000_000;

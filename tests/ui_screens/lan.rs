@@ -2,7 +2,7 @@
 //! its own paired token, talking to a real hall node over loopback. They fill in when the hall node
 //! answers, say so on screen when it is gone, and a command retried across the outage acts once.
 
-use hallq::hall::Role;
+use hallq::lan::Role;
 use hallq::ui::HallSource;
 
 use super::lan_support::{TestHall, issue_tickets};
@@ -252,7 +252,7 @@ fn a_revoked_terminal_asks_for_pairing_again_on_its_screen() {
     on_ui_thread(|| {
         let terminals = Terminals::start(Duration::from_secs(3));
         let registry =
-            hallq::hall::auth::Registry::open(&terminals.hall.dir.path().join("hall.db")).unwrap();
+            hallq::lan::auth::Registry::open(&terminals.hall.dir.path().join("hall.db")).unwrap();
         let revoked = registry.revoke("Counter { window: 1 }").unwrap();
         assert_eq!(revoked.role, Role::Counter { window: 1 });
 

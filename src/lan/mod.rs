@@ -16,7 +16,6 @@ pub mod display;
 pub mod error;
 pub mod metrics;
 pub mod push;
-pub mod run;
 mod web;
 
 use std::net::SocketAddr;

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::HallArgs;
+use crate::cli::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
-use crate::demo;
 use crate::devices::demo::DemoDevices;
 use crate::devices::link::{KioskLink, KioskPresence};
 use crate::engine;
+use crate::node::demo;
 use crate::ui;
 
 #[derive(Debug, Clone, clap::Args, Default)]
@@ -31,7 +31,7 @@ pub struct RunArgs {
     pub seconds: Option<u64>,
     /// This board's roles, comma-separated (hall, kiosk, counter, display); none means all (the demo).
     #[arg(long, value_delimiter = ',')]
-    pub role: Vec<crate::hall::run::NodeRole>,
+    pub role: Vec<crate::node::hall::NodeRole>,
     /// Screens to open, e.g. `kiosk,window:1,display`; by default the screens of this board's roles
     /// (the demo hall: all three).
     #[arg(long, value_delimiter = ',')]
@@ -55,8 +55,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
     };
     if !demo_hall
-        && crate::hall::run::is_hall_node(&args.role)
-        && let Some(why) = crate::hall::run::kiosk_without_its_screen(
+        && crate::node::hall::is_hall_node(&args.role)
+        && let Some(why) = crate::node::hall::kiosk_without_its_screen(
             &args.role,
             &screens,
             ui::display_available(),
@@ -64,8 +64,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!(why);
     }
-    if !crate::hall::run::is_hall_node(&args.role) {
-        return crate::hall::run::run_terminal(setup, &args.role, screens, args.seconds);
+    if !crate::node::hall::is_hall_node(&args.role) {
+        return crate::node::hall::run_terminal(setup, &args.role, screens, args.seconds);
     }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -75,7 +75,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (engine, writer) = engine::start(setup.clone(), &db_path, clock.clone())?;
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
-    let lan = runtime.block_on(crate::hall::run::start_hall_node(
+    let lan = runtime.block_on(crate::node::hall::start_hall_node(
         &engine, &args.role, demo_hall,
     ))?;
     // The demo's simulated printer and ID-card reader run until the node stops.
@@ -100,8 +100,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         });
-        crate::watchdog::notify_ready();
-        tokio::spawn(crate::watchdog::keep_alive(engine.clone()));
+        crate::node::watchdog::notify_ready();
+        tokio::spawn(crate::node::watchdog::keep_alive(engine.clone()));
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
             // Ticket images go beside the database. A missing font or pty costs the demo its

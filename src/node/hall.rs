@@ -1,4 +1,4 @@
-//! What `hallq run --role …` starts for the LAN, buttons and voice. `cli/run.rs` calls in here with a
+//! What `hallq run --role …` starts for the LAN, buttons and voice. `node/run.rs` calls in here with a
 //! few lines; `hallq pair` and `hallq voice` live in `cli/`.
 //!
 //! With the `hall` role (or no role: the demo, every role in one process) the board owns the engine,
@@ -14,14 +14,14 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use super::HallServer;
-use super::client::{HallClient, LinkState};
 use crate::buttons::{self, CommandSink};
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::devices::kiosk::{KioskDevices, key_path_beside};
 use crate::devices::link::KioskLink;
 use crate::engine::EngineHandle;
+use crate::lan::HallServer;
+use crate::lan::client::{HallClient, LinkState};
 use crate::ui::{self, ScreenKind};
 use crate::voice;
 
@@ -324,7 +324,7 @@ async fn current_seq(client: &HallClient) -> u64 {
     loop {
         match client.display_view().await {
             Ok(view) => return view.seq,
-            Err(super::client::ClientError::Rejected(e)) => {
+            Err(crate::lan::client::ClientError::Rejected(e)) => {
                 eprintln!("hallq: the hall node refuses this terminal: {}", e.message);
             }
             Err(_) => {}

@@ -2,7 +2,7 @@
 //! ui_bench`.
 
 fn main() -> anyhow::Result<()> {
-    let figures = hallq::ui::bench::frame_times()?;
+    let figures = hallq::bench::screens::frame_times()?;
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(())
 }

@@ -16,8 +16,15 @@ use hallq::devices::link::{KioskLink, KioskPresence, forward_reports};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
 use hallq::lan::Role;
 use hallq::lan::client::HallClient;
+use hallq::lan::terminal::LanHall;
+use hallq::ports::Hall;
 use hallq::queue::{Event, HallState};
 use lan_support::TestHall;
+
+/// A kiosk board's hall port: the hall node over the LAN, waiting for it as long as it takes.
+fn board_port(client: HallClient, setup: Arc<HallSetup>) -> Hall {
+    Arc::new(LanHall::new(client, setup, None))
+}
 
 #[test]
 fn the_hall_key_is_made_once_private_and_kept() {
@@ -87,7 +94,7 @@ async fn the_configured_printer_port_is_watched_and_its_faults_reach_the_engine(
         hallq::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();
     let mut events = engine.subscribe();
     let _devices = KioskDevices::start(
-        engine.clone(),
+        engine.clone().into(),
         &dir.path().join("idcard.key"),
         KioskLink::default(),
     )
@@ -146,8 +153,7 @@ async fn a_kiosk_board_reports_its_device_faults_to_the_hall_node_over_the_lan()
     let board = tempfile::tempdir().unwrap();
     let setup = kiosk_board_setup(sim.port_path(), board.path());
     let _devices = KioskDevices::start_with(
-        kiosk,
-        setup,
+        board_port(kiosk, setup),
         &board.path().join("idcard.key"),
         KioskLink::default(),
     )
@@ -186,8 +192,7 @@ async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
     let (_reader, reports) = headless_reader(&reader_sim);
     let setup = Arc::new(hallq::config::example());
     tokio::spawn(forward_reports(
-        kiosk,
-        setup,
+        board_port(kiosk, setup),
         reports,
         KioskPresence::Headless,
     ));
@@ -216,8 +221,12 @@ async fn a_kiosk_board_without_the_hall_key_takes_no_cards_and_says_why() {
     let board = tempfile::tempdir().unwrap();
     let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
     let key_path = board.path().join("idcard.key");
-    let _devices =
-        KioskDevices::start_with(kiosk, Arc::new(setup), &key_path, KioskLink::default()).unwrap();
+    let _devices = KioskDevices::start_with(
+        board_port(kiosk, Arc::new(setup)),
+        &key_path,
+        KioskLink::default(),
+    )
+    .unwrap();
 
     let state = wait_for_state(&staff, |s| s.faults.contains_key("idcard_reader")).await;
     let fault = &state.faults["idcard_reader"];
@@ -248,8 +257,12 @@ async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
     let key_path = board.path().join("idcard.key");
     let paired = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
     hallq::devices::kiosk::store_key(&key_path, &paired).unwrap();
-    let _devices =
-        KioskDevices::start_with(kiosk, Arc::new(setup), &key_path, KioskLink::default()).unwrap();
+    let _devices = KioskDevices::start_with(
+        board_port(kiosk, Arc::new(setup)),
+        &key_path,
+        KioskLink::default(),
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     let state = staff.state().await.unwrap();
     assert!(
@@ -284,8 +297,7 @@ async fn unreadable_cards_are_counted_in_metrics_once_per_placement() {
     reader_sim.update(|s| s.finds_read_cards = true);
     let (_reader, reports) = headless_reader(&reader_sim);
     tokio::spawn(forward_reports(
-        kiosk,
-        Arc::new(hallq::config::example()),
+        board_port(kiosk, Arc::new(hallq::config::example())),
         reports,
         KioskPresence::Headless,
     ));

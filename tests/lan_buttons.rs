@@ -3,14 +3,24 @@
 
 mod lan_support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hallq::buttons;
 use hallq::lan::Role;
+use hallq::lan::client::HallClient;
+use hallq::lan::terminal::LanHall;
+use hallq::ports::Hall;
 use hallq::queue::{Reply, TicketState};
 use hallq::store::CommandResult;
 use lan_support::{TestHall, issue_tickets, sign_in};
 use tokio::io::AsyncWriteExt;
+
+/// The window terminal's hall port: the hall node over the LAN, as `hallq run --role counter` builds it.
+fn over_the_lan(hall: &TestHall, client: &HallClient) -> Hall {
+    let setup = hall.engine.setup().clone();
+    Arc::new(LanHall::new(client.clone(), setup, None))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn button_presses_call_recall_and_mark_no_show_once_each() {
@@ -30,7 +40,7 @@ async fn button_presses_call_recall_and_mark_no_show_once_each() {
         received,
         1,
         Duration::from_millis(250),
-        window1.clone(),
+        over_the_lan(&hall, &window1),
     ));
     let pause = || tokio::time::sleep(Duration::from_millis(400));
     keyboard.write_all(b"n\n").await.unwrap();
@@ -97,7 +107,13 @@ async fn presses_made_while_a_command_is_on_its_way_are_dropped() {
             .unwrap();
     }
     drop(presses);
-    let outcomes = buttons::run(received, 1, Duration::from_millis(250), window1).await;
+    let outcomes = buttons::run(
+        received,
+        1,
+        Duration::from_millis(250),
+        over_the_lan(&hall, &window1),
+    )
+    .await;
     assert_eq!(outcomes.len(), 1);
     let state = hall.engine.state().await.unwrap();
     assert_eq!(

@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use hallq::clock::ManualClock;
 use hallq::config::{HallSetup, Lang};
+use hallq::devices::SimulatedPrinter;
 use hallq::engine::{self, EngineHandle, EngineThread};
+use hallq::ports::{PrintJob, TicketOutput};
 use hallq::queue::{
     CitizenCard, Command, DeviceFault, PrintState, Rating, TicketState, UnratedWhy, day,
 };
 use hallq::ui::{
-    KioskAdapter, KioskNotice, KioskPage, KioskPrinter, PanelAdapter, PanelNotice, PrintJob,
-    RatingAdapter, ScreenKind, ScreenOptions, Screens, SimulatedPrinter, WallAdapter, headless,
+    KioskAdapter, KioskNotice, KioskPage, PanelAdapter, PanelNotice, RatingAdapter, ScreenKind,
+    ScreenOptions, Screens, WallAdapter, headless,
 };
 use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
@@ -84,8 +86,8 @@ struct Hall {
 struct HallOptions {
     setup: HallSetup,
     wall_ms: Option<i64>,
-    printer: Arc<dyn KioskPrinter>,
-    on_kiosk: Option<Arc<dyn Fn(hallq::ui::CardReaderHandle) + Send + Sync>>,
+    printer: Arc<dyn TicketOutput>,
+    on_kiosk: Option<Arc<dyn Fn(Arc<dyn hallq::ports::CardInput>) + Send + Sync>>,
 }
 
 impl Default for HallOptions {
@@ -379,7 +381,7 @@ fn a_printer_fault_shows_the_number_and_qr_code_on_screen() {
 
 struct JammedPrinter;
 
-impl KioskPrinter for JammedPrinter {
+impl TicketOutput for JammedPrinter {
     fn print(&self, _job: &PrintJob) -> Result<(), String> {
         Err("paper jam".into())
     }

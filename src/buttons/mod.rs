@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::ports::Hall;
 use crate::queue::Command;
-// Window terminals name the sink through `buttons`; kiosk devices share it, so it lives in `sink`.
-pub use crate::sink::CommandSink;
 use crate::store::{CommandResult, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,7 +84,7 @@ pub async fn run(
     mut presses: mpsc::Receiver<Press>,
     window: u16,
     debounce: Duration,
-    sink: impl CommandSink,
+    hall: Hall,
 ) -> Vec<Outcome> {
     let mut debouncer = Debouncer::new(debounce);
     let mut outcomes = Vec::new();
@@ -93,7 +92,7 @@ pub async fn run(
         if !debouncer.accept(press) {
             continue;
         }
-        match sink.send(press.button.command(window)).await {
+        match hall.send(press.button.command(window)).await {
             Ok(outcome) => {
                 if let CommandResult::Refused(refusal) = &outcome.result {
                     tracing::info!(window, "{:?} refused: {}", press.button, refusal.message);

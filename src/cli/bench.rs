@@ -20,7 +20,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     // The screens go first, on a thread of their own (Slint's platform is per thread), so the resident
     // memory they report is not inflated by the other sections.
-    let screens = std::thread::spawn(crate::ui::bench::frame_times)
+    let screens = std::thread::spawn(crate::bench::screens::frame_times)
         .join()
         .map_err(|_| anyhow::anyhow!("the screen benchmark panicked"))??;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -9,6 +9,7 @@ pub mod devices;
 mod hours;
 pub mod idcard;
 pub mod printer;
+mod roles;
 mod screens;
 mod terminals;
 mod validate;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::lang::{Lang, Localized, localized};
 pub use hours::{ClockTime, OpeningHours, TimeRange};
+pub use roles::{NodeRole, has_role, is_hall_node};
 pub use screens::{Orientation, ScreensConfig};
 pub use terminals::{ButtonsConfig, LanConfig, VoiceConfig};
 pub use validate::{ConfigError, ConfigErrors};

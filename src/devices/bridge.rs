@@ -13,8 +13,8 @@ impl DeviceKind {
     /// The device's name in events, as the counters, display wall and platform see it.
     pub fn name(self) -> &'static str {
         match self {
-            DeviceKind::TicketPrinter => "ticket_printer",
-            DeviceKind::IdCardReader => "idcard_reader",
+            DeviceKind::TicketPrinter => crate::ports::TICKET_PRINTER,
+            DeviceKind::IdCardReader => crate::ports::IDCARD_READER,
         }
     }
 

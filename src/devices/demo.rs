@@ -16,8 +16,7 @@ use super::printer::sim::render::load_font;
 use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig};
 use super::worker::DeviceThread;
-use crate::engine::EngineHandle;
-use crate::ui::KioskPrinter;
+use crate::ports::{Hall, TicketOutput};
 
 /// Every this many printed tickets the demo printer's paper runs out mid-ticket.
 const PAPER_ROLL_TICKETS: u64 = 25;
@@ -33,13 +32,9 @@ pub struct DemoDevices {
 }
 
 impl DemoDevices {
-    /// Starts the simulators, the drivers and the tasks joining them to `engine`. Call inside
+    /// Starts the simulators, the drivers and the tasks joining them to `hall`. Call inside
     /// the tokio runtime.
-    pub fn start(
-        engine: EngineHandle,
-        tickets_dir: &Path,
-        presence: KioskPresence,
-    ) -> anyhow::Result<Self> {
+    pub fn start(hall: Hall, tickets_dir: &Path, presence: KioskPresence) -> anyhow::Result<Self> {
         std::fs::create_dir_all(tickets_dir)?;
         let font = load_font()?;
         let printer_sim = PrinterSim::start(None)?;
@@ -90,7 +85,7 @@ impl DemoDevices {
             }
         })?;
 
-        join(engine, printer.clone(), reports, presence);
+        join(hall, printer.clone(), reports, presence);
         let cards = Arc::clone(&reader_sim);
         tokio::spawn(async move {
             let examples = TestCard::examples().len();
@@ -112,7 +107,7 @@ impl DemoDevices {
 
 impl DemoDevices {
     /// The simulated serial printer, for the kiosk to print on.
-    pub fn kiosk_printer(&self) -> Arc<dyn KioskPrinter> {
+    pub fn kiosk_printer(&self) -> Arc<dyn TicketOutput> {
         Arc::new(self.printer.clone())
     }
 }

@@ -20,10 +20,7 @@ use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
 use super::worker::DeviceThread;
 use super::{DeviceFault, DeviceKind, DeviceReport};
-use crate::config::HallSetup;
-use crate::engine::EngineHandle;
-use crate::sink::CommandSink;
-use crate::ui::KioskPrinter;
+use crate::ports::{Hall, TicketOutput};
 
 /// Bytes of a hall key made on first start.
 const KEY_BYTES: usize = 32;
@@ -40,32 +37,30 @@ impl KioskDevices {
     /// Opens the configured printer and reader beside the engine, on the hall node's own board: the
     /// hall key lives beside the database and is made there on first start. Call inside the tokio
     /// runtime.
-    pub fn start(engine: EngineHandle, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
-        let setup = Arc::clone(engine.setup());
+    pub fn start(hall: Hall, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
         let key = load_or_create_key(key_path)?;
-        Self::open(engine, setup, Ok(key), kiosk)
+        Self::open(hall, Ok(key), kiosk)
     }
 
     /// Opens the configured printer and reader on a kiosk board of its own, reporting to the hall
-    /// node through `sink`. The reader hashes cards with the key the board received at pairing and
+    /// node through `hall`. The reader hashes cards with the key the board received at pairing and
     /// never makes one: a key of its own would match no booking and no one-ticket rule. Without
     /// that key the reader stays closed and the hall's staff see why as a reader fault; the printer
     /// works either way. Call inside the tokio runtime.
-    pub fn start_with<S: CommandSink + Clone + 'static>(
-        sink: S,
-        setup: Arc<HallSetup>,
+    pub fn start_with(
+        hall: Hall,
         key_path: &Path,
         kiosk: KioskLink,
     ) -> anyhow::Result<KioskDevices> {
-        Self::open(sink, setup, load_paired_key(key_path), kiosk)
+        Self::open(hall, load_paired_key(key_path), kiosk)
     }
 
-    fn open<S: CommandSink + Clone + 'static>(
-        sink: S,
-        setup: Arc<HallSetup>,
+    fn open(
+        hall: Hall,
         key: Result<HallKey, String>,
         kiosk: KioskLink,
     ) -> anyhow::Result<KioskDevices> {
+        let setup = Arc::clone(hall.setup());
         let config = &setup.config;
         let (reports_tx, reports) = mpsc::channel(64);
         let printer = PrinterService::new(
@@ -88,12 +83,7 @@ impl KioskDevices {
             }
         }
         // The kiosk screen prints its own tickets, so nothing here follows the engine's events.
-        tokio::spawn(forward_reports(
-            sink,
-            Arc::clone(&setup),
-            reports,
-            KioskPresence::Screen(kiosk),
-        ));
+        tokio::spawn(forward_reports(hall, reports, KioskPresence::Screen(kiosk)));
         Ok(KioskDevices {
             _threads: threads,
             printer,
@@ -101,7 +91,7 @@ impl KioskDevices {
     }
 
     /// The serial printer, for the kiosk to print on.
-    pub fn kiosk_printer(&self) -> Arc<dyn KioskPrinter> {
+    pub fn kiosk_printer(&self) -> Arc<dyn TicketOutput> {
         Arc::new(self.printer.clone())
     }
 }

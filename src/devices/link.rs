@@ -1,6 +1,6 @@
 //! How device reports reach the hall and cards reach the kiosk.
 //!
-//! The drivers put [`DeviceReport`]s on a channel; here they become commands for a [`CommandSink`]
+//! The drivers put [`DeviceReport`]s on a channel; here they become commands for the [`Hall`] port
 //! (the engine on the hall node's own board, or the hall node over the LAN from a kiosk board), and
 //! card reads go to the kiosk screen when one runs. A board without a kiosk screen has the devices
 //! stand in for it: a card takes a ticket by itself and, next to the engine, every issued ticket is
@@ -17,10 +17,8 @@ use super::idcard::ReaderError;
 use super::printer::{PrinterService, TicketPrinter};
 use super::{CARD_COUNTERS, DeviceReport, ticket_print};
 use crate::config::{HallSetup, Lang};
-use crate::engine::EngineHandle;
+use crate::ports::{CardInput, Hall, HallNews};
 use crate::queue::{Command, Event, policy};
-use crate::sink::CommandSink;
-use crate::ui::CardReaderHandle;
 
 /// Whether a kiosk screen runs beside the devices, which decides who prints and who takes cards.
 #[derive(Clone)]
@@ -36,26 +34,26 @@ pub enum KioskPresence {
 /// Where the kiosk takes card reads. The devices start before the screens, so the kiosk's handle
 /// arrives later; cards read before it does are dropped.
 #[derive(Clone, Default)]
-pub struct KioskLink(Arc<OnceLock<CardReaderHandle>>);
+pub struct KioskLink(Arc<OnceLock<Arc<dyn CardInput>>>);
 
 impl KioskLink {
     /// The callback the screens call once the kiosk is bound (`ScreenOptions::on_kiosk`).
-    pub fn on_kiosk(&self) -> Arc<dyn Fn(CardReaderHandle) + Send + Sync> {
+    pub fn on_kiosk(&self) -> Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync> {
         let slot = Arc::clone(&self.0);
         Arc::new(move |handle| {
             let _ = slot.set(handle);
         })
     }
 
-    fn kiosk(&self) -> Option<&CardReaderHandle> {
+    fn kiosk(&self) -> Option<&Arc<dyn CardInput>> {
         self.0.get()
     }
 }
 
-/// Joins the drivers to the engine in this process: their reports become commands, and without a
-/// kiosk screen every issued ticket is printed. Call inside the tokio runtime.
+/// Joins the drivers to the hall: their reports become commands, and without a kiosk screen every
+/// issued ticket is printed. Call inside the tokio runtime.
 pub fn join<P>(
-    engine: EngineHandle,
+    hall: Hall,
     printer: PrinterService<P>,
     reports: mpsc::Receiver<DeviceReport>,
     presence: KioskPresence,
@@ -63,20 +61,19 @@ pub fn join<P>(
     P: TicketPrinter + 'static,
 {
     if matches!(presence, KioskPresence::Headless) {
-        tokio::spawn(print_issued_tickets(engine.clone(), printer));
+        tokio::spawn(print_issued_tickets(hall.clone(), printer));
     }
-    let setup = Arc::clone(engine.setup());
-    tokio::spawn(forward_reports(engine, setup, reports, presence));
+    tokio::spawn(forward_reports(hall, reports, presence));
 }
 
-/// Turns device reports into commands for `sink` until the drivers stop. Commands go one at a time
-/// in report order, so a fault and its recovery reach the hall in the order they happened.
-pub async fn forward_reports<S: CommandSink>(
-    sink: S,
-    setup: Arc<HallSetup>,
+/// Turns device reports into commands for the hall until the drivers stop. Commands go one at a
+/// time in report order, so a fault and its recovery reach the hall in the order they happened.
+pub async fn forward_reports(
+    hall: Hall,
     mut reports: mpsc::Receiver<DeviceReport>,
     presence: KioskPresence,
 ) {
+    let setup = Arc::clone(hall.setup());
     let mut unread = UnreadCardFilter::default();
     let quiet = Duration::from_millis(setup.config.idcard.same_card_quiet_ms);
     while let Some(report) = reports.recv().await {
@@ -90,7 +87,7 @@ pub async fn forward_reports<S: CommandSink>(
             continue;
         };
         let name = command.name();
-        match sink.send(command).await {
+        match hall.send(command).await {
             Ok(outcome) => {
                 if let crate::store::CommandResult::Refused(refusal) = &outcome.result {
                     tracing::warn!("device report {name} refused: {}", refusal.message);
@@ -191,34 +188,40 @@ fn command_for(
     }
 }
 
-/// Prints every ticket the engine issues, as it is issued. Only a board running the engine sees its
-/// events this way.
-async fn print_issued_tickets<P>(engine: EngineHandle, printer: PrinterService<P>)
+/// Prints every ticket the hall issues, as it is issued, one after the other.
+async fn print_issued_tickets<P>(hall: Hall, printer: PrinterService<P>)
 where
     P: TicketPrinter + 'static,
 {
-    let mut events = engine.subscribe();
-    while let Ok(stored) = events.recv().await {
-        let Event::TicketIssued { ticket, .. } = &stored.event else {
-            continue;
-        };
-        let Ok(state) = engine.state().await else {
+    let (prints, mut queue) = mpsc::unbounded_channel();
+    let setup = Arc::clone(hall.setup());
+    let follow = hall.follow(Arc::new(move |news| {
+        let HallNews::State { state, events } = news else {
             return;
         };
-        let Some(ticket) = state.tickets.get(ticket) else {
-            continue;
-        };
-        let setup = engine.setup();
-        let ahead = policy::people_ahead(
-            setup,
-            stored.recorded.hall_ms,
-            ticket,
-            state.tickets.values(),
-        );
-        let print = ticket_print(setup, ticket, ahead, Lang::Zh);
-        let printer = printer.clone();
-        let _ = tokio::task::spawn_blocking(move || printer.print(&print)).await;
-    }
+        for stored in events {
+            let Event::TicketIssued { ticket, .. } = &stored.event else {
+                continue;
+            };
+            let Some(ticket) = state.tickets.get(ticket) else {
+                continue;
+            };
+            let ahead = policy::people_ahead(
+                &setup,
+                stored.recorded.hall_ms,
+                ticket,
+                state.tickets.values(),
+            );
+            let _ = prints.send(ticket_print(&setup, ticket, ahead, Lang::Zh));
+        }
+    }));
+    let print = async move {
+        while let Some(ticket) = queue.recv().await {
+            let printer = printer.clone();
+            let _ = tokio::task::spawn_blocking(move || printer.print(&ticket)).await;
+        }
+    };
+    tokio::join!(follow, print);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod printer;
 pub mod pty;
 pub mod serial;
 pub mod sim_cli;
+mod ticket_output;
 pub mod worker;
 
 mod report;
@@ -21,5 +22,6 @@ pub use bridge::ticket_print;
 pub use report::{
     CARD_COUNTERS, CardCounters, DeviceFault, DeviceKind, DeviceReport, HealthTracker,
 };
+pub use ticket_output::{SimulatedPrinter, UnconnectedPrinter};
 
 pub use crate::config::devices::ConfigProblem;

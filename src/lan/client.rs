@@ -25,22 +25,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// No byte at all (not even a keep-alive) for this long means the link is gone.
 const STREAM_SILENCE: Duration = Duration::from_secs(KEEP_ALIVE.as_secs() * 3);
 
-/// Whether the hall node can be reached, as the terminal's screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkState {
-    /// Nothing tried yet.
-    Unknown,
-    Connected,
-    /// The last attempt failed; the client keeps retrying.
-    Lost {
-        reason: String,
-    },
-    /// The hall node answers but no longer knows this terminal's token (revoked, or the hall's
-    /// database replaced): only pairing again helps. The client keeps trying in case it is restored.
-    Unpaired {
-        reason: String,
-    },
-}
+pub use crate::ports::LinkState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -321,7 +306,7 @@ impl HallClient {
             if let Event::TicketIssued { ticket, number, .. } = &event {
                 numbers.insert(*ticket, number.clone());
             }
-            let Some((ticket, window)) = crate::voice::called(&event) else {
+            let Some((ticket, window)) = crate::queue::policy::call_in(&event) else {
                 continue;
             };
             if !numbers.contains_key(&ticket)

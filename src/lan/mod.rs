@@ -16,6 +16,7 @@ pub mod display;
 pub mod error;
 pub mod metrics;
 pub mod push;
+pub mod terminal;
 mod web;
 
 use std::net::SocketAddr;

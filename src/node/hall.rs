@@ -14,38 +14,22 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::buttons::{self, CommandSink};
+use crate::buttons;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
+use crate::devices::UnconnectedPrinter;
 use crate::devices::kiosk::{KioskDevices, key_path_beside};
 use crate::devices::link::KioskLink;
 use crate::engine::EngineHandle;
 use crate::lan::HallServer;
 use crate::lan::client::{HallClient, LinkState};
+use crate::lan::terminal::{LanHall, SCREEN_PATIENCE};
+use crate::ports::Hall;
 use crate::ui::{self, ScreenKind};
 use crate::voice;
 
-/// A board's part in the hall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NodeRole {
-    /// Owns the engine and the store; serves the LAN.
-    Hall,
-    Kiosk,
-    /// A window terminal: call buttons for `[buttons] window`.
-    Counter,
-    /// A display wall: voice announcements.
-    Display,
-}
-
-/// No role named means every role: the demo hall in one process.
-fn has(roles: &[NodeRole], role: NodeRole) -> bool {
-    roles.is_empty() || roles.contains(&role)
-}
-
-/// Whether this board runs the engine.
-pub fn is_hall_node(roles: &[NodeRole]) -> bool {
-    has(roles, NodeRole::Hall)
-}
+use crate::config::has_role as has;
+pub use crate::config::{NodeRole, is_hall_node};
 
 /// Why a configured board with the kiosk role may not start: a kiosk is its screen. Without it
 /// citizens could not choose a service and the kiosk's ticket printer and ID-card reader would stay
@@ -114,18 +98,18 @@ pub async fn start_hall_node(
     if has(roles, NodeRole::Counter)
         && let Some(window) = buttons_window
     {
-        start_buttons(&setup, window, engine.clone());
+        start_buttons(&setup, window, engine.clone().into());
     }
     if has(roles, NodeRole::Display)
         && let Some(announcer) = voice::start(&setup.config.voice, &setup.config.hall.languages)
     {
-        tokio::spawn(voice::follow_engine(engine.clone(), announcer));
+        tokio::spawn(voice::follow_hall(engine.clone().into(), announcer));
     }
     Ok(HallNode { server })
 }
 
 /// Presses from GPIO when built with `gpio` and pins are set, else from standard input.
-fn start_buttons(setup: &HallSetup, window: u16, sink: impl CommandSink + 'static) {
+fn start_buttons(setup: &HallSetup, window: u16, hall: Hall) {
     let config = &setup.config.buttons;
     let (presses, received) = mpsc::channel(16);
     #[cfg(feature = "gpio")]
@@ -137,7 +121,7 @@ fn start_buttons(setup: &HallSetup, window: u16, sink: impl CommandSink + 'stati
         buttons::stdin::spawn(presses);
     }
     let debounce = Duration::from_millis(u64::from(config.debounce_ms));
-    tokio::spawn(buttons::run(received, window, debounce, sink));
+    tokio::spawn(buttons::run(received, window, debounce, hall));
 }
 
 /// Watches the configured pins; false when none are set or the board has no GPIO.
@@ -222,7 +206,9 @@ pub fn run_terminal(
     if screens.contains(&ScreenKind::Kiosk) {
         let _entered = runtime.enter();
         let key_path = key_path_beside(Path::new(&setup.config.lan.token_file));
-        match KioskDevices::start_with(client.clone(), setup.clone(), &key_path, kiosk.clone()) {
+        // Device reports wait for the hall node as long as it takes: a fault must reach staff.
+        let hall: Hall = Arc::new(LanHall::new(client.clone(), setup.clone(), None));
+        match KioskDevices::start_with(hall, &key_path, kiosk.clone()) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
         }
@@ -231,14 +217,14 @@ pub fn run_terminal(
         kinds: screens,
         printer: match &kiosk_devices {
             Some(devices) => devices.kiosk_printer(),
-            None => Arc::new(ui::UnconnectedPrinter),
+            None => Arc::new(UnconnectedPrinter),
         },
         demo: false,
         on_kiosk: Some(kiosk.on_kiosk()),
     };
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));
-    let source = ui::HallSource::lan(client, setup, ui::SCREEN_PATIENCE);
-    if let Err(e) = ui::run_screens(source, clock, runtime.handle(), &options) {
+    let hall: Hall = Arc::new(LanHall::new(client, setup, Some(SCREEN_PATIENCE)));
+    if let Err(e) = ui::run_screens(hall, clock, runtime.handle(), &options) {
         eprintln!("hallq: {e}; this terminal keeps running without screens");
         runtime.block_on(quit).ok();
     }
@@ -289,7 +275,8 @@ fn start_terminal(
     if has(roles, NodeRole::Counter)
         && let Some(window) = setup.config.buttons.window
     {
-        start_buttons(setup, window, client.clone());
+        let hall: Hall = Arc::new(LanHall::new(client.clone(), setup.clone(), None));
+        start_buttons(setup, window, hall);
     }
     let display = has(roles, NodeRole::Display);
     let print_calls = display && no_wall_shown;

@@ -110,7 +110,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("sim-tickets");
-            match DemoDevices::start(engine.clone(), &tickets, presence.clone()) {
+            match DemoDevices::start(engine.clone().into(), &tickets, presence.clone()) {
                 Ok(running) => {
                     tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
                     devices = Some(running);
@@ -125,7 +125,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !demo_hall && matches!(presence, KioskPresence::Screen(_)) {
         let _entered = runtime.enter();
         let key_path = crate::devices::kiosk::key_path_beside(&db_path);
-        match crate::devices::kiosk::KioskDevices::start(engine.clone(), &key_path, kiosk.clone()) {
+        match crate::devices::kiosk::KioskDevices::start(
+            engine.clone().into(),
+            &key_path,
+            kiosk.clone(),
+        ) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
         }
@@ -158,8 +162,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             printer: match (&devices, &kiosk_devices, demo_hall) {
                 (Some(running), _, _) => running.kiosk_printer(),
                 (None, Some(configured), _) => configured.kiosk_printer(),
-                (None, None, true) => Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
-                (None, None, false) => Arc::new(ui::UnconnectedPrinter),
+                (None, None, true) => Arc::new(crate::devices::SimulatedPrinter),
+                (None, None, false) => Arc::new(crate::devices::UnconnectedPrinter),
             },
             demo: demo_hall,
             on_kiosk: Some(kiosk.on_kiosk()),

@@ -11,8 +11,18 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::ticket::{Ticket, TicketState};
+use super::event::Event;
+use super::ticket::{Ticket, TicketId, TicketState};
 use crate::config::{CallOrder, HallSetup};
+
+/// The ticket and window a call or recall names: what a wall shows and a voice announces.
+pub fn call_in(event: &Event) -> Option<(TicketId, u16)> {
+    match event {
+        Event::TicketCalled { ticket, window, .. }
+        | Event::TicketRecalled { ticket, window, .. } => Some((*ticket, *window)),
+        _ => None,
+    }
+}
 
 /// The class of a waiting ticket: lower is called first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -15,13 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDateTime;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
-use super::source::{self, CommandError, HallSource};
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
-use crate::engine::{EngineError, EngineHandle};
-use crate::lan::client::LinkState;
+use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState};
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
 
@@ -49,7 +47,7 @@ pub trait Screen {
 
 pub struct Hub {
     id: u64,
-    source: HallSource,
+    hall: Hall,
     clock: Arc<dyn Clock>,
     /// Whether the hall node answers; an engine in this process always does.
     link: RefCell<LinkState>,
@@ -68,41 +66,28 @@ impl Hub {
     ///
     /// A terminal's screens open at once, empty and saying the hall node is not reached, and fill in
     /// when it answers.
-    pub fn start(
-        source: HallSource,
-        clock: Arc<dyn Clock>,
-        runtime: &tokio::runtime::Handle,
-    ) -> Result<Rc<Hub>, EngineError> {
+    pub fn start(hall: Hall, clock: Arc<dyn Clock>, runtime: &tokio::runtime::Handle) -> Rc<Hub> {
         let id = NEXT_HUB_ID.fetch_add(1, Ordering::Relaxed);
         let (jobs, queue) = mpsc::channel(JOB_QUEUE);
         let mut tasks = vec![runtime.spawn(run_jobs(id, queue))];
-        let (state, link) = match &source {
-            HallSource::Engine(engine) => {
-                // Subscribe before reading the state, so no event falls between the two.
-                let events = engine.subscribe();
-                let state = runtime.block_on(engine.state())?;
-                tasks.push(runtime.spawn(follow_events(id, engine.clone(), events)));
-                (state, LinkState::Connected)
-            }
-            HallSource::Lan { client, .. } => {
-                tasks.push(runtime.spawn(source::follow_hall_node(
-                    client.clone(),
-                    move |state, events| {
-                        deliver(
-                            id,
-                            Box::new(move |hub: &Rc<Hub>| hub.update(state, &events)),
-                        )
-                    },
-                )));
-                tasks.push(
-                    runtime.spawn(source::watch_link(client.clone(), move |link| {
-                        deliver(id, Box::new(move |hub: &Rc<Hub>| hub.set_link(link)))
-                    })),
-                );
-                (HallState::default(), LinkState::Unknown)
-            }
+        let state = runtime.block_on(hall.snapshot());
+        // An engine in this process answers at once; a terminal's screens open empty and say the
+        // hall node is not reached until its first news.
+        let link = match state {
+            Some(_) => LinkState::Connected,
+            None => LinkState::Unknown,
         };
-        let lang = source
+        let follower = hall.follow(Arc::new(move |news| {
+            deliver(
+                id,
+                Box::new(move |hub: &Rc<Hub>| match news {
+                    HallNews::State { state, events } => hub.update(state, &events),
+                    HallNews::Link(link) => hub.set_link(link),
+                }),
+            )
+        }));
+        tasks.push(runtime.spawn(follower));
+        let lang = hall
             .setup()
             .config
             .hall
@@ -112,24 +97,24 @@ impl Hub {
             .unwrap_or(Lang::Zh);
         let hub = Rc::new(Hub {
             id,
-            source,
+            hall,
             clock,
             link: RefCell::new(link),
             jobs,
             tasks,
             lang: Cell::new(lang),
-            state: RefCell::new(Arc::new(state)),
+            state: RefCell::new(Arc::new(state.unwrap_or_default())),
             screens: RefCell::default(),
             kiosk: RefCell::default(),
             panels: RefCell::default(),
             ratings: RefCell::default(),
         });
         HUBS.with(|hubs| hubs.borrow_mut().insert(id, Rc::downgrade(&hub)));
-        Ok(hub)
+        hub
     }
 
     pub fn setup(&self) -> &Arc<HallSetup> {
-        self.source.setup()
+        self.hall.setup()
     }
 
     /// True while the hall node cannot be reached (or has not been yet, or refuses this terminal):
@@ -189,10 +174,10 @@ impl Hub {
         command: Command,
         then: impl FnOnce(&Rc<Hub>, Result<Outcome, CommandError>) + Send + 'static,
     ) {
-        let source = self.source.clone();
+        let hall = self.hall.clone();
         let command_id = format!("ui-{}", uuid::Uuid::now_v7().simple());
         self.submit(async move {
-            let outcome = source.execute(command_id, command).await;
+            let outcome = hall.execute(command_id, command).await;
             Box::new(move |hub: &Rc<Hub>| then(hub, outcome)) as UiTask
         });
     }
@@ -262,10 +247,10 @@ impl CardReaderHandle {
     pub fn card_tapped(&self, card: crate::queue::CitizenCard) {
         self.card_read(card, false);
     }
+}
 
-    /// As [`Self::card_tapped`], for a card that may be past its expiry date: a service that does
-    /// not accept expired cards is refused with a notice.
-    pub fn card_read(&self, card: crate::queue::CitizenCard, expired: bool) {
+impl CardInput for CardReaderHandle {
+    fn card_read(&self, card: crate::queue::CitizenCard, expired: bool) {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {
@@ -277,8 +262,7 @@ impl CardReaderHandle {
         );
     }
 
-    /// A card lay on the reader but could not be read: the kiosk tells the citizen what to do.
-    pub fn card_unreadable(&self) {
+    fn card_unreadable(&self) {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {
@@ -307,30 +291,5 @@ async fn run_jobs(hub_id: u64, mut queue: mpsc::Receiver<Job>) {
     while let Some(job) = queue.recv().await {
         let task = job.await;
         deliver(hub_id, task);
-    }
-}
-
-async fn follow_events(
-    hub_id: u64,
-    engine: EngineHandle,
-    mut events: broadcast::Receiver<Arc<StoredEvent>>,
-) {
-    loop {
-        let mut batch = match events.recv().await {
-            Ok(event) => vec![event],
-            // Missed events are only missed animations: the state fetched below is complete.
-            Err(broadcast::error::RecvError::Lagged(_)) => Vec::new(),
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        while let Ok(event) = events.try_recv() {
-            batch.push(event);
-        }
-        let Ok(state) = engine.state().await else {
-            return;
-        };
-        deliver(
-            hub_id,
-            Box::new(move |hub: &Rc<Hub>| hub.update(state, &batch)),
-        );
     }
 }

@@ -7,23 +7,22 @@ use std::sync::Arc;
 
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
-use super::CommandError;
 use super::hub::{Hub, Screen};
-use super::ticket_output::{KioskPrinter, PrintJob, qr_pixels};
+use super::qr_pixels;
 use super::views;
 use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use crate::config::{Lang, Orientation, localized};
+use crate::ports::CommandError;
+use crate::ports::{PrintJob, TicketOutput};
 use crate::queue::{AppointmentState, CitizenCard, Command, DeviceFault, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
 
-/// The engine's name for the kiosk's ticket printer in device reports, as the printer driver reports it.
-pub const PRINTER_DEVICE: &str = "ticket_printer";
-/// The engine's name for the kiosk's ID-card reader in device reports.
-pub const READER_DEVICE: &str = "idcard_reader";
+use crate::ports::IDCARD_READER as READER_DEVICE;
+pub use crate::ports::TICKET_PRINTER as PRINTER_DEVICE;
 
 pub struct KioskController {
     ui: Kiosk,
-    printer: Arc<dyn KioskPrinter>,
+    printer: Arc<dyn TicketOutput>,
     /// The service a citizen chose that needs their ID card; the next card tap takes its ticket.
     awaiting_card_for: RefCell<Option<String>>,
     /// The card the demo button "taps".
@@ -45,7 +44,7 @@ impl KioskController {
     pub fn bind(
         hub: &Rc<Hub>,
         ui: Kiosk,
-        printer: Arc<dyn KioskPrinter>,
+        printer: Arc<dyn TicketOutput>,
         demo: bool,
     ) -> Rc<KioskController> {
         let screens = &hub.setup().config.screens;
@@ -296,31 +295,32 @@ impl KioskController {
         let setup = hub.setup().clone();
         let lang = hub.lang();
         let adapter = self.adapter();
-        let job = PrintJob {
-            hall_name: localized(&setup.config.hall.name, lang).to_string(),
-            service_name: views::service_name(&setup, &ticket.service, lang),
-            number: ticket.number.clone(),
-            people_ahead,
-            windows: views::windows_text(&setup, ticket),
-            lang,
-            ticket: crate::devices::ticket_print(&setup, ticket, people_ahead, lang),
-        };
-        adapter.set_number(job.number.as_str().into());
-        adapter.set_ticket_service_name(job.service_name.as_str().into());
-        adapter.set_windows(job.windows.as_str().into());
+        let status_url = setup
+            .config
+            .ticket
+            .status_url(ticket.status_token.as_deref().unwrap_or_default(), lang);
+        adapter.set_number(ticket.number.as_str().into());
+        adapter.set_ticket_service_name(views::service_name(&setup, &ticket.service, lang).into());
+        adapter.set_windows(views::windows_text(&setup, ticket).into());
         adapter.set_people_ahead(people_ahead as i32);
-        if let Some(pixels) = qr_pixels(&job.ticket.status_url) {
+        let job = PrintJob {
+            setup,
+            ticket: ticket.clone(),
+            people_ahead,
+            lang,
+        };
+        if let Some(pixels) = qr_pixels(&status_url) {
             adapter.set_qr(Image::from_rgb8(pixels));
         }
         adapter.set_page(KioskPage::Issued);
         if hub.state().faults.contains_key(PRINTER_DEVICE) {
             // Known to be out of order: do not make the citizen wait for a print that cannot come.
-            self.print_failed(hub, &job.number, "the printer reports a fault".into());
+            self.print_failed(hub, &ticket.number, "the printer reports a fault".into());
             return;
         }
         adapter.set_printed(true);
         let printer = self.printer.clone();
-        let number = job.number.clone();
+        let number = ticket.number.clone();
         hub.run_blocking(
             move || printer.print(&job),
             move |hub, result| {
@@ -451,20 +451,5 @@ impl Screen for KioskController {
 
     fn set_direction(&self, right_to_left: bool) {
         self.ui.global::<Locale>().set_rtl(right_to_left);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_kiosk_watches_the_printer_under_the_drivers_name() {
-        assert_eq!(
-            super::PRINTER_DEVICE,
-            crate::devices::DeviceKind::TicketPrinter.name()
-        );
-        assert_eq!(
-            super::READER_DEVICE,
-            crate::devices::DeviceKind::IdCardReader.name()
-        );
     }
 }

@@ -4,14 +4,12 @@
 //! The `.slint` files in `ui/` hold no rules. Each page exports a global adapter; one controller here
 //! binds it: callbacks become engine commands, the engine's answers and events become properties.
 
-pub mod bench;
 mod display_wall;
 pub mod headless;
 mod hub;
 mod kiosk;
+mod qr;
 mod rating;
-mod source;
-mod ticket_output;
 mod views;
 mod window_panel;
 
@@ -22,14 +20,13 @@ use slint::ComponentHandle;
 
 pub use hub::{CardReaderHandle, Hub};
 pub use kiosk::{PRINTER_DEVICE, demo_card};
+pub use qr::qr_pixels;
 pub use rating::prompt as prompt_rating;
-pub use source::{CommandError, HallSource, SCREEN_PATIENCE};
-pub use ticket_output::{KioskPrinter, PrintJob, SimulatedPrinter, UnconnectedPrinter, qr_pixels};
 
 use crate::clock::Clock;
 use crate::config::HallSetup;
-use crate::engine::EngineHandle;
-use crate::node::hall::NodeRole;
+use crate::config::NodeRole;
+use crate::ports::{CardInput, Hall, TicketOutput};
 use crate::queue::{Booking, Command};
 
 slint::include_modules!();
@@ -67,12 +64,12 @@ impl std::str::FromStr for ScreenKind {
 pub struct ScreenOptions {
     pub kinds: Vec<ScreenKind>,
     /// The kiosk's ticket printer.
-    pub printer: Arc<dyn KioskPrinter>,
+    pub printer: Arc<dyn TicketOutput>,
     /// The demo hall: the kiosk offers a demo ID card and a printer-fault switch.
     pub demo: bool,
     /// Told where the kiosk takes card reads once it is bound, so a card reader started before
     /// the screens can hand cards to it.
-    pub on_kiosk: Option<Arc<dyn Fn(CardReaderHandle) + Send + Sync>>,
+    pub on_kiosk: Option<Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync>>,
 }
 
 /// The open screens and the hub behind them. Dropping it closes them.
@@ -89,13 +86,13 @@ pub struct Screens {
 impl Screens {
     /// Creates and binds the screens. Call on the thread that runs the Slint event loop.
     pub fn open(
-        source: impl Into<HallSource>,
+        hall: impl Into<Hall>,
         clock: Arc<dyn Clock>,
         runtime: &tokio::runtime::Handle,
         options: &ScreenOptions,
     ) -> anyhow::Result<Screens> {
-        let source = source.into();
-        let setup = source.setup().clone();
+        let hall = hall.into();
+        let setup = hall.setup().clone();
         for kind in &options.kinds {
             if let ScreenKind::Window(n) = kind
                 && setup.window(*n).is_none()
@@ -103,7 +100,7 @@ impl Screens {
                 anyhow::bail!("the hall has no window {n}");
             }
         }
-        let hub = Hub::start(source, clock, runtime)?;
+        let hub = Hub::start(hall, clock, runtime);
         let mut screens = Screens {
             hub: hub.clone(),
             kiosk: None,
@@ -123,7 +120,7 @@ impl Screens {
                         options.demo,
                     );
                     if let Some(on_kiosk) = &options.on_kiosk {
-                        on_kiosk(hub.card_reader());
+                        on_kiosk(Arc::new(hub.card_reader()));
                     }
                     screens.kiosk = Some(ui);
                 }
@@ -223,7 +220,7 @@ pub fn display_available() -> bool {
 /// Opens `kinds` and runs the Slint event loop on this thread until the last window closes or
 /// `slint::quit_event_loop` is called (e.g. on Ctrl-C).
 pub fn run_screens(
-    source: impl Into<HallSource>,
+    hall: impl Into<Hall>,
     clock: Arc<dyn Clock>,
     runtime: &tokio::runtime::Handle,
     options: &ScreenOptions,
@@ -232,7 +229,7 @@ pub fn run_screens(
         return Err(ScreensError::NoDisplay);
     }
     let failed = |e: &dyn std::fmt::Display| ScreensError::Failed(e.to_string());
-    let screens = Screens::open(source, clock, runtime, options).map_err(|e| failed(&e))?;
+    let screens = Screens::open(hall, clock, runtime, options).map_err(|e| failed(&e))?;
     screens.show().map_err(|e| failed(&e))?;
     slint::run_event_loop_until_quit().map_err(|e| failed(&e))?;
     Ok(())
@@ -240,7 +237,7 @@ pub fn run_screens(
 
 /// The demo hall books a slot for the demo ID card, starting now, so "tap the ID card" on the kiosk
 /// home screen shows an appointment check-in.
-pub async fn book_demo_appointment(engine: &EngineHandle, clock: &dyn Clock) {
+pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &dyn Clock) {
     let setup = engine.setup().clone();
     let Some(service) = setup
         .config
@@ -281,7 +278,7 @@ mod tests {
 
     #[test]
     fn each_role_brings_its_screen() {
-        use crate::node::hall::NodeRole;
+        use crate::config::NodeRole;
         let setup = crate::config::example();
         let all = [
             ScreenKind::Kiosk,

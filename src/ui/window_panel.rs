@@ -7,12 +7,11 @@ use std::rc::{Rc, Weak};
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::CommandError;
 use super::hub::{Hub, Screen};
 use super::views;
 use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
-use crate::lan::client::ClientError;
+use crate::ports::CommandError;
 use chrono::Timelike;
 
 use crate::queue::{Command, TicketState, TransferTarget};
@@ -175,9 +174,7 @@ impl PanelController {
                 adapter.set_notice(notice);
                 adapter.set_notice_arg(arg.into());
             }
-            Err(CommandError::Lan(
-                e @ (ClientError::GaveUp { .. } | ClientError::Unreachable(_)),
-            )) => {
+            Err(e @ CommandError::NotReached(_)) => {
                 tracing::warn!("a window command did not reach the hall node: {e}");
                 adapter.set_notice(PanelNotice::NotSent);
             }

@@ -14,8 +14,8 @@ use std::time::Duration;
 pub use announcer::{Announcer, CallQueue, Voice};
 
 use crate::config::{Lang, VoiceConfig};
-use crate::engine::EngineHandle;
-use crate::queue::{Event, TicketId};
+use crate::ports::{Hall, HallNews};
+use crate::queue::policy;
 
 /// Starts the announcer the config asks for, or `None` when voice is off. Missing clips are reported
 /// once here; the wall runs without them.
@@ -47,34 +47,21 @@ pub fn start(config: &VoiceConfig, languages: &[Lang]) -> Option<Announcer> {
     Some(Announcer::spawn(voice, queue))
 }
 
-/// The ticket and window a call or recall names.
-pub fn called(event: &Event) -> Option<(TicketId, u16)> {
-    match event {
-        Event::TicketCalled { ticket, window, .. }
-        | Event::TicketRecalled { ticket, window, .. } => Some((*ticket, *window)),
-        _ => None,
-    }
-}
-
-/// Announces every call and recall the engine in this process commits.
-pub async fn follow_engine(engine: EngineHandle, announcer: Announcer) {
-    let mut events = engine.subscribe();
-    loop {
-        let event = match events.recv().await {
-            Ok(event) => event,
-            // Calls missed while lagging are old by now: announcing them late would mislead.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+/// Announces every call and recall the hall commits from now on.
+pub async fn follow_hall(hall: Hall, announcer: Announcer) {
+    let follow = hall.follow(Arc::new(move |news| {
+        let HallNews::State { state, events } = news else {
+            return;
         };
-        let Some((ticket, window)) = called(&event.event) else {
-            continue;
-        };
-        if let Ok(state) = engine.state().await
-            && let Some(t) = state.tickets.get(&ticket)
-        {
-            announcer.announce(&t.number, window);
+        for stored in &events {
+            if let Some((ticket, window)) = policy::call_in(&stored.event)
+                && let Some(t) = state.tickets.get(&ticket)
+            {
+                announcer.announce(&t.number, window);
+            }
         }
-    }
+    }));
+    follow.await
 }
 
 #[cfg(test)]
@@ -177,7 +164,7 @@ mod tests {
         let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
         let (engine, _writer) =
             crate::engine::start(setup, &dir.path().join("hall.db"), clock).unwrap();
-        tokio::spawn(follow_engine(engine.clone(), announcer));
+        tokio::spawn(follow_hall(engine.clone().into(), announcer));
         let commands = [
             Command::IssueTicket {
                 service: "SB".into(),

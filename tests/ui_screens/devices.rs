@@ -38,7 +38,7 @@ fn hall_of_setup_with_serial_printer(setup: hallq::config::HallSetup, sim: &Prin
     });
     let _entered = hall.runtime.as_ref().unwrap().enter();
     join(
-        hall.engine.clone().unwrap(),
+        hall.engine.clone().unwrap().into(),
         printer,
         rx,
         KioskPresence::Screen(link),
@@ -226,7 +226,12 @@ fn hall_with_card_reader(
     {
         let _entered = hall.runtime.as_ref().unwrap().enter();
         let engine = hall.engine.clone().unwrap();
-        join(engine, unused_printer, rx, KioskPresence::Screen(link));
+        join(
+            engine.into(),
+            unused_printer,
+            rx,
+            KioskPresence::Screen(link),
+        );
     }
     (hall, reader_sim, reader)
 }

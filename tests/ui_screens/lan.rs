@@ -3,7 +3,8 @@
 //! answers, say so on screen when it is gone, and a command retried across the outage acts once.
 
 use hallq::lan::Role;
-use hallq::ui::HallSource;
+use hallq::lan::terminal::LanHall;
+use hallq::ports::Hall;
 
 use super::lan_support::{TestHall, issue_tickets};
 use super::*;
@@ -32,7 +33,7 @@ impl Terminals {
             // Each board reads its own copy of the hall's config.
             let setup = Arc::new(hallq::config::example());
             let screens = Screens::open(
-                HallSource::lan(client, setup, patience),
+                Arc::new(LanHall::new(client, setup, Some(patience))) as Hall,
                 hall.clock.clone(),
                 runtime.handle(),
                 &ScreenOptions {

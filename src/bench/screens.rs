@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{ScreenKind, ScreenOptions, Screens, SimulatedPrinter, headless};
 use crate::clock::ManualClock;
+use crate::devices::SimulatedPrinter;
 use crate::queue::Command;
+use crate::ui::{ScreenKind, ScreenOptions, Screens, headless};
 
 const FRAMES: u32 = 20;
 

@@ -1,0 +1,192 @@
+//! The ports the edges meet on. Screens, devices, buttons and voice are written against these
+//! traits; the engine in this process and the LAN client each implement the hall port, the printer
+//! service implements the ticket output, and the kiosk screen hands out the card input. No edge
+//! imports another: the composition root (`node/`) plugs them together.
+//!
+//! This module depends only on the layers below it (engine, store, queue, config).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::config::HallSetup;
+use crate::engine::{EngineError, EngineHandle};
+use crate::lang::Lang;
+use crate::queue::{CitizenCard, Command, HallState, StoredEvent, Ticket};
+use crate::store::Outcome;
+
+/// A future a port returns; boxed so that the ports can be used as trait objects.
+pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where commands go and events come from: the engine in this process (the hall node, or the demo
+/// hall with every role), or the hall node over the LAN (a terminal board). Callers cannot tell the
+/// two apart except through the [`LinkState`]: an engine in the process is always there, while the
+/// LAN can drop.
+pub trait HallPort: Send + Sync {
+    /// The hall's configuration as this board knows it.
+    fn setup(&self) -> &Arc<HallSetup>;
+
+    /// Runs `command` once: a retry with the same `command_id` returns the first outcome.
+    fn execute(
+        &self,
+        command_id: String,
+        command: Command,
+    ) -> PortFuture<'_, Result<Outcome, CommandError>>;
+
+    /// The hall's state at once, where the port holds it (an engine in this process); a LAN link
+    /// answers `None` and delivers the state through [`HallPort::follow`] when the hall node answers.
+    fn snapshot(&self) -> PortFuture<'_, Option<HallState>>;
+
+    /// Delivers the hall's state after every batch of committed events, and the link at every
+    /// change, until the returned future is dropped. The first news is the whole state (with no
+    /// events), so a follower that joins late starts complete.
+    fn follow(&self, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) -> PortFuture<'static, ()>;
+
+    /// Runs `command` under a fresh command id: for a caller that does not retry by itself.
+    fn send(&self, command: Command) -> PortFuture<'_, Result<Outcome, CommandError>> {
+        self.execute(uuid::Uuid::now_v7().to_string(), command)
+    }
+}
+
+/// A shared hall port: what the composition root hands to every edge.
+pub type Hall = Arc<dyn HallPort>;
+
+impl From<EngineHandle> for Hall {
+    fn from(engine: EngineHandle) -> Hall {
+        Arc::new(engine)
+    }
+}
+
+/// What a follower of the hall learns.
+#[derive(Debug, Clone)]
+pub enum HallNews {
+    /// The state after `events` were committed (none for the first news).
+    State {
+        state: HallState,
+        events: Vec<Arc<StoredEvent>>,
+    },
+    /// Whether the hall can be reached changed.
+    Link(LinkState),
+}
+
+/// Whether the hall node can be reached, as a terminal's screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Nothing tried yet.
+    Unknown,
+    Connected,
+    /// The last attempt failed; the link keeps retrying.
+    Lost {
+        reason: String,
+    },
+    /// The hall node answers but no longer knows this terminal's token (revoked, or the hall's
+    /// database replaced): only pairing again helps. The link keeps trying in case it is restored.
+    Unpaired {
+        reason: String,
+    },
+}
+
+/// Why a command has no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The hall node answered and said no (bad token, wrong role, bad request): retrying cannot help.
+    #[error("{0}")]
+    Refused(String),
+    /// The hall node was not reached in time; the command may or may not have been executed, and
+    /// sending it again with the same id finds out without acting twice.
+    #[error("{0}")]
+    NotReached(String),
+}
+
+impl HallPort for EngineHandle {
+    fn setup(&self) -> &Arc<HallSetup> {
+        EngineHandle::setup(self)
+    }
+
+    fn execute(
+        &self,
+        command_id: String,
+        command: Command,
+    ) -> PortFuture<'_, Result<Outcome, CommandError>> {
+        Box::pin(async move { Ok(EngineHandle::execute(self, command_id, command).await?) })
+    }
+
+    fn snapshot(&self) -> PortFuture<'_, Option<HallState>> {
+        Box::pin(async move { self.state().await.ok() })
+    }
+
+    fn follow(&self, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) -> PortFuture<'static, ()> {
+        let engine = self.clone();
+        Box::pin(follow_engine(engine, deliver))
+    }
+}
+
+async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) {
+    // Subscribe before reading the state, so no event falls between the two.
+    let mut events = engine.subscribe();
+    deliver(HallNews::Link(LinkState::Connected));
+    let Ok(state) = engine.state().await else {
+        return;
+    };
+    deliver(HallNews::State {
+        state,
+        events: Vec::new(),
+    });
+    loop {
+        let mut batch = match events.recv().await {
+            Ok(event) => vec![event],
+            // Missed events are only missed animations: the state fetched below is complete.
+            Err(broadcast::error::RecvError::Lagged(_)) => Vec::new(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        while let Ok(event) = events.try_recv() {
+            batch.push(event);
+        }
+        let Ok(state) = engine.state().await else {
+            return;
+        };
+        deliver(HallNews::State {
+            state,
+            events: batch,
+        });
+    }
+}
+
+/// The kiosk's printer as its faults are named in the hall state: the screens watch for it, the
+/// printer driver reports under it.
+pub const TICKET_PRINTER: &str = "ticket_printer";
+/// The kiosk's ID-card reader, named as [`TICKET_PRINTER`] is.
+pub const IDCARD_READER: &str = "idcard_reader";
+
+/// Where the kiosk's tickets go: a printer, a simulator, or nowhere (the kiosk then shows the number
+/// on screen).
+pub trait TicketOutput: Send + Sync {
+    /// Prints `job`, blocking until the printer has it or has failed; the error says why in words
+    /// staff can act on.
+    fn print(&self, job: &PrintJob) -> Result<(), String>;
+}
+
+/// One issued ticket as the kiosk asks for it to be printed; the output lays it out.
+#[derive(Debug, Clone)]
+pub struct PrintJob {
+    pub setup: Arc<HallSetup>,
+    pub ticket: Ticket,
+    /// People waiting ahead of this ticket when it was issued.
+    pub people_ahead: u32,
+    /// The citizen's language on the kiosk (the ticket's status link opens in it).
+    pub lang: Lang,
+}
+
+/// Where a read ID card goes: the kiosk's screen, which takes the ticket the citizen is choosing or
+/// checks in a booking. Called from the reader's thread.
+pub trait CardInput: Send + Sync {
+    /// A card was read; `expired` marks a card past its expiry date, which a service that does not
+    /// accept expired cards refuses with a notice.
+    fn card_read(&self, card: CitizenCard, expired: bool);
+    /// A card lay on the reader but could not be read: the kiosk tells the citizen what to do.
+    fn card_unreadable(&self);
+}

@@ -17,8 +17,7 @@ use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::queue::day::{self, HallTime};
 use crate::queue::{
-    Command, Drawn, Event, HallState, Recorded, STATUS_TOKEN_BYTES, StoredEvent, day_opening,
-    decide, reply_for,
+    Command, Drawn, Event, HallState, Recorded, StoredEvent, day_opening, decide, reply_for,
 };
 use crate::store::{self, CommandResult, Outcome, Store, StoreError};
 
@@ -449,7 +448,7 @@ impl Live {
 /// answers from the store with what was drawn the first time.
 fn draw_for_decide() -> Drawn {
     Drawn {
-        status_token: hex::encode(rand::random::<[u8; STATUS_TOKEN_BYTES]>()),
+        status_token: crate::identity::draw_status_token(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod devices;
 pub mod engine;
+pub mod identity;
 pub mod lan;
 pub mod lang;
 pub mod node;

@@ -8,12 +8,13 @@ use std::time::Duration;
 use common::Hall;
 use hallq::devices::DeviceReport;
 use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
-use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use hallq::devices::idcard::{IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::printer::bench::example_ticket;
 use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
 };
+use hallq::identity::HallKey;
 use hallq::queue::{Command, Event};
 use tokio::sync::mpsc;
 

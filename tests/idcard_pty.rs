@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use hallq::devices::idcard::card_text::mask_name;
 use hallq::devices::idcard::frame::{Command, FrameError, SamStatus};
 use hallq::devices::idcard::sim::{CardReaderSim, ReaderFault, TestCard};
 use hallq::devices::idcard::{
-    CardFacts, CardKind, HallKey, IdCardReaderConfig, ReaderError, SamReader, spawn_card_reader,
+    CardFacts, CardKind, IdCardReaderConfig, ReaderError, SamReader, spawn_card_reader,
 };
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
+use hallq::identity::{HallKey, mask_name};
 use tokio::sync::mpsc;
 
 mod device_support;

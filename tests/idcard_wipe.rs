@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use hallq::devices::idcard::sim::TestCard;
-use hallq::devices::idcard::{HallKey, IdCardReaderConfig, SamReader};
+use hallq::devices::idcard::{IdCardReaderConfig, SamReader};
+use hallq::identity::HallKey;
 
 #[allow(dead_code)]
 mod device_support;

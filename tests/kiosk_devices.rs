@@ -10,10 +10,11 @@ use std::time::Duration;
 use hallq::clock::ManualClock;
 use hallq::config::HallSetup;
 use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
-use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
-use hallq::devices::kiosk::{KioskDevices, load_or_create_key};
+use hallq::devices::idcard::{IdCardReaderConfig, spawn_card_reader};
+use hallq::devices::kiosk::KioskDevices;
 use hallq::devices::link::{KioskLink, KioskPresence, forward_reports};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
+use hallq::identity::{HallKey, load_or_create_key};
 use hallq::lan::Role;
 use hallq::lan::client::HallClient;
 use hallq::lan::terminal::LanHall;
@@ -256,7 +257,7 @@ async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
     let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
     let key_path = board.path().join("idcard.key");
     let paired = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    hallq::devices::kiosk::store_key(&key_path, &paired).unwrap();
+    hallq::identity::store_key(&key_path, &paired).unwrap();
     let _devices = KioskDevices::start_with(
         board_port(kiosk, Arc::new(setup)),
         &key_path,

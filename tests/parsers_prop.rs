@@ -1,7 +1,7 @@
 //! Property tests of the two byte-stream parsers, through the same entry points as the cargo-fuzz
 //! targets in `fuzz/`: no input makes them panic or grow their buffers without bound.
 
-use hallq::devices::idcard::card_text::{HallKey, TEXT_LEN, parse_card_text};
+use hallq::devices::idcard::card_text::{TEXT_LEN, parse_card_text};
 use hallq::devices::idcard::frame::{FrameDecoder, MAX_LEN, encode};
 use hallq::devices::idcard::parse_untrusted;
 use hallq::devices::idcard::sim::TestCard;
@@ -11,6 +11,7 @@ use hallq::devices::printer::sim::interpret::{
     EscPosInterpreter, PrinterInput, interpret_untrusted,
 };
 use hallq::devices::printer::{PrinterConfig, TicketTextConfig};
+use hallq::identity::HallKey;
 use proptest::prelude::*;
 
 fn decode_all(chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {

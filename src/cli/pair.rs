@@ -101,10 +101,10 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             ))?;
             write_token(&path, client.token())?;
             if let Some(hex) = &paired.id_card_key {
-                let key = crate::devices::idcard::HallKey::from_hex(hex)
+                let key = crate::identity::HallKey::from_hex(hex)
                     .map_err(|e| anyhow::anyhow!("the hall node sent a bad hall key: {e}"))?;
-                let key_path = crate::devices::kiosk::key_path_beside(&path);
-                crate::devices::kiosk::store_key(&key_path, &key)?;
+                let key_path = crate::identity::key_path_beside(&path);
+                crate::identity::store_key(&key_path, &key)?;
                 println!("the hall's ID-card key kept in {}", key_path.display());
             }
             println!(

@@ -10,12 +10,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::idcard::sim::{CardReaderSim, TestCard};
-use super::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use super::idcard::{IdCardReaderConfig, spawn_card_reader};
 use super::link::{KioskPresence, join};
 use super::printer::sim::render::load_font;
 use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig};
 use super::worker::DeviceThread;
+use crate::identity::HallKey;
 use crate::ports::{Hall, TicketOutput};
 
 /// Every this many printed tickets the demo printer's paper runs out mid-ticket.

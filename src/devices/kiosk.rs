@@ -4,28 +4,20 @@
 //! a kiosk board of its own. A missing or unplugged device is reported as a fault; it never stops the
 //! hall.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::RngCore;
 use tokio::sync::mpsc;
 
-use super::idcard::{HallKey, spawn_card_reader};
+use super::idcard::spawn_card_reader;
 use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
 use super::worker::DeviceThread;
 use super::{DeviceFault, DeviceKind, DeviceReport};
+use crate::identity::{HallKey, load_or_create_key, load_paired_key};
 use crate::ports::{Hall, TicketOutput};
-
-/// Bytes of a hall key made on first start.
-const KEY_BYTES: usize = 32;
-/// The hall key's file name.
-const KEY_FILE: &str = "idcard.key";
 
 /// Keeps the kiosk's devices running; dropping it stops them.
 pub struct KioskDevices {
@@ -94,67 +86,4 @@ impl KioskDevices {
     pub fn kiosk_printer(&self) -> Arc<dyn TicketOutput> {
         Arc::new(self.printer.clone())
     }
-}
-
-/// Where the hall key lives: beside the hall node's database, or beside a kiosk board's device token.
-pub fn key_path_beside(file: &Path) -> PathBuf {
-    file.with_file_name(KEY_FILE)
-}
-
-/// The hall's secret for hashing ID numbers (appointments and per-person limits match on the hash):
-/// made once from the system's random source, readable by hallq alone, and kept across restarts so
-/// hashes stay comparable. Kiosk boards get the hall node's key when they pair.
-pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
-    match std::fs::read(path) {
-        Ok(bytes) => HallKey::new(bytes)
-            .map_err(|e| anyhow::anyhow!("{}: {e}; remove it to make a new one", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut bytes = vec![0u8; KEY_BYTES];
-            rand::rng().fill_bytes(&mut bytes);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            HallKey::new(bytes).map_err(anyhow::Error::msg)
-        }
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    }
-}
-
-/// The hall key a kiosk board received at pairing, or why it has none to use.
-pub fn load_paired_key(path: &Path) -> Result<HallKey, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => HallKey::new(bytes).map_err(|e| {
-            format!(
-                "the hall card key at {} is unusable ({e}); pair this kiosk again with `hallq pair join`",
-                path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "this kiosk has no hall card key at {}; pair it again with `hallq pair join`",
-            path.display()
-        )),
-        Err(e) => Err(format!("cannot read the hall card key {}: {e}", path.display())),
-    }
-}
-
-/// Keeps the hall key a kiosk board received at pairing, replacing any key it had: every kiosk of a
-/// hall must hash a card the same way. Written aside and renamed, so a crash leaves the old key or
-/// the new one, never half of one.
-pub fn store_key(path: &Path, key: &HallKey) -> anyhow::Result<()> {
-    let aside = path.with_extension("key.new");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&aside)
-        .with_context(|| format!("writing {}", aside.display()))?;
-    file.write_all(key.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&aside, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

@@ -217,8 +217,8 @@ async fn pair(
             // The key is read before the code is spent: a kiosk must not end up paired without it.
             let id_card_key = match role {
                 Role::Kiosk => {
-                    let path = crate::devices::kiosk::key_path_beside(registry.db_path());
-                    let key = crate::devices::kiosk::load_or_create_key(&path)
+                    let path = crate::identity::key_path_beside(registry.db_path());
+                    let key = crate::identity::load_or_create_key(&path)
                         .map_err(|e| PairingError::Key(format!("{e:#}")))?;
                     Some(key.to_hex())
                 }

@@ -124,7 +124,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut kiosk_devices = None;
     if !demo_hall && matches!(presence, KioskPresence::Screen(_)) {
         let _entered = runtime.enter();
-        let key_path = crate::devices::kiosk::key_path_beside(&db_path);
+        let key_path = crate::identity::key_path_beside(&db_path);
         match crate::devices::kiosk::KioskDevices::start(
             engine.clone().into(),
             &key_path,

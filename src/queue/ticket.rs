@@ -171,7 +171,7 @@ impl Ticket {
 }
 
 /// Random bytes behind a status token: 128 bits, far beyond what walking the links could guess.
-pub const STATUS_TOKEN_BYTES: usize = 16;
+pub use crate::identity::STATUS_TOKEN_BYTES;
 
 /// Formats a ticket number: the service letter and the day's sequence, at least three digits.
 pub fn ticket_number(prefix: &str, sequence: u32) -> String {

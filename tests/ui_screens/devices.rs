@@ -2,13 +2,14 @@
 //! simulator on pty pairs, as the demo hall wires them.
 
 use hallq::devices::idcard::sim::{CardReaderSim, TestCard};
-use hallq::devices::idcard::{HallKey, IdCardReaderConfig, spawn_card_reader};
+use hallq::devices::idcard::{IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::link::{KioskLink, KioskPresence, join};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
 use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
 };
 use hallq::devices::ticket_print;
+use hallq::identity::HallKey;
 use tokio::sync::mpsc;
 
 use super::*;

@@ -4,10 +4,10 @@
 //! copying leaves a piece of card text in freed memory.
 
 use chrono::NaiveDate;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use zeroize::Zeroizing;
+
+use crate::identity::{HallKey, id_check_character, mask_name};
 
 pub const TEXT_LEN: usize = 256;
 
@@ -60,52 +60,6 @@ pub struct CardFacts {
 impl CardFacts {
     pub fn is_expired_on(&self, day: NaiveDate) -> bool {
         matches!(self.valid_to, ValidTo::Date(end) if end < day)
-    }
-}
-
-/// The hall's secret for hashing ID numbers. Its `Debug` hides the bytes.
-#[derive(Clone)]
-pub struct HallKey(Vec<u8>);
-
-impl HallKey {
-    pub const MIN_LEN: usize = 16;
-
-    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
-        if bytes.len() < Self::MIN_LEN {
-            return Err(format!(
-                "hall key must be at least {} bytes, got {}",
-                Self::MIN_LEN,
-                bytes.len()
-            ));
-        }
-        Ok(Self(bytes))
-    }
-
-    pub fn from_hex(text: &str) -> Result<Self, String> {
-        let bytes = hex::decode(text.trim()).map_err(|e| format!("hall key is not hex: {e}"))?;
-        Self::new(bytes)
-    }
-
-    /// The key as the hall node hands it to a kiosk board at pairing.
-    pub fn to_hex(&self) -> String {
-        hex::encode(&self.0)
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    pub(crate) fn hash(&self, id_number: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
-        mac.update(id_number.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-}
-
-impl std::fmt::Debug for HallKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HallKey(<{} bytes>)", self.0.len())
     }
 }
 
@@ -204,21 +158,6 @@ fn sex(text: &[u8], f: Field) -> Result<Sex, CardTextError> {
     }
 }
 
-/// The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number.
-pub fn id_check_character(first17: &[u8]) -> Option<char> {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    Some(CHECK[(sum % 11) as usize])
-}
-
 /// Checks an 18-character number and its embedded birth date; returns it upper-cased.
 fn checked_id18(mut number: Secret, birth: NaiveDate) -> Result<Secret, CardTextError> {
     number.make_ascii_uppercase();
@@ -247,35 +186,6 @@ fn checked_permit15(mut number: Secret) -> Result<Secret, CardTextError> {
         Ok(number)
     } else {
         Err(CardTextError::BadIdShape)
-    }
-}
-
-/// 张三 → 张*, 张小三 → 张*三; Latin names keep each word's first letter (ZHANG SAN → Z**** S**).
-pub fn mask_name(name: &str) -> String {
-    let chars: Zeroizing<Vec<char>> = Zeroizing::new(name.chars().collect());
-    if chars.iter().any(char::is_ascii_alphabetic) {
-        return name
-            .split_whitespace()
-            .map(|word| {
-                word.chars()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if i == 0 || !c.is_alphanumeric() {
-                            c
-                        } else {
-                            '*'
-                        }
-                    })
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    match chars.len() {
-        0 => String::new(),
-        1 => "*".into(),
-        2 => format!("{}*", chars[0]),
-        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
     }
 }
 
@@ -387,16 +297,6 @@ mod tests {
             key.hash("Hi There"),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
-    }
-
-    #[test]
-    fn masks_names() {
-        assert_eq!(mask_name("张三"), "张*");
-        assert_eq!(mask_name("张小三"), "张*三");
-        assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
-        assert_eq!(mask_name("李"), "*");
-        assert_eq!(mask_name("ZHANG SAN"), "Z**** S**");
-        assert_eq!(mask_name("O'BRIEN, ANN"), "O'*****, A**");
     }
 
     #[test]

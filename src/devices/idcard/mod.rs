@@ -8,7 +8,8 @@ pub mod reader;
 pub mod sim;
 
 pub use crate::config::idcard::IdCardReaderConfig;
-pub use card_text::{CardFacts, CardKind, CardTextError, HallKey, Sex, ValidTo};
+use crate::identity::HallKey;
+pub use card_text::{CardFacts, CardKind, CardTextError, Sex, ValidTo};
 pub use poller::spawn_card_reader;
 pub use reader::{ReaderError, SamReader};
 

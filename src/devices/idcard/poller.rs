@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
 use super::IdCardReaderConfig;
-use super::card_text::{CardFacts, HallKey};
+use super::card_text::CardFacts;
 use super::reader::{ReaderError, SamReader};
 use crate::devices::worker::{DeviceThread, StopFlag};
 use crate::devices::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
+use crate::identity::HallKey;
 
 /// Why a poll came to nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 
-use super::card_text::{CardKind, TEXT_LEN, id_check_character};
+use super::card_text::{CardKind, TEXT_LEN};
 use super::frame::{Command, FrameDecoder, FrameError, Reply, SamId, SamStatus};
 use crate::devices::pty::SimPty;
 use crate::devices::worker::DeviceThread;
+use crate::identity::id_check_character;
 
 pub const PHOTO_LEN: usize = 1024;
 

@@ -15,6 +15,7 @@ pub mod lan;
 pub mod lang;
 pub mod node;
 pub mod queue;
+pub mod retry;
 pub mod sink;
 pub mod store;
 pub mod ui;

@@ -14,4 +14,4 @@ pub mod roles;
 
 pub use limiter::PairingGuard;
 pub use registry::{Device, PairedDevice, PairingError, Registry, RevokeError, Seen, TokenHash};
-pub use roles::Role;
+pub use roles::{Role, RoleError};

@@ -18,6 +18,18 @@ pub enum Role {
     Admin,
 }
 
+/// Why a role name and window make no role: a pairing request, `hallq pair` or a database row
+/// gave a bad pair.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error("a counter is paired for one window: give \"window\"")]
+    CounterWithoutWindow,
+    #[error("a {} is not tied to a window: leave out \"window\"", .0.name())]
+    WindowNotTaken(Role),
+    #[error("unknown role \"{0}\" (kiosk, counter, display or admin)")]
+    Unknown(String),
+}
+
 impl Role {
     pub fn name(self) -> &'static str {
         match self {
@@ -29,19 +41,17 @@ impl Role {
     }
 
     /// Builds a role from its name and window, as a pairing request or the database gives them.
-    pub fn from_parts(name: &str, window: Option<u16>) -> Result<Role, String> {
+    pub fn from_parts(name: &str, window: Option<u16>) -> Result<Role, RoleError> {
         match (name, window) {
             ("kiosk", None) => Ok(Role::Kiosk),
             ("display", None) => Ok(Role::Display),
             ("admin", None) => Ok(Role::Admin),
             ("counter", Some(window)) => Ok(Role::Counter { window }),
-            ("counter", None) => Err("a counter is paired for one window: give \"window\"".into()),
-            ("kiosk" | "display" | "admin", Some(_)) => Err(format!(
-                "a {name} is not tied to a window: leave out \"window\""
-            )),
-            _ => Err(format!(
-                "unknown role \"{name}\" (kiosk, counter, display or admin)"
-            )),
+            ("counter", None) => Err(RoleError::CounterWithoutWindow),
+            ("kiosk", Some(_)) => Err(RoleError::WindowNotTaken(Role::Kiosk)),
+            ("display", Some(_)) => Err(RoleError::WindowNotTaken(Role::Display)),
+            ("admin", Some(_)) => Err(RoleError::WindowNotTaken(Role::Admin)),
+            _ => Err(RoleError::Unknown(name.to_string())),
         }
     }
 
@@ -107,10 +117,24 @@ mod tests {
     }
 
     #[test]
-    fn role_parts_must_agree() {
-        assert!(Role::from_parts("counter", None).is_err());
-        assert!(Role::from_parts("kiosk", Some(2)).is_err());
-        assert!(Role::from_parts("janitor", None).is_err());
+    fn role_parts_must_agree_and_say_what_is_wrong() {
+        let refused = |name, window| Role::from_parts(name, window).unwrap_err().to_string();
+        assert_eq!(
+            refused("counter", None),
+            "a counter is paired for one window: give \"window\""
+        );
+        assert_eq!(
+            refused("kiosk", Some(2)),
+            "a kiosk is not tied to a window: leave out \"window\""
+        );
+        assert_eq!(
+            refused("display", Some(2)),
+            "a display is not tied to a window: leave out \"window\""
+        );
+        assert_eq!(
+            refused("janitor", None),
+            "unknown role \"janitor\" (kiosk, counter, display or admin)"
+        );
         assert_eq!(
             Role::from_parts("counter", Some(2)),
             Ok(Role::Counter { window: 2 })

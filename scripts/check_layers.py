@@ -56,6 +56,7 @@ FILE_LAYERS: list[tuple[str, str]] = [
     ("src/lang.rs", "leaf"),  # target: languages and localized text
     ("src/lang/", "leaf"),
     ("src/clock.rs", "leaf"),
+    ("src/retry.rs", "leaf"),  # the waits between tries of the hall node, for lan and node alike
     ("src/config/", "leaf"),
     ("src/queue/", "queue"),
     ("src/store/", "store"),

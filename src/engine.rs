@@ -71,6 +71,7 @@ pub struct EngineHandle {
     events: broadcast::Sender<Arc<StoredEvent>>,
     setup: Arc<HallSetup>,
     db_path: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
 /// The engine's thread; joining it waits until every handle is dropped and the last batch is written.
@@ -115,7 +116,7 @@ pub fn start_with_wal_limit(
         live: Live {
             setup: setup.clone(),
             state,
-            clock,
+            clock: clock.clone(),
         },
         events: events.clone(),
     };
@@ -129,6 +130,7 @@ pub fn start_with_wal_limit(
         events,
         setup,
         db_path: db_path.to_path_buf(),
+        clock,
     };
     Ok((
         handle,
@@ -185,6 +187,11 @@ impl EngineHandle {
     /// The database file, for read-only connections beside the engine.
     pub fn db_path(&self) -> &Path {
         &self.db_path
+    }
+
+    /// The clock the engine decides by, for the parts beside it that keep time (pairing codes).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 }
 

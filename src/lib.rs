@@ -17,6 +17,7 @@ pub mod lang;
 pub mod node;
 pub mod ports;
 pub mod queue;
+pub mod retry;
 pub mod store;
 pub mod ui;
 pub mod voice;

@@ -212,3 +212,37 @@ async fn a_kiosk_is_not_paired_while_the_hall_key_is_unreadable() {
         std::fs::read(&key_file).unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_whose_role_and_window_disagree_fails_clearly_and_spends_no_code() {
+    let hall = TestHall::start().await;
+    let board = tempfile::tempdir().unwrap();
+    let code = hall.server().mint_code(10).unwrap();
+    let (ok, err) = join_cli(&hall, board.path(), &code, &["--role", "counter"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("a counter is paired for one window: give \"window\""),
+        "{err}"
+    );
+    let (ok, err) = join_cli(
+        &hall,
+        board.path(),
+        &code,
+        &["--role", "kiosk", "--window", "2"],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("a kiosk is not tied to a window: leave out \"window\""),
+        "{err}"
+    );
+    assert!(listed(&hall.dir.path().join("hall.db")).await.is_empty());
+    let (ok, err) = join_cli(
+        &hall,
+        board.path(),
+        &code,
+        &["--role", "counter", "--window", "2"],
+    )
+    .await;
+    assert!(ok, "the code was not spent: {err}");
+}

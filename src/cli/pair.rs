@@ -71,10 +71,7 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
         } => {
             let setup = hall.setup()?;
             let db = hall.db_path(&setup);
-            let role = role
-                .map(|r| Role::from_parts(&r, window))
-                .transpose()
-                .map_err(|e| anyhow::anyhow!(e))?;
+            let role = role.map(|r| Role::from_parts(&r, window)).transpose()?;
             // Opening the store brings its schema up to date, pairing tables included.
             crate::store::Store::open(&db, &setup.config.hall.id)?;
             let code = Registry::open(&db)?.mint_code(role, minutes)?;
@@ -90,7 +87,7 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             token_file,
         } => {
             let setup = hall.setup()?;
-            let role = Role::from_parts(&role, window).map_err(|e| anyhow::anyhow!(e))?;
+            let role = Role::from_parts(&role, window)?;
             let path = token_file.unwrap_or_else(|| PathBuf::from(&setup.config.lan.token_file));
             let runtime = tokio::runtime::Runtime::new()?;
             let (client, paired) = runtime.block_on(HallClient::pair(

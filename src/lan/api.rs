@@ -197,7 +197,8 @@ async fn pair(
     let invalid = |message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
     };
-    let role = Role::from_parts(&request.role, request.window).map_err(invalid)?;
+    let role =
+        Role::from_parts(&request.role, request.window).map_err(|e| invalid(e.to_string()))?;
     if let Role::Counter { window } = role
         && hall.engine.setup().window(window).is_none()
     {

@@ -18,6 +18,7 @@ use super::display::DisplayView;
 use super::error::ApiError;
 use super::push::KEEP_ALIVE;
 use crate::queue::{Command, Event, RefusalWire, StoredEvent, TicketId};
+use crate::retry::Backoff;
 use crate::store::{CommandResult, Outcome};
 
 /// One attempt may take this long before the client tries again with the same id.
@@ -43,13 +44,24 @@ pub enum ClientError {
     Unreachable(String),
 }
 
-/// How a command is retried while the hall node is out of reach.
+/// How a command is retried, and the push stream reconnected, while the hall node is out of reach.
+/// The waits follow [`Backoff`]: each between half of its step and its step, the steps doubling from
+/// `first_delay` up to `max_delay`.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
     pub first_delay: Duration,
     pub max_delay: Duration,
     /// Give up after this long; `None` retries until the hall node answers.
     pub patience: Option<Duration>,
+}
+
+impl Retry {
+    pub fn backoff(self) -> Backoff {
+        Backoff {
+            first: self.first_delay,
+            cap: self.max_delay,
+        }
+    }
 }
 
 impl Default for Retry {
@@ -169,7 +181,7 @@ impl HallClient {
             command,
         };
         let started = tokio::time::Instant::now();
-        let mut delay = self.retry.first_delay;
+        let mut delays = self.retry.backoff().delays();
         loop {
             let last_error = match self.send_command(&request).await {
                 Ok(outcome) => {
@@ -185,6 +197,7 @@ impl HallClient {
             self.set_link(LinkState::Lost {
                 reason: last_error.clone(),
             });
+            let delay = delays.next_delay();
             if self
                 .retry
                 .patience
@@ -196,7 +209,6 @@ impl HallClient {
                 });
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.retry.max_delay);
         }
     }
 
@@ -280,17 +292,16 @@ impl HallClient {
     }
 
     async fn follow_loop(&self, mut after: u64, sender: mpsc::Sender<StoredEvent>) {
-        let mut delay = self.retry.first_delay;
+        let mut delays = self.retry.backoff().delays();
         while !sender.is_closed() {
             match self.stream_once(&mut after, &sender).await {
                 Ok(()) => return,
                 Err(link) => {
                     self.set_link(link);
                     tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
+                        _ = tokio::time::sleep(delays.next_delay()) => {}
                         _ = sender.closed() => return,
                     }
-                    delay = (delay * 2).min(self.retry.max_delay);
                 }
             }
         }

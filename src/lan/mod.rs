@@ -2,7 +2,8 @@
 //! over HTTP and follow the event log as a push stream; any browser can show the display wall.
 //!
 //! - [`api`]: the routes, the order of checks, JSON in and out;
-//! - [`auth`]: one-time pairing codes, hashed device tokens, what each role may send;
+//! - [`auth`]: what each role may send, the terminal registry (one-time pairing codes, hashed device
+//!   tokens) and the pause after wrong codes;
 //! - [`push`]: Server-Sent Events, resumable from any sequence;
 //! - [`client`]: the terminal side, with retries that keep the command id;
 //! - [`display`]: what a wall shows; [`metrics`]: `/metrics` and `/healthz`;
@@ -59,7 +60,7 @@ impl HallServer {
         listen: SocketAddr,
         lan: &LanConfig,
     ) -> anyhow::Result<HallServer> {
-        let registry = Registry::open(engine.db_path())?;
+        let registry = Registry::open_with_clock(engine.db_path(), engine.clock().clone())?;
         let (closing, closed) = watch::channel(false);
         let hall = Hall {
             engine,

@@ -88,7 +88,7 @@ async fn follow_hall_node(
     client: HallClient,
     deliver: impl Fn(HallState, Vec<Arc<crate::queue::StoredEvent>>),
 ) {
-    let mut delay = Duration::from_millis(250);
+    let mut delays = crate::retry::Backoff::RECONNECT.delays();
     let mut state = loop {
         match client.state().await {
             Ok(state) => break state,
@@ -97,8 +97,7 @@ async fn follow_hall_node(
             }
             Err(e) => tracing::debug!("hall state not fetched: {e}"),
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        tokio::time::sleep(delays.next_delay()).await;
     };
     deliver(state.clone(), Vec::new());
     let mut events = client.follow(state.last_seq);

@@ -308,7 +308,7 @@ fn start_terminal(
 /// Where the hall's log stands, asked until the hall node answers: a terminal that starts while the
 /// hall node is away must not replay the whole log once it is back.
 async fn current_seq(client: &HallClient) -> u64 {
-    let mut delay = Duration::from_millis(500);
+    let mut delays = crate::retry::Backoff::RECONNECT.delays();
     loop {
         match client.display_view().await {
             Ok(view) => return view.seq,
@@ -317,7 +317,6 @@ async fn current_seq(client: &HallClient) -> u64 {
             }
             Err(_) => {}
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        tokio::time::sleep(delays.next_delay()).await;
     }
 }

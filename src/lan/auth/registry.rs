@@ -1,10 +1,10 @@
-//! Pairing and device tokens.
+//! The terminal registry: one-time pairing codes and hashed device tokens, in the hall's database.
 //!
 //! A terminal is paired once: staff read a one-time code off the hall node (printed at start, or minted
 //! with `hallq pair`), the terminal sends it with the role it wants, and gets back a random device token.
 //! The hall node keeps only SHA-256 hashes of codes and tokens, in the hall's database, so a copied
 //! database does not let anyone act as a terminal. Every later request carries the token, and the
-//! token's role decides which commands it may send. Staff list the paired terminals and revoke a lost
+//! token's role decides which commands it may send ([`super::roles`]). Staff list the paired terminals and revoke a lost
 //! one (`hallq pair list|revoke`); its token fails from the next request on.
 
 use std::collections::HashMap;
@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::queue::Command;
+use super::roles::Role;
+use crate::clock::{Clock, SystemClock};
 
 /// Letters and digits that cannot be misread off a screen (no 0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -25,88 +26,6 @@ const TOKEN_BYTES: usize = 32;
 /// A device's last-seen time is written at most this often: it answers "is that terminal still in
 /// use?", which needs minutes, not every request.
 const LAST_SEEN_STEP_MS: i64 = 60_000;
-
-/// What a paired terminal is allowed to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "role", rename_all = "snake_case")]
-pub enum Role {
-    /// Issues tickets and checks in booked citizens.
-    Kiosk,
-    /// A window terminal: acts only for its own window.
-    Counter { window: u16 },
-    /// Reads events and state; sends nothing.
-    Display,
-    /// The hall's IT staff: every command.
-    Admin,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Kiosk => "kiosk",
-            Role::Counter { .. } => "counter",
-            Role::Display => "display",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Builds a role from its name and window, as a pairing request or the database gives them.
-    pub fn from_parts(name: &str, window: Option<u16>) -> Result<Role, String> {
-        match (name, window) {
-            ("kiosk", None) => Ok(Role::Kiosk),
-            ("display", None) => Ok(Role::Display),
-            ("admin", None) => Ok(Role::Admin),
-            ("counter", Some(window)) => Ok(Role::Counter { window }),
-            ("counter", None) => Err("a counter is paired for one window: give \"window\"".into()),
-            ("kiosk" | "display" | "admin", Some(_)) => Err(format!(
-                "a {name} is not tied to a window: leave out \"window\""
-            )),
-            _ => Err(format!(
-                "unknown role \"{name}\" (kiosk, counter, display or admin)"
-            )),
-        }
-    }
-
-    fn window(self) -> Option<u16> {
-        match self {
-            Role::Counter { window } => Some(window),
-            _ => None,
-        }
-    }
-
-    /// Why this role may not send `command`, or `None` when it may.
-    pub fn refuses(self, command: &Command) -> Option<String> {
-        match self {
-            Role::Admin => None,
-            Role::Display => Some("a display may only read".into()),
-            Role::Kiosk => match command {
-                Command::IssueTicket { .. }
-                | Command::CheckIn { .. }
-                | Command::Rate { .. }
-                | Command::RecordPrint { .. }
-                | Command::ReportDevice { .. } => None,
-                other => Some(format!("a kiosk may not send {}", other.name())),
-            },
-            Role::Counter { window } => match (command.window(), command) {
-                (Some(w), _) if w == window => None,
-                (Some(w), _) => Some(format!(
-                    "the terminal of window {window} may not act for window {w}"
-                )),
-                // Staff at a window also take ratings on the window's rating pad, re-queue a citizen
-                // who comes back after a no-show, and flag the green channel.
-                (
-                    None,
-                    Command::Rate { .. }
-                    | Command::Requeue { .. }
-                    | Command::FlagGreenChannel { .. }
-                    | Command::ReportDevice { .. },
-                ) => None,
-                (None, other) => Some(format!("a window terminal may not send {}", other.name())),
-            },
-        }
-    }
-}
-
 /// A paired terminal as the hall node knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -167,10 +86,6 @@ fn normalise_code(code: &str) -> String {
         .collect()
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 const DEVICE_COLUMNS: &str = "id, name, role, window, paired_ms, last_seen_ms, revoked_ms";
 
 /// A row of [`DEVICE_COLUMNS`].
@@ -209,6 +124,8 @@ impl TokenHash {
 #[derive(Clone)]
 pub struct Registry {
     db_path: PathBuf,
+    /// Codes expire, and devices are seen, by the hall's clock.
+    clock: Arc<dyn Clock>,
     conn: Arc<Mutex<Connection>>,
     seen_writer: Arc<Mutex<Option<Connection>>>,
     /// Last-seen times already decided on in this process, ahead of their write.
@@ -223,12 +140,22 @@ pub struct Seen {
 }
 
 impl Registry {
-    /// Opens the register in the hall's database. The engine has created the tables already.
+    /// Opens the register in the hall's database, on the board's own clock. The engine has created
+    /// the tables already.
     pub fn open(db_path: &Path) -> Result<Registry, rusqlite::Error> {
+        Registry::open_with_clock(db_path, Arc::new(SystemClock::new(false)))
+    }
+
+    /// Opens the register in the hall's database, reading the time off `clock`.
+    pub fn open_with_clock(
+        db_path: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Registry, rusqlite::Error> {
         let conn = Connection::open(db_path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Registry {
             db_path: db_path.to_path_buf(),
+            clock,
             conn: Arc::new(Mutex::new(conn)),
             seen_writer: Arc::default(),
             noted: Arc::default(),
@@ -252,7 +179,7 @@ impl Registry {
                 sha256_hex(&raw),
                 role.map(Role::name),
                 role.and_then(Role::window),
-                now_ms() + i64::from(minutes) * 60_000
+                self.now_ms() + i64::from(minutes) * 60_000
             ],
         )?;
         Ok(format!("{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..]))
@@ -270,7 +197,7 @@ impl Registry {
             .query_row(
                 "SELECT role, window FROM lan_pairing_codes
                  WHERE code_hash = ?1 AND used = 0 AND expires_ms > ?2",
-                params![code_hash, now_ms()],
+                params![code_hash, self.now_ms()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -288,7 +215,7 @@ impl Registry {
         )?;
         tx.execute(
             "INSERT INTO lan_devices (token_hash, name, role, window, paired_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sha256_hex(&token), name, role.name(), role.window(), now_ms()],
+            params![sha256_hex(&token), name, role.name(), role.window(), self.now_ms()],
         )?;
         tx.commit()?;
         Ok(token)
@@ -321,7 +248,7 @@ impl Registry {
             .inspect_err(|e| tracing::error!("reading paired devices: {e}"))
             .ok()
             .flatten()?;
-        let now = now_ms();
+        let now = self.now_ms();
         let seen = {
             let mut noted = self.noted.lock().expect("no panic holds the lock");
             let last = found.last_seen_ms.max(noted.get(&found.id).copied());
@@ -414,7 +341,7 @@ impl Registry {
                 name: target.name.clone(),
             });
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let changed = self.lock().execute(
             "UPDATE lan_devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
             params![target.id, now],
@@ -444,66 +371,40 @@ impl Registry {
             .unwrap_or(0)
     }
 
+    /// The wall clock in milliseconds: what expiry and last-seen times are written in.
+    fn now_ms(&self) -> i64 {
+        self.clock.read().wall_ms
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().expect("no panic holds the lock")
     }
 }
 
-/// Wrong pairing codes allowed per minute before pairing pauses: codes are long enough that guessing
-/// is hopeless, and this keeps it so even for a script on the LAN.
-const PAIRING_FAILURES_PER_MINUTE: usize = 10;
-
-/// Counts recent wrong pairing codes.
-#[derive(Default)]
-pub struct PairingGuard {
-    failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
-}
-
-impl PairingGuard {
-    /// Whether pairing is paused at `now` after too many wrong codes.
-    pub fn paused(&self, now: std::time::Instant) -> bool {
-        let mut failures = self.failures.lock().expect("no panic holds the lock");
-        while failures
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t).as_secs() >= 60)
-        {
-            failures.pop_front();
-        }
-        failures.len() >= PAIRING_FAILURES_PER_MINUTE
-    }
-
-    pub fn failed(&self, at: std::time::Instant) {
-        self.failures
-            .lock()
-            .expect("no panic holds the lock")
-            .push_back(at);
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn pairing_pauses_after_ten_wrong_codes_in_a_minute() {
-        let guard = PairingGuard::default();
-        let start = std::time::Instant::now();
-        for i in 0..10 {
-            assert!(!guard.paused(start));
-            guard.failed(start + std::time::Duration::from_secs(i));
-        }
-        assert!(guard.paused(start + std::time::Duration::from_secs(30)));
-        assert!(
-            !guard.paused(start + std::time::Duration::from_secs(61)),
-            "the oldest expired"
-        );
-    }
-
     use super::*;
+    use crate::clock::ManualClock;
 
+    /// 2026-11-20 09:00 in Ürümqi, a working morning.
+    const MORNING_MS: i64 = 1_795_570_800_000;
+
+    /// A register on the board's own clock.
     fn registry() -> (tempfile::TempDir, Registry) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hall.db");
         crate::store::Store::open(&path, "H1").unwrap();
         (dir, Registry::open(&path).unwrap())
+    }
+
+    /// A register whose time the test sets by hand.
+    fn registry_on_manual_clock() -> (tempfile::TempDir, Registry, Arc<ManualClock>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        crate::store::Store::open(&path, "H1").unwrap();
+        let clock = Arc::new(ManualClock::new(MORNING_MS));
+        let registry = Registry::open_with_clock(&path, clock.clone()).unwrap();
+        (dir, registry, clock)
     }
 
     #[test]
@@ -534,8 +435,29 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_code_is_refused() {
-        let (_dir, registry) = registry();
+    fn a_code_pairs_until_its_minutes_run_out_and_is_refused_after() {
+        let (_dir, registry, clock) = registry_on_manual_clock();
+        let used_in_time = registry.mint_code(None, 10).unwrap();
+        let left_too_long = registry.mint_code(None, 10).unwrap();
+        clock.advance(10 * 60_000 - 1);
+        assert!(
+            registry
+                .pair(&used_in_time, "display-1", Role::Display)
+                .is_ok(),
+            "a millisecond before expiry the code still pairs"
+        );
+        clock.advance(1);
+        let before = registry.list().unwrap();
+        assert!(matches!(
+            registry.pair(&left_too_long, "display-2", Role::Display),
+            Err(PairingError::BadCode)
+        ));
+        assert_eq!(registry.list().unwrap(), before, "nothing paired");
+    }
+
+    #[test]
+    fn a_code_minted_for_no_minutes_is_refused_at_once() {
+        let (_dir, registry, _clock) = registry_on_manual_clock();
         let code = registry.mint_code(None, 0).unwrap();
         assert!(matches!(
             registry.pair(&code, "d", Role::Display),
@@ -575,34 +497,6 @@ mod tests {
             .unwrap();
         assert_ne!(stored, token);
         assert_eq!(stored, sha256_hex(&token));
-    }
-
-    #[test]
-    fn roles_send_only_their_own_commands() {
-        let call = |window| Command::CallNext { window };
-        let issue = Command::IssueTicket {
-            service: "SB".into(),
-            citizen: None,
-            by_staff: false,
-        };
-        assert!(Role::Display.refuses(&issue).is_some());
-        assert!(Role::Kiosk.refuses(&issue).is_none());
-        assert!(Role::Kiosk.refuses(&call(3)).is_some());
-        assert!(Role::Counter { window: 3 }.refuses(&call(3)).is_none());
-        assert!(Role::Counter { window: 3 }.refuses(&call(4)).is_some());
-        assert!(Role::Counter { window: 3 }.refuses(&issue).is_some());
-        assert!(Role::Admin.refuses(&call(4)).is_none());
-    }
-
-    #[test]
-    fn role_parts_must_agree() {
-        assert!(Role::from_parts("counter", None).is_err());
-        assert!(Role::from_parts("kiosk", Some(2)).is_err());
-        assert!(Role::from_parts("janitor", None).is_err());
-        assert_eq!(
-            Role::from_parts("counter", Some(2)),
-            Ok(Role::Counter { window: 2 })
-        );
     }
 
     fn pair(registry: &Registry, name: &str, role: Role) -> String {
@@ -648,9 +542,8 @@ mod tests {
 
     #[test]
     fn the_list_shows_each_paired_device_with_its_id_and_role() {
-        let (_dir, registry) = registry();
+        let (_dir, registry, _clock) = registry_on_manual_clock();
         assert_eq!(registry.list().unwrap(), vec![]);
-        let before = now_ms();
         pair(&registry, "kiosk-1", Role::Kiosk);
         pair(&registry, "窗口3", Role::Counter { window: 3 });
         let list = registry.list().unwrap();
@@ -665,41 +558,40 @@ mod tests {
                 (2, "窗口3", Role::Counter { window: 3 }, None)
             ]
         );
-        assert!(list.iter().all(|d| d.paired_ms >= before));
+        assert!(list.iter().all(|d| d.paired_ms == MORNING_MS));
         assert!(list.iter().all(|d| d.last_seen_ms.is_none()));
     }
 
     #[test]
     fn a_used_token_is_seen_and_seen_again_only_after_a_minute() {
-        let (_dir, registry) = registry();
+        let (_dir, registry, clock) = registry_on_manual_clock();
         let token = pair(&registry, "kiosk-1", Role::Kiosk);
+        let last_seen = |registry: &Registry| registry.list().unwrap()[0].last_seen_ms;
         registry.device(&token).unwrap();
-        let seen = registry.list().unwrap()[0].last_seen_ms.expect("seen");
-        assert!(seen <= now_ms());
-        let conn = Connection::open(registry.db_path()).unwrap();
-        conn.execute(
-            "UPDATE lan_devices SET last_seen_ms = ?1",
-            [now_ms() - 1000],
-        )
-        .unwrap();
-        let recent = registry.list().unwrap()[0].last_seen_ms;
+        assert_eq!(last_seen(&registry), Some(MORNING_MS));
+        clock.advance(LAST_SEEN_STEP_MS - 1);
         registry.device(&token).unwrap();
         assert_eq!(
-            registry.list().unwrap()[0].last_seen_ms,
-            recent,
+            last_seen(&registry),
+            Some(MORNING_MS),
             "not rewritten within the minute"
         );
-        // A minute on (here: a register that last wrote it long ago), it is written again.
+        clock.advance(1);
+        registry.device(&token).unwrap();
+        assert_eq!(last_seen(&registry), Some(MORNING_MS + LAST_SEEN_STEP_MS));
+
+        // A register opened later goes by the table: long ago, so it writes at once.
+        let conn = Connection::open(registry.db_path()).unwrap();
         conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
             .unwrap();
-        let restarted = Registry::open(registry.db_path()).unwrap();
+        let restarted = Registry::open_with_clock(registry.db_path(), clock.clone()).unwrap();
         restarted.device(&token).unwrap();
-        assert!(restarted.list().unwrap()[0].last_seen_ms.unwrap() >= seen);
+        assert_eq!(last_seen(&restarted), Some(clock.wall_ms()));
         // Within this register the minute counts from its own note, whatever the table says.
         conn.execute("UPDATE lan_devices SET last_seen_ms = 5", [])
             .unwrap();
         restarted.device(&token).unwrap();
-        assert_eq!(restarted.list().unwrap()[0].last_seen_ms, Some(5));
+        assert_eq!(last_seen(&restarted), Some(5));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use tokio::sync::broadcast;
 
@@ -190,3 +191,15 @@ pub trait CardInput: Send + Sync {
     /// A card lay on the reader but could not be read: the kiosk tells the citizen what to do.
     fn card_unreadable(&self);
 }
+
+/// What the card readers of this process have met: the readers count, `/metrics` shows.
+#[derive(Debug)]
+pub struct CardCounters {
+    /// Card placements the reader could not read, each told to the citizen once.
+    pub unreadable: AtomicU64,
+}
+
+/// The process's card counters: readers run on their own threads and report into these.
+pub static CARD_COUNTERS: CardCounters = CardCounters {
+    unreadable: AtomicU64::new(0),
+};

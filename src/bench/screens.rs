@@ -64,7 +64,6 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
             ScreenKind::Display,
         ],
         printer: Arc::new(SimulatedPrinter),
-        demo: false,
         on_kiosk: None,
     };
     let screens = Screens::open(engine.clone(), clock, runtime.handle(), &options)?;

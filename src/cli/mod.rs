@@ -4,6 +4,7 @@ mod bench;
 mod check_config;
 mod export;
 mod pair;
+mod run;
 
 mod stats;
 mod voice;
@@ -29,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Commands {
     /// Run the hall (the demo hall with simulated devices when no config is given).
-    Run(crate::node::run::RunArgs),
+    Run(run::RunArgs),
     /// Check a configuration file and report every mistake with its line.
     CheckConfig { file: PathBuf },
     /// Print the event log as JSON lines.
@@ -63,9 +64,9 @@ pub fn init_logging() {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli
         .command
-        .unwrap_or(Commands::Run(crate::node::run::RunArgs::default()))
+        .unwrap_or(Commands::Run(run::RunArgs::default()))
     {
-        Commands::Run(args) => crate::node::run::run(args),
+        Commands::Run(args) => run::run(args),
         Commands::CheckConfig { file } => check_config::check_config(&file),
         Commands::Export(args) => export::export(args),
         Commands::Stats(args) => stats::stats(args),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::idcard::card_text::parse_card_text;
 use super::idcard::sim::{CardReaderSim, TestCard};
 use super::idcard::{IdCardReaderConfig, spawn_card_reader};
 use super::link::{KioskPresence, join};
@@ -18,6 +19,7 @@ use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketT
 use super::worker::DeviceThread;
 use crate::identity::HallKey;
 use crate::ports::{Hall, TicketOutput};
+use crate::queue::CitizenCard;
 
 /// Every this many printed tickets the demo printer's paper runs out mid-ticket.
 const PAPER_ROLL_TICKETS: u64 = 25;
@@ -27,9 +29,24 @@ const CARD_EVERY: Duration = Duration::from_secs(20);
 /// Keeps the demo devices running; dropping it stops them.
 pub struct DemoDevices {
     _threads: Vec<DeviceThread>,
-    _reader_sim: Arc<std::sync::Mutex<CardReaderSim>>,
+    reader_sim: Arc<std::sync::Mutex<CardReaderSim>>,
+    paper: Arc<std::sync::Mutex<super::printer::sim::SimPrinterState>>,
     printer: PrinterService<SerialEscPosPrinter>,
     pub tickets_dir: PathBuf,
+}
+
+/// The demo hall's key for hashing ID numbers: fixed, so the demo's booking matches its test card.
+fn demo_key() -> HallKey {
+    HallKey::new(b"hallq demo hall key, not a secret".to_vec()).expect("long enough")
+}
+
+/// What the hall learns from the first of the simulated reader's test cards: the card the demo's
+/// booking is made for.
+pub fn first_demo_card() -> CitizenCard {
+    let card = &TestCard::examples()[0];
+    parse_card_text(&card.text(), &demo_key())
+        .expect("the simulator's test cards are valid")
+        .citizen_card()
 }
 
 impl DemoDevices {
@@ -40,6 +57,7 @@ impl DemoDevices {
         let font = load_font()?;
         let printer_sim = PrinterSim::start(None)?;
         let sim_state = printer_sim.state_handle();
+        let paper = Arc::clone(&sim_state);
         let reader_link =
             std::env::temp_dir().join(format!("hallq-demo-idcard-{}", std::process::id()));
         let reader_sim = Arc::new(std::sync::Mutex::new(CardReaderSim::start(
@@ -64,8 +82,7 @@ impl DemoDevices {
                 port: reader_link.to_string_lossy().into_owned(),
                 ..IdCardReaderConfig::default()
             },
-            HallKey::new(b"hallq demo hall key, not a secret".to_vec())
-                .map_err(anyhow::Error::msg)?,
+            demo_key(),
             reports_tx,
         )?;
         let dir = tickets_dir.to_path_buf();
@@ -99,7 +116,8 @@ impl DemoDevices {
         });
         Ok(Self {
             _threads: vec![saver, monitor, reader],
-            _reader_sim: reader_sim,
+            reader_sim,
+            paper,
             printer,
             tickets_dir: tickets_dir.to_path_buf(),
         })
@@ -107,6 +125,29 @@ impl DemoDevices {
 }
 
 impl DemoDevices {
+    /// Lays test card `index` (of the simulator's examples, wrapping round) on the simulated reader.
+    pub fn place_card(&self, index: usize) {
+        if let Ok(sim) = self.reader_sim.lock() {
+            sim.place(index % TestCard::examples().len());
+        }
+    }
+
+    /// Whether the simulated printer has run out of paper.
+    pub fn paper_out(&self) -> bool {
+        self.paper.lock().is_ok_and(|s| s.paper == Paper::Out)
+    }
+
+    /// Takes the simulated printer's paper away, or refills it; the driver notices at its next poll.
+    pub fn toggle_paper(&self) {
+        if let Ok(mut s) = self.paper.lock() {
+            s.paper = if s.paper == Paper::Out {
+                Paper::Plenty
+            } else {
+                Paper::Out
+            };
+        }
+    }
+
     /// The simulated serial printer, for the kiosk to print on.
     pub fn kiosk_printer(&self) -> Arc<dyn TicketOutput> {
         Arc::new(self.printer.clone())

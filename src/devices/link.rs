@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 
 use super::idcard::ReaderError;
 use super::printer::{PrinterService, TicketPrinter};
-use super::{CARD_COUNTERS, DeviceReport, ticket_print};
+use super::{DeviceReport, ticket_print};
 use crate::config::{HallSetup, Lang};
-use crate::ports::{CardInput, Hall, HallNews};
+use crate::ports::{CARD_COUNTERS, CardInput, Hall, HallNews};
 use crate::queue::{Command, Event, policy};
 
 /// Whether a kiosk screen runs beside the devices, which decides who prints and who takes cards.

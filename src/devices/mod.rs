@@ -19,9 +19,7 @@ pub mod worker;
 mod report;
 
 pub use bridge::ticket_print;
-pub use report::{
-    CARD_COUNTERS, CardCounters, DeviceFault, DeviceKind, DeviceReport, HealthTracker,
-};
+pub use report::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
 pub use ticket_output::{SimulatedPrinter, UnconnectedPrinter};
 
 pub use crate::config::devices::ConfigProblem;

@@ -1,7 +1,5 @@
 //! What the devices tell the engine: plain values on a channel, so the engine owns every event.
 
-use std::sync::atomic::AtomicU64;
-
 use serde::Serialize;
 use tokio::sync::mpsc::Sender;
 
@@ -76,18 +74,6 @@ pub enum DeviceReport {
         outcome: Result<(), PrintError>,
     },
 }
-
-/// What the card readers of this process have met, for `/metrics`.
-#[derive(Debug)]
-pub struct CardCounters {
-    /// Card placements the reader could not read, each told to the citizen once.
-    pub unreadable: AtomicU64,
-}
-
-/// The process's card counters: readers run on their own threads and report into these.
-pub static CARD_COUNTERS: CardCounters = CardCounters {
-    unreadable: AtomicU64::new(0),
-};
 
 /// Remembers the last health reported for one device so only changes reach the engine.
 ///

@@ -220,7 +220,7 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         "hallq_idcard_unreadable_total",
         "counter",
         "ID cards placed on this node's reader that could not be read, once per placement.",
-        crate::devices::CARD_COUNTERS
+        crate::ports::CARD_COUNTERS
             .unreadable
             .load(Ordering::Relaxed),
     );

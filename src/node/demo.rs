@@ -4,9 +4,26 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use slint::ComponentHandle;
+
+use crate::clock::Clock;
 use crate::config::HallSetup;
+use crate::devices::demo::{DemoDevices, first_demo_card};
 use crate::engine::EngineHandle;
-use crate::queue::{CitizenCard, Command};
+use crate::queue::{Booking, CitizenCard, Command};
+use crate::ui::{DemoAdapter, DemoControls};
+
+/// The example hall made ready for the demo: open at any hour, and this one board's keyboard and
+/// window panel standing for the hall's first window.
+pub fn prepare(setup: &mut HallSetup) {
+    open_around_the_clock(setup);
+    let first_window = setup.config.windows.first().map(|w| w.number);
+    setup.config.buttons.window = setup.config.buttons.window.or(first_window);
+}
 
 /// The demo runs at any hour: every day open 00:00-23:59.
 pub fn open_around_the_clock(setup: &mut HallSetup) {
@@ -80,4 +97,77 @@ pub async fn simulate(engine: EngineHandle) {
         };
         let _ = engine.execute(id("window"), command).await;
     }
+}
+
+/// The demo hall books a slot for the first test card of the simulated reader, starting now, so
+/// "tap the ID card" on the demo controls shows an appointment check-in on the kiosk.
+pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &dyn Clock) {
+    let setup = engine.setup().clone();
+    let Some(service) = setup
+        .config
+        .services
+        .iter()
+        .find(|s| s.appointment_only)
+        .or(setup.config.services.first())
+    else {
+        return;
+    };
+    let now_ms = clock.read().wall_ms;
+    let local = crate::queue::day::local_time(&setup, now_ms);
+    let end = local + chrono::TimeDelta::minutes(30);
+    if end.date() != local.date() {
+        return;
+    }
+    let card = first_demo_card();
+    let day = crate::queue::day::business_day_of(&setup, now_ms);
+    let booking = Booking {
+        id: format!("demo-{}", local.format("%Y%m%d%H%M")),
+        service: service.code.clone(),
+        day,
+        start: local.format("%H:%M").to_string(),
+        end: end.format("%H:%M").to_string(),
+        id_hash: card.id_hash,
+        masked_name: card.masked_name,
+    };
+    let command_id = format!("demo-booking-{}", booking.id);
+    match engine.execute(command_id, Command::Book { booking }).await {
+        Ok(outcome) => tracing::debug!(?outcome.result, "demo booking"),
+        Err(e) => tracing::warn!("the demo booking failed: {e}"),
+    }
+}
+
+/// Opens the demo's controls beside its screens: a test card laid on the simulated reader, the
+/// simulated printer's paper taken away or refilled. Call on the screens' thread; the window lives
+/// as long as the value returned.
+pub fn open_controls(devices: Arc<DemoDevices>) -> anyhow::Result<(DemoControls, slint::Timer)> {
+    let controls = DemoControls::new()?;
+    let adapter = controls.global::<DemoAdapter>();
+    let next_card = Rc::new(Cell::new(0usize));
+    adapter.on_place_card({
+        let devices = Arc::clone(&devices);
+        move || {
+            devices.place_card(next_card.get());
+            next_card.set(next_card.get() + 1);
+        }
+    });
+    adapter.on_toggle_paper({
+        let devices = Arc::clone(&devices);
+        move || devices.toggle_paper()
+    });
+    // The paper also runs out by itself now and then: the button follows the simulator.
+    let follow = slint::Timer::default();
+    let weak = controls.as_weak();
+    follow.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(300),
+        move || {
+            if let Some(controls) = weak.upgrade() {
+                controls
+                    .global::<DemoAdapter>()
+                    .set_printer_out(devices.paper_out());
+            }
+        },
+    );
+    controls.show()?;
+    Ok((controls, follow))
 }

@@ -91,11 +91,7 @@ pub async fn start_hall_node(
         "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
         lan.pairing_code_minutes, server.addr
     );
-    // The demo's keyboard drives the first window's buttons when the config names none.
-    let buttons_window = setup.config.buttons.window.or_else(|| {
-        demo.then(|| setup.config.windows.first().map(|w| w.number))
-            .flatten()
-    });
+    let buttons_window = setup.config.buttons.window;
     if has(roles, NodeRole::Counter)
         && let Some(window) = buttons_window
     {
@@ -220,7 +216,6 @@ pub fn run_terminal(
             Some(devices) => devices.kiosk_printer(),
             None => Arc::new(UnconnectedPrinter),
         },
-        demo: false,
         on_kiosk: Some(kiosk.on_kiosk()),
     };
     let clock = Arc::new(SystemClock::new(setup.config.clock.assume_trusted));

@@ -7,65 +7,63 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::HallArgs;
 use crate::clock::SystemClock;
-use crate::config::HallSetup;
+use crate::config::{HallSetup, NodeRole};
 use crate::devices::demo::DemoDevices;
 use crate::devices::link::{KioskLink, KioskPresence};
 use crate::engine;
 use crate::node::demo;
 use crate::ui;
 
-#[derive(Debug, Clone, clap::Args, Default)]
-pub struct RunArgs {
-    #[command(flatten)]
-    pub hall: HallArgs,
-    /// Do not simulate citizens and staff in the demo hall.
-    #[arg(long)]
-    pub no_sim: bool,
-    /// Run without opening any screen.
-    #[arg(long)]
+/// What `hallq run` was asked for, as plain settings: the command line parses them, the node acts on
+/// them.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub setup: HallSetup,
+    pub db_path: PathBuf,
+    /// The demo hall (no config file): open around the clock, simulated devices, and, when
+    /// `simulate_people`, simulated citizens and staff.
+    pub demo_hall: bool,
+    pub simulate_people: bool,
+    /// Open no screen.
     pub headless: bool,
     /// Stop after this many seconds (for scripted runs).
-    #[arg(long)]
     pub seconds: Option<u64>,
-    /// This board's roles, comma-separated (hall, kiosk, counter, display); none means all (the demo).
-    #[arg(long, value_delimiter = ',')]
-    pub role: Vec<crate::node::hall::NodeRole>,
-    /// Screens to open, e.g. `kiosk,window:1,display`; by default the screens of this board's roles
-    /// (the demo hall: all three).
-    #[arg(long, value_delimiter = ',')]
-    pub screens: Option<Vec<crate::ui::ScreenKind>>,
+    /// This board's roles; none means all (the demo).
+    pub roles: Vec<NodeRole>,
+    /// Screens to open; by default the screens of this board's roles.
+    pub screens: Option<Vec<ui::ScreenKind>>,
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let demo_hall = args.hall.config.is_none();
-    let mut setup = args.hall.setup()?;
-    let db_path = match (&args.hall.db, demo_hall) {
-        (Some(path), _) => path.clone(),
-        (None, true) => PathBuf::from("hallq-demo.db"),
-        (None, false) => args.hall.db_path(&setup),
-    };
+/// Assembles the board `settings` describe and runs it until SIGTERM, Ctrl-C or `seconds`.
+pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
+    let RunSettings {
+        mut setup,
+        db_path,
+        demo_hall,
+        simulate_people,
+        headless,
+        seconds,
+        roles,
+        screens,
+    } = settings;
     if demo_hall {
-        demo::open_around_the_clock(&mut setup);
+        demo::prepare(&mut setup);
     }
-    let screens = match (&args.screens, args.headless) {
+    let screens = match (screens, headless) {
         (_, true) => Vec::new(),
-        (Some(kinds), false) => kinds.clone(),
-        (None, false) => ui::screens_for_roles(&setup, &args.role, demo_hall),
+        (Some(kinds), false) => kinds,
+        (None, false) => ui::screens_for_roles(&setup, &roles),
     };
     if !demo_hall
-        && crate::node::hall::is_hall_node(&args.role)
-        && let Some(why) = crate::node::hall::kiosk_without_its_screen(
-            &args.role,
-            &screens,
-            ui::display_available(),
-        )
+        && crate::node::hall::is_hall_node(&roles)
+        && let Some(why) =
+            crate::node::hall::kiosk_without_its_screen(&roles, &screens, ui::display_available())
     {
         anyhow::bail!(why);
     }
-    if !crate::node::hall::is_hall_node(&args.role) {
-        return crate::node::hall::run_terminal(setup, &args.role, screens, args.seconds);
+    if !crate::node::hall::is_hall_node(&roles) {
+        return crate::node::hall::run_terminal(setup, &roles, screens, seconds);
     }
     let setup: Arc<HallSetup> = Arc::new(setup);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -76,7 +74,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(db = %db_path.display(), hall = %setup.config.hall.id, "hall node running");
 
     let lan = runtime.block_on(crate::node::hall::start_hall_node(
-        &engine, &args.role, demo_hall,
+        &engine, &roles, demo_hall,
     ))?;
     // The demo's simulated printer and ID-card reader run until the node stops.
     let mut devices = None;
@@ -102,7 +100,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         crate::node::watchdog::notify_ready();
         tokio::spawn(crate::node::watchdog::keep_alive(engine.clone()));
-        if demo_hall && !args.no_sim {
+        if demo_hall && simulate_people {
             tokio::spawn(demo::simulate(engine.clone()));
             // Ticket images go beside the database. A missing font or pty costs the demo its
             // devices, not the hall.
@@ -113,7 +111,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             match DemoDevices::start(engine.clone().into(), &tickets, presence.clone()) {
                 Ok(running) => {
                     tracing::info!(tickets = %running.tickets_dir.display(), "simulated printer and ID-card reader running");
-                    devices = Some(running);
+                    devices = Some(Arc::new(running));
                 }
                 Err(e) => tracing::warn!("demo devices not started: {e:#}"),
             }
@@ -135,7 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let stop = async move {
-        match args.seconds {
+        match seconds {
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => std::future::pending().await,
         }
@@ -150,7 +148,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime.block_on(stop);
     } else {
         if demo_hall {
-            runtime.block_on(ui::book_demo_appointment(&engine, clock.as_ref()));
+            runtime.block_on(demo::book_demo_appointment(&engine, clock.as_ref()));
         }
         // The screens own this (main) thread; Ctrl-C or --seconds ends their event loop.
         let quit = runtime.spawn(async move {
@@ -165,8 +163,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 (None, None, true) => Arc::new(crate::devices::SimulatedPrinter),
                 (None, None, false) => Arc::new(crate::devices::UnconnectedPrinter),
             },
-            demo: demo_hall,
             on_kiosk: Some(kiosk.on_kiosk()),
+        };
+        // The demo's controls act on its simulated devices; they open with the screens.
+        let _controls = match &devices {
+            Some(running) if ui::display_available() => demo::open_controls(Arc::clone(running))
+                .inspect_err(|e| tracing::warn!("demo controls not shown: {e}"))
+                .ok(),
+            _ => None,
         };
         if let Err(e) = ui::run_screens(engine.clone(), clock.clone(), runtime.handle(), &options) {
             eprintln!("hallq: {e}; the hall node keeps running without screens");

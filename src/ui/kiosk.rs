@@ -14,7 +14,7 @@ use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Th
 use crate::config::{Lang, Orientation, localized};
 use crate::ports::CommandError;
 use crate::ports::{PrintJob, TicketOutput};
-use crate::queue::{AppointmentState, CitizenCard, Command, DeviceFault, Reply, Ticket};
+use crate::queue::{AppointmentState, CitizenCard, Command, Reply, Ticket};
 use crate::store::{CommandResult, Outcome};
 
 use crate::ports::IDCARD_READER as READER_DEVICE;
@@ -25,38 +25,19 @@ pub struct KioskController {
     printer: Arc<dyn TicketOutput>,
     /// The service a citizen chose that needs their ID card; the next card tap takes its ticket.
     awaiting_card_for: RefCell<Option<String>>,
-    /// The card the demo button "taps".
-    demo_card: CitizenCard,
     large_text: Cell<bool>,
 }
 
-/// The ID card the demo button taps: a masked name and a fixed hash, never a real ID number.
-pub fn demo_card() -> CitizenCard {
-    CitizenCard {
-        // 32 hex digits, as the reader's keyed hash looks; it matches no real ID number.
-        id_hash: "de000000000000000000000000000001".into(),
-        masked_name: "张*三".into(),
-        birth_date: chrono::NaiveDate::from_ymd_opt(1980, 5, 17),
-    }
-}
-
 impl KioskController {
-    pub fn bind(
-        hub: &Rc<Hub>,
-        ui: Kiosk,
-        printer: Arc<dyn TicketOutput>,
-        demo: bool,
-    ) -> Rc<KioskController> {
+    pub fn bind(hub: &Rc<Hub>, ui: Kiosk, printer: Arc<dyn TicketOutput>) -> Rc<KioskController> {
         let screens = &hub.setup().config.screens;
         let adapter = ui.global::<KioskAdapter>();
-        adapter.set_demo(demo);
         adapter.set_landscape(screens.kiosk_orientation == Orientation::Landscape);
         adapter.set_return_after(i64::from(screens.kiosk_return_seconds.max(1)) * 1000);
         let controller = Rc::new(KioskController {
             ui: ui.clone_strong(),
             printer,
             awaiting_card_for: RefCell::default(),
-            demo_card: demo_card(),
             large_text: Cell::new(false),
         });
         let weak = Rc::downgrade(hub);
@@ -70,10 +51,8 @@ impl KioskController {
                 }
             }
         };
-        adapter.on_tap_card(on(|hub, k| k.tap_card(hub, k.demo_card.clone())));
         adapter.on_cancel(on(|hub, k| k.go_home(hub)));
         adapter.on_toggle_large_text(on(|_, k| k.toggle_large_text()));
-        adapter.on_toggle_demo_printer(on(|hub, k| k.toggle_demo_printer(hub)));
         let weak = Rc::downgrade(hub);
         adapter.on_tap_service(move |code| {
             if let Some(hub) = weak.upgrade()
@@ -116,12 +95,8 @@ impl KioskController {
         );
     }
 
-    /// A card on the reader: the ticket for the service waiting for it, or else an appointment check-in.
-    pub fn tap_card(&self, hub: &Rc<Hub>, card: CitizenCard) {
-        self.tap_card_read(hub, card, false);
-    }
-
-    /// As [`Self::tap_card`] for a card as read, `expired` when it is past its expiry date: the
+    /// A card on the reader: the ticket for the service waiting for it, or else an appointment
+    /// check-in. `expired` marks a card past its expiry date: the
     /// service it is for decides whether that card may take a number (`accepts_expired_id_card`).
     pub fn tap_card_read(&self, hub: &Rc<Hub>, card: CitizenCard, expired: bool) {
         let service = self.awaiting_card_for.borrow_mut().take();
@@ -353,26 +328,6 @@ impl KioskController {
         self.ui
             .global::<Theme>()
             .set_large_text(self.large_text.get());
-    }
-
-    /// Demo only: the simulated printer runs out of paper, or is refilled.
-    fn toggle_demo_printer(&self, hub: &Rc<Hub>) {
-        let faulty = hub.state().faults.contains_key(PRINTER_DEVICE);
-        let fault = (!faulty).then(|| DeviceFault {
-            code: "paper_out".into(),
-            message: "Kiosk printer: out of paper".into(),
-        });
-        hub.execute(
-            Command::ReportDevice {
-                device: PRINTER_DEVICE.into(),
-                fault,
-            },
-            |_, outcome| {
-                if let Err(e) = outcome {
-                    tracing::warn!("could not report the demo printer: {e}");
-                }
-            },
-        );
     }
 }
 

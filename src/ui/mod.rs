@@ -19,7 +19,7 @@ use std::sync::Arc;
 use slint::ComponentHandle;
 
 pub use hub::{CardReaderHandle, Hub};
-pub use kiosk::{PRINTER_DEVICE, demo_card};
+pub use kiosk::PRINTER_DEVICE;
 pub use qr::qr_pixels;
 pub use rating::prompt as prompt_rating;
 
@@ -27,7 +27,6 @@ use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::config::NodeRole;
 use crate::ports::{CardInput, Hall, TicketOutput};
-use crate::queue::{Booking, Command};
 
 slint::include_modules!();
 
@@ -65,8 +64,6 @@ pub struct ScreenOptions {
     pub kinds: Vec<ScreenKind>,
     /// The kiosk's ticket printer.
     pub printer: Arc<dyn TicketOutput>,
-    /// The demo hall: the kiosk offers a demo ID card and a printer-fault switch.
-    pub demo: bool,
     /// Told where the kiosk takes card reads once it is bound, so a card reader started before
     /// the screens can hand cards to it.
     pub on_kiosk: Option<Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync>>,
@@ -113,12 +110,7 @@ impl Screens {
             match *kind {
                 ScreenKind::Kiosk => {
                     let ui = Kiosk::new()?;
-                    kiosk::KioskController::bind(
-                        &hub,
-                        ui.clone_strong(),
-                        options.printer.clone(),
-                        options.demo,
-                    );
+                    kiosk::KioskController::bind(&hub, ui.clone_strong(), options.printer.clone());
                     if let Some(on_kiosk) = &options.on_kiosk {
                         on_kiosk(Arc::new(hub.card_reader()));
                     }
@@ -174,14 +166,10 @@ impl Screens {
 }
 
 /// The screens a hall node shows for its roles (`--role`): a kiosk board the kiosk, a counter board
-/// the panel of its `[buttons] window`, a display board the wall. No role named means every role: the
-/// demo hall shows all three, with the panel of its first window.
-pub fn screens_for_roles(setup: &HallSetup, roles: &[NodeRole], demo: bool) -> Vec<ScreenKind> {
+/// the panel of its `[buttons] window`, a display board the wall. No role named means every role.
+pub fn screens_for_roles(setup: &HallSetup, roles: &[NodeRole]) -> Vec<ScreenKind> {
     let has = |role: NodeRole| roles.is_empty() || roles.contains(&role);
-    let counter_window = setup.config.buttons.window.or_else(|| {
-        demo.then(|| setup.config.windows.first().map(|w| w.number))
-            .flatten()
-    });
+    let counter_window = setup.config.buttons.window;
     let mut kinds = Vec::new();
     if has(NodeRole::Kiosk) {
         kinds.push(ScreenKind::Kiosk);
@@ -235,43 +223,6 @@ pub fn run_screens(
     Ok(())
 }
 
-/// The demo hall books a slot for the demo ID card, starting now, so "tap the ID card" on the kiosk
-/// home screen shows an appointment check-in.
-pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &dyn Clock) {
-    let setup = engine.setup().clone();
-    let Some(service) = setup
-        .config
-        .services
-        .iter()
-        .find(|s| s.appointment_only)
-        .or(setup.config.services.first())
-    else {
-        return;
-    };
-    let now_ms = clock.read().wall_ms;
-    let local = crate::queue::day::local_time(&setup, now_ms);
-    let end = local + chrono::TimeDelta::minutes(30);
-    if end.date() != local.date() {
-        return;
-    }
-    let card = demo_card();
-    let day = crate::queue::day::business_day_of(&setup, now_ms);
-    let booking = Booking {
-        id: format!("demo-{}", local.format("%Y%m%d%H%M")),
-        service: service.code.clone(),
-        day,
-        start: local.format("%H:%M").to_string(),
-        end: end.format("%H:%M").to_string(),
-        id_hash: card.id_hash,
-        masked_name: card.masked_name,
-    };
-    let command_id = format!("ui-demo-booking-{}", booking.id);
-    match engine.execute(command_id, Command::Book { booking }).await {
-        Ok(outcome) => tracing::debug!(?outcome.result, "demo booking"),
-        Err(e) => tracing::warn!("the demo booking failed: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::ScreenKind;
@@ -285,17 +236,19 @@ mod tests {
             ScreenKind::Window(1),
             ScreenKind::Display,
         ];
-        assert_eq!(super::screens_for_roles(&setup, &[], true), all);
+        let mut every_role = setup.clone();
+        every_role.config.buttons.window = Some(1);
+        assert_eq!(super::screens_for_roles(&every_role, &[]), all);
         assert_eq!(
-            super::screens_for_roles(&setup, &[NodeRole::Hall, NodeRole::Display], false),
+            super::screens_for_roles(&setup, &[NodeRole::Hall, NodeRole::Display]),
             [ScreenKind::Display]
         );
         // A counter board without `[buttons] window` does not know its window: no panel.
-        assert!(super::screens_for_roles(&setup, &[NodeRole::Counter], false).is_empty());
+        assert!(super::screens_for_roles(&setup, &[NodeRole::Counter]).is_empty());
         let mut counter = setup.clone();
         counter.config.buttons.window = Some(4);
         assert_eq!(
-            super::screens_for_roles(&counter, &[NodeRole::Counter], false),
+            super::screens_for_roles(&counter, &[NodeRole::Counter]),
             [ScreenKind::Window(4)]
         );
     }

@@ -289,7 +289,7 @@ fn a_card_that_cannot_be_read_is_told_to_the_citizen_once_per_placement() {
         );
         // Some readers keep finding a card after reading it: every poll reads it again.
         reader_sim.update(|s| s.finds_read_cards = true);
-        let counted_before = hallq::devices::CARD_COUNTERS
+        let counted_before = hallq::ports::CARD_COUNTERS
             .unreadable
             .load(std::sync::atomic::Ordering::Relaxed);
         let kiosk = hall.kiosk().global::<KioskAdapter>();
@@ -313,7 +313,7 @@ fn a_card_that_cannot_be_read_is_told_to_the_citizen_once_per_placement() {
         assert_eq!(kiosk.get_page(), KioskPage::Home, "told once, not per poll");
         let polls = reader_sim.update(|s| s.commands_seen.len());
         assert!(polls > 20, "the reader kept polling the card: {polls}");
-        let counted = hallq::devices::CARD_COUNTERS
+        let counted = hallq::ports::CARD_COUNTERS
             .unreadable
             .load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(counted - counted_before, 1, "one placement, counted once");

@@ -39,7 +39,6 @@ impl Terminals {
                 &ScreenOptions {
                     kinds: vec![kind],
                     printer: Arc::new(SimulatedPrinter),
-                    demo: false,
                     on_kiosk: None,
                 },
             )

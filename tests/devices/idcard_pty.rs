@@ -12,7 +12,7 @@ use hallq::devices::idcard::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
-mod device_support;
+use crate::device_support;
 use device_support::{recv, spawn_sim};
 
 struct Bench {

@@ -2,7 +2,9 @@
 //! around the clock, with simulated citizens taking tickets and simulated staff serving them, and a
 //! simulated printer and ID-card reader behind the real serial drivers.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "sim")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use crate::cli::HallArgs;
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
+#[cfg(feature = "sim")]
 use crate::devices::demo::DemoDevices;
 use crate::devices::link::{KioskLink, KioskPresence};
 use crate::engine;
@@ -40,6 +43,13 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let demo_hall = args.hall.config.is_none();
+    #[cfg(not(feature = "sim"))]
+    if demo_hall {
+        anyhow::bail!(
+            "this build of hallq has no demo hall (it was built without the `sim` feature); \
+             give the hall's configuration: hallq run --config /etc/hallq/hall.toml"
+        );
+    }
     let mut setup = args.hall.setup()?;
     let db_path = match (&args.hall.db, demo_hall) {
         (Some(path), _) => path.clone(),
@@ -79,7 +89,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &engine, &args.role, demo_hall,
     ))?;
     // The demo's simulated printer and ID-card reader run until the node stops.
+    #[cfg(feature = "sim")]
     let mut devices = None;
+    // Without the simulators there are no demo devices: the demo hall stopped above.
+    #[cfg(not(feature = "sim"))]
+    enum NoDemoDevices {}
+    #[cfg(not(feature = "sim"))]
+    let devices: Option<NoDemoDevices> = None;
     let kiosk = KioskLink::default();
     // Without a display the screens will not open: the devices then stand in for the kiosk.
     let presence = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
@@ -102,6 +118,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         crate::node::watchdog::notify_ready();
         tokio::spawn(crate::node::watchdog::keep_alive(engine.clone()));
+        #[cfg(feature = "sim")]
         if demo_hall && !args.no_sim {
             tokio::spawn(demo::simulate(engine.clone()));
             // Ticket images go beside the database. A missing font or pty costs the demo its
@@ -156,7 +173,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let options = ui::ScreenOptions {
             kinds: screens,
             printer: match (&devices, &kiosk_devices, demo_hall) {
+                #[cfg(feature = "sim")]
                 (Some(running), _, _) => running.kiosk_printer(),
+                #[cfg(not(feature = "sim"))]
+                (Some(never), _, _) => match *never {},
                 (None, Some(configured), _) => configured.kiosk_printer(),
                 (None, None, true) => Arc::new(ui::SimulatedPrinter) as Arc<dyn ui::KioskPrinter>,
                 (None, None, false) => Arc::new(ui::UnconnectedPrinter),

@@ -194,6 +194,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // The devices and the runtime's tasks hold engine handles too: the engine thread ends, its last
     // batch written, only once all are gone. A blocking read of standard input (the keyboard's
     // buttons) never ends on its own, so the runtime is not waited for beyond a moment.
+    #[cfg(feature = "sim")]
     drop(devices);
     drop(kiosk_devices);
     runtime.shutdown_timeout(Duration::from_secs(1));

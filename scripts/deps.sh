@@ -2,7 +2,7 @@
 # Installs the Debian packages hallq needs to build and test, skipping those already present.
 # Build: pkg-config, fontconfig headers (Slint's software renderer), X11/xkb libraries for the desktop window.
 # Tests: Chromium for the web display page, espeak-ng and sox for the voice clip packs, Xvfb for a desktop run,
-# systemd for systemd-analyze (the unit's system-call filter in tests/systemd_sandbox.rs).
+# systemd for systemd-analyze (the unit's system-call filter in tests/cli/systemd_sandbox.rs).
 set -euo pipefail
 
 packages=(

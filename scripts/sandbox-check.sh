@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the shipped unit's sandbox against the node.
 #   scripts/sandbox-check.sh            the node issues tickets under the unit's seccomp filter
-#                                       (tests/systemd_sandbox.rs), and, where systemd runs as the
+#                                       (tests/cli/systemd_sandbox.rs), and, where systemd runs as the
 #                                       service manager, under the unit's own properties via systemd-run
 #   scripts/sandbox-check.sh --update   rewrites tests/sandbox/system-service.syscalls from this
 #                                       machine's systemd-analyze, for the unit's SystemCallFilter= groups
@@ -25,7 +25,7 @@ if [ "${1:-}" = "--update" ]; then
   {
     echo "# The system calls systemd allows a unit with SystemCallFilter=$(echo $groups), groups expanded:"
     echo "# \`scripts/sandbox-check.sh --update\` writes it from \`systemd-analyze syscall-filter\` ($(systemd-analyze --version | head -1 | cut -d' ' -f1-2))."
-    echo "# tests/systemd_sandbox.rs runs the node under exactly this list and checks it against systemd-analyze."
+    echo "# tests/cli/systemd_sandbox.rs runs the node under exactly this list and checks it against systemd-analyze."
     echo "$groups"
     for g in $groups; do expand "$g"; done | sort -u
   } > "$list"
@@ -34,7 +34,7 @@ if [ "${1:-}" = "--update" ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo test --locked --test systemd_sandbox
+cargo test --locked --test cli systemd_sandbox
 
 # With a running service manager, the unit's own [Service] sandbox lines apply as they are.
 if [ "$(systemctl is-system-running 2>/dev/null || true)" = "running" ] ||

@@ -46,6 +46,7 @@ pub enum Commands {
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
     /// Run a device simulator on a pseudo-terminal (printer or ID-card reader).
+    #[cfg(feature = "sim")]
     Sim {
         #[command(subcommand)]
         device: crate::devices::sim_cli::SimCommand,
@@ -73,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "sim")]
         Commands::Sim { device } => {
             crate::devices::sim_cli::run(device).map(|()| ExitCode::SUCCESS)
         }
@@ -102,5 +104,20 @@ impl HallArgs {
         self.db
             .clone()
             .unwrap_or_else(|| PathBuf::from(&setup.config.store.path))
+    }
+}
+
+/// A board build has no simulators, so `hallq` alone (the demo hall) must say what to run instead
+/// rather than start a hall with no devices. `cargo test --no-default-features --lib cli::` runs it.
+#[cfg(all(test, not(feature = "sim")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_simulators_the_demo_hall_refuses_to_start_and_names_the_config() {
+        let error = dispatch(Cli { command: None }).expect_err("no demo hall in this build");
+        let message = error.to_string();
+        assert!(message.contains("no demo hall"), "{message}");
+        assert!(message.contains("--config"), "{message}");
     }
 }

@@ -5,13 +5,16 @@
 //! device-fault, recovered, card and failed-print events; nothing here writes the event log.
 
 mod bridge;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod idcard;
 pub mod kiosk;
 pub mod link;
 pub mod printer;
+#[cfg(feature = "sim")]
 pub mod pty;
 pub mod serial;
+#[cfg(feature = "sim")]
 pub mod sim_cli;
 mod ticket_output;
 pub mod worker;

@@ -4,18 +4,20 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use std::cell::Cell;
-use std::rc::Rc;
-use std::sync::Arc;
-
-use slint::ComponentHandle;
-
-use crate::clock::Clock;
 use crate::config::HallSetup;
-use crate::devices::demo::{DemoDevices, first_demo_card};
 use crate::engine::EngineHandle;
-use crate::queue::{Booking, CitizenCard, Command};
-use crate::ui::{DemoAdapter, DemoControls};
+use crate::queue::{CitizenCard, Command};
+#[cfg(feature = "sim")]
+use {
+    crate::clock::Clock,
+    crate::devices::demo::{DemoDevices, first_demo_card},
+    crate::queue::Booking,
+    crate::ui::{DemoAdapter, DemoControls},
+    slint::ComponentHandle,
+    std::cell::Cell,
+    std::rc::Rc,
+    std::sync::Arc,
+};
 
 /// The example hall made ready for the demo: open at any hour, and this one board's keyboard and
 /// window panel standing for the hall's first window.
@@ -99,6 +101,7 @@ pub async fn simulate(engine: EngineHandle) {
     }
 }
 
+#[cfg(feature = "sim")]
 /// The demo hall books a slot for the first test card of the simulated reader, starting now, so
 /// "tap the ID card" on the demo controls shows an appointment check-in on the kiosk.
 pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &dyn Clock) {
@@ -136,6 +139,7 @@ pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &
     }
 }
 
+#[cfg(feature = "sim")]
 /// Opens the demo's controls beside its screens: a test card laid on the simulated reader, the
 /// simulated printer's paper taken away or refilled. Call on the screens' thread; the window lives
 /// as long as the value returned.

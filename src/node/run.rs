@@ -2,13 +2,16 @@
 //! around the clock, with simulated citizens taking tickets and simulated staff serving them, and a
 //! simulated printer and ID-card reader behind the real serial drivers.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "sim")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::SystemClock;
 use crate::config::{HallSetup, NodeRole};
+#[cfg(feature = "sim")]
 use crate::devices::demo::DemoDevices;
 use crate::devices::link::{KioskLink, KioskPresence};
 use crate::engine;
@@ -47,6 +50,16 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         roles,
         screens,
     } = settings;
+    // Without the simulators there is no one to simulate.
+    #[cfg(not(feature = "sim"))]
+    let _ = simulate_people;
+    #[cfg(not(feature = "sim"))]
+    if demo_hall {
+        anyhow::bail!(
+            "this build of hallq has no demo hall (it was built without the `sim` feature); \
+             give the hall's configuration: hallq run --config /etc/hallq/hall.toml"
+        );
+    }
     if demo_hall {
         demo::prepare(&mut setup);
     }
@@ -77,7 +90,13 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         &engine, &roles, demo_hall,
     ))?;
     // The demo's simulated printer and ID-card reader run until the node stops.
+    #[cfg(feature = "sim")]
     let mut devices = None;
+    // Without the simulators there are no demo devices: the demo hall stopped above.
+    #[cfg(not(feature = "sim"))]
+    enum NoDemoDevices {}
+    #[cfg(not(feature = "sim"))]
+    let devices: Option<NoDemoDevices> = None;
     let kiosk = KioskLink::default();
     // Without a display the screens will not open: the devices then stand in for the kiosk.
     let presence = if screens.contains(&ui::ScreenKind::Kiosk) && ui::display_available() {
@@ -100,6 +119,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         });
         crate::node::watchdog::notify_ready();
         tokio::spawn(crate::node::watchdog::keep_alive(engine.clone()));
+        #[cfg(feature = "sim")]
         if demo_hall && simulate_people {
             tokio::spawn(demo::simulate(engine.clone()));
             // Ticket images go beside the database. A missing font or pty costs the demo its
@@ -147,6 +167,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     if screens.is_empty() {
         runtime.block_on(stop);
     } else {
+        #[cfg(feature = "sim")]
         if demo_hall {
             runtime.block_on(demo::book_demo_appointment(&engine, clock.as_ref()));
         }
@@ -158,7 +179,10 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         let options = ui::ScreenOptions {
             kinds: screens,
             printer: match (&devices, &kiosk_devices, demo_hall) {
+                #[cfg(feature = "sim")]
                 (Some(running), _, _) => running.kiosk_printer(),
+                #[cfg(not(feature = "sim"))]
+                (Some(never), _, _) => match *never {},
                 (None, Some(configured), _) => configured.kiosk_printer(),
                 (None, None, true) => Arc::new(crate::devices::SimulatedPrinter),
                 (None, None, false) => Arc::new(crate::devices::UnconnectedPrinter),
@@ -166,6 +190,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
             on_kiosk: Some(kiosk.on_kiosk()),
         };
         // The demo's controls act on its simulated devices; they open with the screens.
+        #[cfg(feature = "sim")]
         let _controls = match &devices {
             Some(running) if ui::display_available() => demo::open_controls(Arc::clone(running))
                 .inspect_err(|e| tracing::warn!("demo controls not shown: {e}"))
@@ -182,6 +207,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     // The devices and the runtime's tasks hold engine handles too: the engine thread ends, its last
     // batch written, only once all are gone. A blocking read of standard input (the keyboard's
     // buttons) never ends on its own, so the runtime is not waited for beyond a moment.
+    #[cfg(feature = "sim")]
     drop(devices);
     drop(kiosk_devices);
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -271,7 +271,7 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::devices::idcard::sim::TestCard;

@@ -5,6 +5,7 @@ pub mod card_text;
 pub mod frame;
 pub mod poller;
 pub mod reader;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 pub use crate::config::idcard::IdCardReaderConfig;

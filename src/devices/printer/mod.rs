@@ -8,6 +8,7 @@ pub mod bench;
 pub mod driver;
 pub mod escpos_ticket;
 pub mod service;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod status;
 

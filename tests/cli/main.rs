@@ -1,5 +1,9 @@
 //! The `hallq` binary end to end: the demo hall runs and records, export and stats read its database.
 
+// The node under the systemd unit's sandbox, and the voice clip packs `hallq voice` makes.
+mod systemd_sandbox;
+mod voice_pack;
+
 use std::process::Command;
 
 fn hallq(args: &[&str]) -> std::process::Output {

@@ -31,8 +31,8 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
-const UNIT: &str = include_str!("../systemd/hallq.service");
-const SYSCALL_LIST: &str = include_str!("sandbox/system-service.syscalls");
+const UNIT: &str = include_str!("../../systemd/hallq.service");
+const SYSCALL_LIST: &str = include_str!("../sandbox/system-service.syscalls");
 
 /// The values of `key=` in the unit's [Service] section, in order.
 fn unit_values(key: &str) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! Staff list paired terminals and revoke a lost one with `hallq pair`, on the hall node's database
 //! while the node runs; the revoked token is refused from its next request on.
 
-mod lan_support;
+use crate::lan_support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The call-next policy, appointments, idempotent retries and windows racing each other.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -88,9 +88,23 @@ fn crash_child() {
     });
 }
 
+/// The child test's name as the harness knows it: its module path without the test binary's name,
+/// since this file is one module of a larger test binary.
+fn crash_child_name() -> String {
+    match module_path!().split_once("::") {
+        Some((_binary, module)) => format!("{module}::crash_child"),
+        None => "crash_child".to_owned(),
+    }
+}
+
 fn run_child_and_kill(db: &Path, after: Duration) -> Vec<(String, String, String)> {
     let mut child = Process::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            &crash_child_name(),
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

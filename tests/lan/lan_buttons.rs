@@ -1,7 +1,7 @@
 //! Call buttons through the keyboard stand-in, over the LAN to a real hall node: the same path GPIO
 //! presses take.
 
-mod lan_support;
+use crate::lan_support;
 
 use std::sync::Arc;
 use std::time::Duration;

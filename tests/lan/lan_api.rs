@@ -1,6 +1,6 @@
 //! The LAN API over real sockets on loopback, against a real hall node (engine + SQLite file).
 
-mod lan_support;
+use crate::lan_support;
 
 use std::time::Duration;
 

@@ -12,7 +12,7 @@ use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use hallq::identity::{HallKey, mask_name};
 use tokio::sync::mpsc;
 
-mod device_support;
+use crate::device_support;
 use device_support::{recv, spawn_sim};
 
 struct Bench {

@@ -1,7 +1,7 @@
 //! Device reports reach the engine as commands and become the events counters, the display wall
 //! and the platform see: the simulators on pty pairs, the real drivers, the real engine.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Every ticket transition and every refusal, through the real engine on a real SQLite file.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hallq::queue::*;

@@ -1,5 +1,5 @@
 //! The LAN benchmark runs end to end and reports its figures. The full run (20 window terminals,
-//! 4 displays) is ignored by default: `cargo test --release --test lan_bench -- --ignored --nocapture`.
+//! 4 displays) is ignored by default: `cargo test --release --test lan lan_bench -- --ignored --nocapture`.
 
 use hallq::lan::bench::{self, BenchOptions};
 

@@ -1,6 +1,6 @@
 //! The SQLite store: the log is append-only, a database belongs to one hall, and a newer schema is refused.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hallq::store::{CommandResult, Store, StoreError};

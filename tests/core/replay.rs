@@ -1,6 +1,6 @@
 //! State rebuilt from the event log equals the live state, after a long random sequence of commands.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hallq::queue::*;

@@ -17,9 +17,9 @@ use hallq::devices::printer::{
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
 use tokio::sync::mpsc;
 
-mod device_support;
+use crate::device_support;
 use device_support::{recv, spawn_sim, wait_for};
-#[path = "device_support/failing_flush.rs"]
+#[path = "../device_support/failing_flush.rs"]
 mod failing_flush;
 use failing_flush::FailingFlushPort;
 

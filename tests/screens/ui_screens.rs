@@ -281,8 +281,7 @@ fn card(who: &str) -> CitizenCard {
 mod devices;
 #[path = "ui_screens/lan.rs"]
 mod lan;
-#[path = "lan_support/mod.rs"]
-mod lan_support;
+use crate::lan_support;
 
 // ---------------------------------------------------------------------------------------------
 // Kiosk

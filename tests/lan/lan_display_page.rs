@@ -1,7 +1,7 @@
 //! The display wall web page in headless Chromium: a call made through the API shows on the page.
 //! Needs the `chromium` package; without /usr/bin/chromium the test says so and passes.
 
-mod lan_support;
+use crate::lan_support;
 
 use std::path::Path;
 use std::process::Stdio;

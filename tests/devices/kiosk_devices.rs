@@ -1,7 +1,7 @@
 //! A configured hall's kiosk opens the printer and reader named in its config, and reports to the
 //! engine beside it or to the hall node over the LAN.
 
-mod lan_support;
+use crate::lan_support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;

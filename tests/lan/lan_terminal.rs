@@ -1,7 +1,7 @@
 //! A terminal board as its own `hallq` process: paired with `hallq pair join`, then run with
 //! `--role counter,display`, talking to a hall node over loopback.
 
-mod lan_support;
+use crate::lan_support;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

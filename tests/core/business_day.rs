@@ -1,8 +1,8 @@
 //! Business-day rules with a controllable clock: numbering restarts each day, clock jumps never reuse a
 //! number nor split a day, an untrusted clock still issues tickets and marks its events.
 
-mod common;
-mod lan_support;
+use crate::common;
+use crate::lan_support;
 
 use std::collections::HashSet;
 

@@ -1,0 +1,12 @@
+//! The hall LAN over real loopback sockets: the API, window terminals, buttons, pairing, the web
+//! display page and the benchmark.
+
+#[path = "../lan_support/mod.rs"]
+mod lan_support;
+
+mod lan_api;
+mod lan_bench;
+mod lan_buttons;
+mod lan_display_page;
+mod lan_pairing;
+mod lan_terminal;

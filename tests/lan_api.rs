@@ -744,15 +744,18 @@ fn documented_command_id_limit() -> usize {
         .split("\n    CommandRequest:")
         .nth(1)
         .expect("the spec describes CommandRequest");
-    let line = request
-        .lines()
-        .find(|l| l.trim_start().starts_with("command_id:"))
-        .expect("CommandRequest has a command_id");
-    line.split("maxLength:")
+    let command_id = request
+        .split("\n        command_id:")
         .nth(1)
-        .and_then(|rest| rest.split([',', '}']).next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no maxLength in {line:?}"))
+        .expect("CommandRequest has a command_id");
+    let line = command_id
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("          "))
+        .find_map(|l| l.trim_start().strip_prefix("maxLength:"))
+        .expect("command_id has a maxLength");
+    line.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("maxLength {line:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

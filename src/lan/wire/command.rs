@@ -577,6 +577,9 @@ mod tests {
 
     #[test]
     fn every_command_crosses_the_wire_unchanged_and_reads_as_the_domain_reads_it() {
+        let kinds: std::collections::BTreeSet<&str> =
+            every_command().iter().map(queue::Command::name).collect();
+        assert_eq!(kinds.len(), 20, "one of each kind of command");
         for command in every_command() {
             let sent = Command::from(command.clone());
             let json = serde_json::to_value(&sent).unwrap();

@@ -783,3 +783,230 @@ impl From<AppointmentState> for queue::AppointmentState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID_HASH: &str = "feedfacecafebeef0123456789abcdef";
+    const NAME: &str = "李*四";
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    fn booking(id_hash: Option<&str>, masked_name: Option<&str>) -> queue::Appointment {
+        queue::Appointment {
+            id: "BK1".into(),
+            service: "HJ".into(),
+            business_day: day(),
+            start_ms: 1_795_572_000_000,
+            end_ms: 1_795_573_800_000,
+            id_hash: id_hash.map(str::to_string),
+            masked_name: masked_name.map(str::to_string),
+            state: queue::AppointmentState::Booked,
+            ticket: Some(7),
+        }
+    }
+
+    fn issued(citizen: Option<queue::Citizen>) -> Event {
+        Event::TicketIssued {
+            ticket: 7,
+            number: "C001".into(),
+            sequence: 1,
+            prefix: "C".into(),
+            service: "HJ".into(),
+            channel: queue::Channel::Appointment,
+            citizen,
+            appointment: Some(queue::SlotRef {
+                appointment_id: "BK1".into(),
+                start_ms: 1_795_572_000_000,
+                end_ms: 1_795_573_800_000,
+            }),
+            at_ms: 1_795_572_000_000,
+            status_token: Some("0f".repeat(16)),
+        }
+    }
+
+    /// Every kind of domain event with every field set, and the same event as a display may see it,
+    /// written out by hand.
+    fn every_event() -> Vec<(Event, Event)> {
+        let same = |e: Event| (e.clone(), e);
+        vec![
+            same(Event::BusinessDayOpened {
+                day: day(),
+                expired: vec![1, 2],
+                unrated: vec![3],
+            }),
+            (
+                issued(Some(queue::Citizen {
+                    id_hash: ID_HASH.into(),
+                    masked_name: NAME.into(),
+                    senior: true,
+                })),
+                issued(None),
+            ),
+            same(Event::AppointmentCheckedIn {
+                appointment: "BK1".into(),
+                ticket: 7,
+            }),
+            same(Event::StaffSignedIn {
+                window: 3,
+                staff: "1003".into(),
+            }),
+            same(Event::StaffSignedOut { window: 3 }),
+            same(Event::ClockConfirmed {
+                window: 3,
+                staff: "1003".into(),
+                at_ms: 1_795_572_000_001,
+            }),
+            same(Event::TicketCalled {
+                ticket: 7,
+                window: 3,
+                staff: "1003".into(),
+                at_ms: 1_795_572_000_002,
+            }),
+            same(Event::TicketRecalled {
+                ticket: 7,
+                window: 3,
+                calls: 2,
+            }),
+            same(Event::ServiceStarted {
+                ticket: 7,
+                window: 3,
+                at_ms: 1_795_572_000_003,
+            }),
+            same(Event::TicketFinished {
+                ticket: 7,
+                window: 3,
+                at_ms: 1_795_572_000_004,
+            }),
+            same(Event::TicketNoShow {
+                ticket: 7,
+                window: 3,
+            }),
+            same(Event::TicketRequeued {
+                ticket: 7,
+                queue_ms: 1_795_572_000_005,
+            }),
+            same(Event::TicketTransferred {
+                ticket: 7,
+                from_window: 3,
+                service: "SB".into(),
+                only_window: Some(4),
+                queue_ms: 1_795_572_000_006,
+            }),
+            same(Event::GreenChannelFlagged { ticket: 7 }),
+            same(Event::WindowPaused { window: 3 }),
+            same(Event::WindowResumed { window: 3 }),
+            same(Event::TicketRated {
+                ticket: 7,
+                rating: queue::Rating::Rated {
+                    score: 5,
+                    reasons: vec!["fast".into()],
+                    comment: Some("好".into()),
+                    channel: queue::RatingChannel::WindowTablet,
+                },
+            }),
+            same(Event::TicketRated {
+                ticket: 8,
+                rating: queue::Rating::Unrated {
+                    why: queue::UnratedWhy::TimedOut,
+                },
+            }),
+            (
+                Event::AppointmentBooked {
+                    appointment: booking(Some(ID_HASH), Some(NAME)),
+                },
+                Event::AppointmentBooked {
+                    appointment: booking(None, None),
+                },
+            ),
+            same(Event::AppointmentCancelled {
+                appointment: "BK1".into(),
+            }),
+            same(Event::DeviceFaulted {
+                device: "printer".into(),
+                fault: queue::DeviceFault {
+                    code: "paper_out".into(),
+                    message: "out of paper".into(),
+                },
+            }),
+            same(Event::DeviceRecovered {
+                device: "printer".into(),
+            }),
+            same(Event::TicketPrinted { ticket: 7 }),
+            same(Event::TicketPrintFailed {
+                ticket: 7,
+                detail: "jam".into(),
+            }),
+        ]
+    }
+
+    fn stored(seq: u64, event: Event) -> StoredEvent {
+        StoredEvent {
+            seq,
+            event_id: uuid::Uuid::now_v7(),
+            hall_id: "hall-1".into(),
+            command_id: Some("a1b2c3d4e5f6:k1".into()),
+            recorded: queue::Recorded {
+                wall_ms: 1_795_572_000_000,
+                hall_ms: 1_795_571_999_000,
+                boot_id: "boot-1".into(),
+                mono_ms: 12_345,
+                clock_trusted: false,
+                business_day: day(),
+            },
+            event,
+        }
+    }
+
+    /// Through JSON, as a terminal receives it.
+    fn sent(event: &StoredEvent, audience: Audience) -> (String, StoredEvent) {
+        let json = serde_json::to_string(&TerminalEvent::for_terminals(event, audience)).unwrap();
+        let received: TerminalEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(received.v, EVENT_VERSION);
+        (json, received.into_stored())
+    }
+
+    #[test]
+    fn every_event_kind_reaches_staff_whole_and_the_lobby_without_personal_data() {
+        let events = every_event();
+        let kinds: std::collections::BTreeSet<&str> =
+            events.iter().map(|(full, _)| full.kind()).collect();
+        assert_eq!(kinds.len(), 23, "one of each kind of event");
+        for (seq, (full, lobby)) in (1..).zip(events) {
+            let original = stored(seq, full);
+            let (_, at_staff) = sent(&original, Audience::Staff);
+            assert_eq!(at_staff, original, "staff terminals lose nothing");
+
+            let (json, at_lobby) = sent(&original, Audience::Lobby);
+            assert_eq!(
+                at_lobby,
+                StoredEvent {
+                    event: lobby,
+                    ..original.clone()
+                },
+                "a display gets every field but the personal ones"
+            );
+            assert!(
+                !json.contains(ID_HASH) && !json.contains(NAME) && !json.contains("senior"),
+                "no personal data in what a display is sent: {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_wire_event_is_tagged_as_the_domain_event_is() {
+        for (seq, (full, _)) in (1..).zip(every_event()) {
+            let kind = full.kind();
+            let sent = TerminalEvent::for_terminals(&stored(seq, full), Audience::Staff);
+            let json = serde_json::to_value(&sent).unwrap();
+            assert_eq!(
+                json["event"]["type"], kind,
+                "the SSE event name and the data agree"
+            );
+            assert_eq!(json["v"], EVENT_VERSION);
+        }
+    }
+}

@@ -196,6 +196,8 @@ pub struct Booking {
     pub start: String,
     #[schema(pattern = "^([01]?[0-9]|2[0-3]):[0-5][0-9]$", example = "10:00")]
     pub end: String,
+    /// Keyed hex hash of the citizen's ID number, as a kiosk makes it.
+    #[schema(pattern = "^[0-9A-Fa-f]{16,}$", min_length = 16)]
     pub id_hash: String,
     pub masked_name: String,
 }

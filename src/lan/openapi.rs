@@ -162,6 +162,21 @@ mod tests {
     const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml");
 
     #[test]
+    fn the_event_stream_is_described_as_server_sent_terminal_events() {
+        let api = serde_json::to_value(HallApi::openapi()).unwrap();
+        let ok = &api["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"];
+        assert!(ok["text/event-stream"].is_object(), "{ok}");
+        let event = &api["components"]["schemas"]["TerminalEvent"];
+        assert_eq!(event["properties"]["v"]["minimum"], wire::EVENT_VERSION);
+        assert!(event["properties"]["event"].is_object());
+        let pairing = &api["paths"]["/api/v1/pair"]["post"]["responses"];
+        assert!(
+            pairing["503"].is_object(),
+            "a pairing that cannot be served now"
+        );
+    }
+
+    #[test]
     fn docs_openapi_yaml_is_the_one_the_code_generates() {
         let generated = yaml();
         if std::env::var_os("HALLQ_UPDATE_OPENAPI").is_some() {

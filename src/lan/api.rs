@@ -5,6 +5,13 @@
 //! so that nothing reaches the engine unless it passed all of them: token (401), body size (413), JSON
 //! shape (400/422), role (403); only then the engine decides (200, or 409 with its refusal).
 
+use super::auth::{Device, PairingError, Role, TokenHash};
+use super::error::ApiError;
+use super::wire::{self, CommandDone, CommandRequest, PairRequest, PairResponse, RefusedResponse};
+use super::{Hall, display, metrics, push, web};
+use crate::engine::EngineError;
+use crate::queue::{Command, HallState};
+use crate::store::{CommandResult, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
@@ -12,14 +19,6 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
-use serde::{Deserialize, Serialize};
-
-use super::auth::{Device, PairingError, Role, TokenHash};
-use super::error::ApiError;
-use super::{Hall, display, metrics, push, web};
-use crate::engine::EngineError;
-use crate::queue::Command;
-use crate::store::{CommandResult, Outcome};
 
 pub fn router(hall: Hall) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(hall.max_body_bytes);
@@ -156,33 +155,23 @@ fn json_body<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| ApiError::from_json(&e))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PairRequest {
-    /// The one-time code shown on the hall node.
-    pub code: String,
-    /// How staff will recognise the terminal, e.g. "window-3".
-    pub name: String,
-    pub role: String,
-    #[serde(default)]
-    pub window: Option<u16>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PairResponse {
-    /// Shown only this once: the hall node keeps only its hash.
-    pub token: String,
-    /// For a kiosk: the hall's key for hashing ID numbers (hex), so every kiosk of the hall hashes a
-    /// card alike and per-person limits hold across kiosks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_card_key: Option<String>,
-    #[serde(flatten)]
-    pub device: Device,
-}
-
-const MAX_DEVICE_NAME_CHARS: usize = 64;
-
-async fn pair(
+/// Pair a terminal with a one-time code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/pair",
+    security(()),
+    request_body = PairRequest,
+    responses(
+        (status = 201, description = "Paired; keep the token, it is not shown again.", body = PairResponse),
+        (status = 400, description = "Not JSON.", body = ApiError),
+        (status = 403, description = "The code is wrong, used, expired, or minted for another role.", body = ApiError),
+        (status = 413, description = "The body is over the limit.", body = ApiError),
+        (status = 422, description = "Not a pairing request, or a window the hall lacks.", body = ApiError),
+        (status = 429, description = "Ten wrong codes in the last minute; pairing pauses until the oldest is a minute old.", body = ApiError),
+        (status = 503, description = "The hall node cannot pair now: its database or, for a kiosk, its ID-card key cannot be read. The code is not spent.", body = ApiError),
+    )
+)]
+pub(super) async fn pair(
     State(hall): State<Hall>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
@@ -197,19 +186,14 @@ async fn pair(
     let invalid = |message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
     };
-    let role =
-        Role::from_parts(&request.role, request.window).map_err(|e| invalid(e.to_string()))?;
+    let (code, name, role) = request.parts();
     if let Role::Counter { window } = role
         && hall.engine.setup().window(window).is_none()
     {
         return Err(invalid(format!("there is no window {window}")));
     }
-    let name = request.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_DEVICE_NAME_CHARS {
-        return Err(invalid(format!(
-            "a device name is 1 to {MAX_DEVICE_NAME_CHARS} characters"
-        )));
-    }
+    let name = name.checked().map_err(invalid)?.to_string();
+    let code = code.to_string();
     let registry = hall.registry.clone();
     let device = Device { name, role };
     let paired = {
@@ -225,7 +209,7 @@ async fn pair(
                 }
                 _ => None,
             };
-            let token = registry.pair(&request.code, &device.name, role)?;
+            let token = registry.pair(&code, &device.name, role)?;
             Ok::<_, PairingError>((token, id_card_key))
         })
         .await
@@ -236,11 +220,7 @@ async fn pair(
             tracing::info!(device = %device.name, role = role.name(), "terminal paired");
             Ok((
                 StatusCode::CREATED,
-                Json(PairResponse {
-                    token,
-                    id_card_key,
-                    device,
-                }),
+                Json(PairResponse::new(token, id_card_key, device.name, role)),
             ))
         }
         Err(PairingError::Key(e)) => Err(ApiError::unavailable(format!(
@@ -255,37 +235,37 @@ async fn pair(
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommandRequest {
-    /// Chosen by the terminal and kept across retries: the same id never acts twice.
-    pub command_id: String,
-    pub command: Command,
-}
-
-/// The answer to a refused command: the engine's refusal, and where the log stood.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefusedResponse {
-    pub code: String,
-    pub message: String,
-    pub command_id: String,
-    pub seq: u64,
-}
-
-async fn execute(
+/// Execute one command, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/commands",
+    request_body(content = CommandRequest, example = json!({"command_id": "0193a7c4-2f7e-7cc1-9a51-2f0c1f6b9e10", "command": {"command": "call_next", "window": 3}})),
+    responses(
+        (status = 200, description = "Done.", body = CommandDone),
+        (status = 400, description = "Not JSON.", body = ApiError),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 403, description = "The terminal's role may not send this command.", body = ApiError),
+        (status = 409, description = "The engine refused the command (e.g. `queue_empty`, `window_paused`, `recall_limit`), or the command id was used before for another command (`command_id_reused`, without `seq`).", body = wire::Conflict),
+        (status = 413, description = "The body is over the limit.", body = ApiError),
+        (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`).", body = ApiError),
+        (status = 503, description = "The engine cannot answer now; retry with the same id.", body = ApiError),
+    )
+)]
+pub(super) async fn execute(
     State(hall): State<Hall>,
     Terminal(device, scope, _): Terminal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: CommandRequest = json_body(body)?;
-    if let Some(why) = device.role.refuses(&request.command) {
+    let command = Command::from(request.command);
+    if let Some(why) = device.role.refuses(&command) {
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
     }
     let engine_id = scope.engine_id(&request.command_id)?;
     let mut outcome = hall
         .engine
-        .execute(engine_id, request.command)
+        .execute(engine_id, command)
         .await
         .map_err(engine_error)?;
     hall.metrics.count_command(&outcome);
@@ -295,7 +275,11 @@ async fn execute(
 
 fn outcome_response(outcome: Outcome) -> Response {
     match outcome.result {
-        CommandResult::Done(_) => (StatusCode::OK, Json(outcome)).into_response(),
+        CommandResult::Done(reply) => (
+            StatusCode::OK,
+            Json(CommandDone::new(outcome.command_id, reply, outcome.seq)),
+        )
+            .into_response(),
         CommandResult::Refused(refusal) => (
             StatusCode::CONFLICT,
             Json(RefusedResponse {
@@ -323,21 +307,35 @@ fn engine_error(e: EngineError) -> ApiError {
     }
 }
 
-async fn state(
+/// The hall's live state: the business day's tickets, windows, appointments, faults.
+#[utoipa::path(
+    get,
+    path = "/api/v1/state",
+    responses(
+        (status = 200, description = "The state as of `last_seq`. A display's has no citizens.", body = Object),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now.", body = ApiError),
+    )
+)]
+pub(super) async fn state(
     State(hall): State<Hall>,
     Terminal(device, ..): Terminal,
-) -> Result<Response, ApiError> {
+) -> Result<Json<HallState>, ApiError> {
     let state = hall.engine.state().await.map_err(engine_error)?;
-    if device.role != Role::Display {
-        return Ok(Json(state).into_response());
-    }
-    let mut shown = serde_json::to_value(&state)
-        .map_err(|e| ApiError::unavailable(format!("state not readable: {e}")))?;
-    push::redact_state(&mut shown);
-    Ok(Json(shown).into_response())
+    Ok(Json(wire::state_for(state, wire::audience_of(device.role))))
 }
 
-async fn display_view(
+/// What a display wall shows.
+#[utoipa::path(
+    get,
+    path = "/api/v1/display",
+    responses(
+        (status = 200, description = "Standing calls, newest first, and waiting counts per service.", body = display::DisplayView),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now.", body = ApiError),
+    )
+)]
+pub(super) async fn display_view(
     State(hall): State<Hall>,
     Terminal(..): Terminal,
 ) -> Result<Json<display::DisplayView>, ApiError> {

@@ -12,14 +12,14 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
-use super::api::{CommandRequest, PairRequest, PairResponse, RefusedResponse};
 use super::auth::Role;
-use super::display::DisplayView;
-use super::error::ApiError;
-use super::push::KEEP_ALIVE;
-use crate::queue::{Command, Event, RefusalWire, StoredEvent, TicketId};
+use super::wire::{
+    ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest, PairResponse,
+    RefusedResponse, TerminalEvent,
+};
+use crate::queue::{Command, Event, StoredEvent, TicketId};
 use crate::retry::Backoff;
-use crate::store::{CommandResult, Outcome};
+use crate::store::Outcome;
 
 /// One attempt may take this long before the client tries again with the same id.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,16 +112,7 @@ impl HallClient {
         role: Role,
     ) -> Result<(HallClient, PairResponse), ClientError> {
         let unpaired = HallClient::new(base, "");
-        let window = match role {
-            Role::Counter { window } => Some(window),
-            _ => None,
-        };
-        let request = PairRequest {
-            code: code.to_string(),
-            name: name.to_string(),
-            role: role.name().to_string(),
-            window,
-        };
+        let request = PairRequest::new(code, name, role);
         let response = unpaired
             .http
             .post(format!("{}/api/v1/pair", unpaired.base))
@@ -178,7 +169,7 @@ impl HallClient {
     ) -> Result<Outcome, ClientError> {
         let request = CommandRequest {
             command_id: command_id.to_string(),
-            command,
+            command: command.into(),
         };
         let started = tokio::time::Instant::now();
         let mut delays = self.retry.backoff().delays();
@@ -229,19 +220,13 @@ impl HallClient {
             .map_err(|e| Attempt::Retry(format!("reply cut off: {e}")))?;
         if status == StatusCode::OK {
             return serde_json::from_slice(&body)
+                .map(CommandDone::into_outcome)
                 .map_err(|e| Attempt::Retry(format!("unreadable reply: {e}")));
         }
         if status == StatusCode::CONFLICT
             && let Ok(refused) = serde_json::from_slice::<RefusedResponse>(&body)
         {
-            return Ok(Outcome {
-                command_id: refused.command_id,
-                result: CommandResult::Refused(RefusalWire {
-                    code: refused.code,
-                    message: refused.message,
-                }),
-                seq: refused.seq,
-            });
+            return Ok(refused.into_outcome());
         }
         let error = api_error(status, &body);
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
@@ -369,8 +354,9 @@ impl HallClient {
                 Ok(Ok(Some(chunk))) => chunk,
             };
             for message in parser.push(&chunk) {
-                let event: StoredEvent = serde_json::from_str(&message.data)
-                    .map_err(|e| lost(format!("unreadable event: {e}")))?;
+                let event = serde_json::from_str::<TerminalEvent>(&message.data)
+                    .map_err(|e| lost(format!("unreadable event: {e}")))?
+                    .into_stored();
                 if event.seq <= *after {
                     continue;
                 }

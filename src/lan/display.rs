@@ -1,42 +1,12 @@
 //! What a display wall shows, derived from the hall's state: the calls standing at the windows, newest
 //! first, and how many wait per service. No citizen data: a wall is read by everyone in the lobby.
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::{HallSetup, Localized};
-use crate::queue::{HallState, TicketId, TicketState};
+pub use super::wire::{CallShown, DisplayView, WaitingShown};
+use crate::config::HallSetup;
+use crate::queue::{HallState, TicketState};
 
 /// Calls shown at most; older ones have long been served.
 const MAX_CALLS: usize = 10;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DisplayView {
-    /// The log sequence this view is as of.
-    pub seq: u64,
-    pub hall_name: Localized,
-    pub languages: Vec<String>,
-    pub calls: Vec<CallShown>,
-    pub waiting: Vec<WaitingShown>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallShown {
-    pub ticket: TicketId,
-    pub number: String,
-    pub window: u16,
-    pub window_name: Localized,
-    /// Still called, not yet being served: the wall blinks it.
-    pub waiting_for_citizen: bool,
-    pub called_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WaitingShown {
-    pub service: String,
-    pub prefix: String,
-    pub name: Localized,
-    pub count: u32,
-}
 
 impl DisplayView {
     pub fn of(setup: &HallSetup, state: &HallState) -> DisplayView {

@@ -1,16 +1,9 @@
-//! The one shape every refused LAN request is answered with: an HTTP status and `{"code","message"}`.
+//! The one shape every refused LAN request is answered with: an HTTP status and `{"code","message"}`
+//! ([`ApiError`], a wire type), and how the server builds and sends it.
 
+pub use super::wire::ApiError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {

@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Hall;
+use super::wire::Health;
 use crate::queue::{HallState, TicketState};
 use crate::store::{CommandResult, Outcome};
 
@@ -70,6 +71,22 @@ impl LanMetrics {
     }
 }
 
+/// Prometheus metrics.
+///
+/// hallq_tickets{state}, hallq_tickets_issued{service}, hallq_longest_wait_seconds{service},
+/// hallq_wait_to_call_seconds (summary), hallq_device_faults, hallq_device_fault{device,code},
+/// hallq_event_seq, hallq_sync_lag_events, hallq_lan_commands_total{result},
+/// hallq_lan_auth_failures_total, hallq_lan_push_streams, hallq_lan_push_refills_total,
+/// hallq_lan_paired_terminals.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    security(()),
+    responses(
+        (status = 200, description = "Text exposition format 0.0.4.", content_type = "text/plain", body = String),
+        (status = 503, description = "The engine has stopped.", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn metrics(State(hall): State<Hall>) -> Response {
     let Ok(state) = hall.engine.state().await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "the engine has stopped\n").into_response();
@@ -285,15 +302,29 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
     out
 }
 
-/// Healthy when the engine answers within two seconds.
+/// Healthy when the engine answers within 2 s.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    security(()),
+    responses(
+        (status = 200, description = "The engine answers.", body = Health),
+        (status = 503, description = "The engine is not answering.", body = Health),
+    )
+)]
 pub async fn healthz(State(hall): State<Hall>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), hall.engine.state()).await {
-        Ok(Ok(state)) => {
-            axum::Json(serde_json::json!({"status": "ok", "seq": state.last_seq})).into_response()
-        }
+        Ok(Ok(state)) => axum::Json(Health {
+            status: "ok".into(),
+            seq: Some(state.last_seq),
+        })
+        .into_response(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "engine not answering"})),
+            axum::Json(Health {
+                status: "engine not answering".into(),
+                seq: None,
+            }),
         )
             .into_response(),
     }

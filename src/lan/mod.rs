@@ -7,6 +7,8 @@
 //! - [`push`]: Server-Sent Events, resumable from any sequence;
 //! - [`client`]: the terminal side, with retries that keep the command id;
 //! - [`display`]: what a wall shows; [`metrics`]: `/metrics` and `/healthz`;
+//! - [`wire`]: every body that crosses the LAN, apart from the domain's types; [`openapi`]: the API
+//!   description generated from them;
 //! - [`bench`]: throughput and call-to-display latency over loopback.
 
 pub mod api;
@@ -16,9 +18,11 @@ pub mod client;
 pub mod display;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod push;
 pub mod terminal;
 mod web;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! The push stream: every committed event, as Server-Sent Events, resumable from any sequence.
+//! The push stream: every committed event, as Server-Sent Events, resumable from any sequence. Each
+//! message's data is a [`TerminalEvent`], with personal data only for terminals that may read it.
 //!
 //! A terminal says where it stopped (`Last-Event-ID`, which browsers send on their own when they
 //! reconnect, or `?after=`). The stream subscribes to the engine *before* reading the backlog from the
@@ -21,15 +22,15 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::Hall;
 use super::api::Terminal;
-use super::auth::{Registry, Role, TokenHash};
+use super::auth::{Registry, TokenHash};
 use super::error::ApiError;
+use super::wire::{self, Audience, TerminalEvent};
 use crate::queue::StoredEvent;
 use crate::store::{MAX_SEQ, Store};
 
 /// Events read from the store per query while catching up.
 const BACKFILL_PAGE: usize = 500;
-/// A comment line this often lets terminals tell a quiet hall from a dead link.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+pub use super::wire::KEEP_ALIVE;
 /// An open stream makes no new requests, so it checks this often that its device is still paired: a
 /// revoked terminal stops receiving events within this long.
 const REVOCATION_CHECK: Duration = Duration::from_secs(2);
@@ -44,6 +45,30 @@ pub struct EventsQuery {
     _access_token: Option<String>,
 }
 
+/// The event log as Server-Sent Events, resumable.
+///
+/// Each message has `id:` the event's sequence, `event:` its type (e.g. `ticket_called`) and `data:`
+/// one `TerminalEvent` as JSON (see the schema of that name). The stream starts after `Last-Event-ID`
+/// if sent (browsers send it when they reconnect), else after `?after=`, else with new events only.
+/// Past events come from the store, then live ones follow without gap or repeat. A comment line every
+/// 5 s keeps the link alive; a terminal that hears nothing for 15 s should reconnect. A display's
+/// events carry no `personal` data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    params(
+        ("after" = Option<u64>, Query, description = "Send events after this sequence.", minimum = 0, maximum = 9223372036854775807_i64),
+        ("access_token" = Option<String>, Query, description = "The device token, for EventSource, which cannot set headers."),
+        ("Last-Event-ID" = u64, Header, description = "The last sequence received; wins over `after`.", minimum = 0, maximum = 9223372036854775807_i64),
+    ),
+    responses(
+        (status = 200, description = "An endless stream of events; each `data:` is a `TerminalEvent`.", content_type = "text/event-stream", body = String,
+         example = "id: 42\nevent: ticket_called\ndata: {\"v\":1,\"seq\":42,\"event_id\":\"0193a7c4-2f7e-7cc1-9a51-2f0c1f6b9e10\",\"hall_id\":\"demo\",\"command_id\":null,\"recorded\":{\"wall_ms\":1795572000000,\"hall_ms\":1795572000000,\"boot_id\":\"b1\",\"mono_ms\":5000,\"clock_trusted\":true,\"business_day\":\"2026-11-25\"},\"event\":{\"type\":\"ticket_called\",\"ticket\":17,\"window\":3,\"staff\":\"1003\",\"at_ms\":1795572000000}}\n\n"),
+        (status = 400, description = "A resume point that is not a sequence number or is above 2^63-1 (`bad_last_event_id`, `bad_after`), or an unknown query parameter (`bad_query`).", body = ApiError),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 503, description = "The event log cannot be read now.", body = ApiError),
+    )
+)]
 pub async fn events(
     State(hall): State<Hall>,
     Terminal(device, _, token): Terminal,
@@ -86,7 +111,7 @@ pub async fn events(
     };
     let (sender, receiver) = mpsc::channel(256);
     let live = hall.engine.subscribe();
-    let redact = device.role == Role::Display;
+    let audience = wire::audience_of(device.role);
     let streams = hall.metrics.push_stream_opened();
     tokio::spawn(async move {
         let _open = streams;
@@ -94,7 +119,7 @@ pub async fn events(
             sender,
             db_path,
             after,
-            redact,
+            audience,
             metrics: hall.metrics.clone(),
         };
         let mut closing = hall.closing.clone();
@@ -149,7 +174,7 @@ struct Feed {
     db_path: PathBuf,
     /// The last sequence sent.
     after: u64,
-    redact: bool,
+    audience: Audience,
     metrics: Arc<super::LanMetrics>,
 }
 
@@ -195,52 +220,15 @@ impl Feed {
     }
 
     async fn send(&mut self, event: &StoredEvent) -> Result<(), Stop> {
-        let mut data = serde_json::to_value(event).map_err(|e| Stop::Store(e.to_string()))?;
-        if self.redact {
-            redact_personal_data(&mut data);
-        }
+        let sent = TerminalEvent::for_terminals(event, self.audience);
+        let data = serde_json::to_string(&sent).map_err(|e| Stop::Store(e.to_string()))?;
         let sse = SseEvent::default()
             .id(event.seq.to_string())
             .event(event.event.kind())
-            .data(data.to_string());
+            .data(data);
         self.sender.send(Ok(sse)).await.map_err(|_| Stop::Gone)?;
         self.after = event.seq;
         Ok(())
-    }
-}
-
-/// A display shows numbers and windows only: it never receives a citizen's name or ID hash.
-fn redact_personal_data(event: &mut serde_json::Value) {
-    let Some(body) = event.get_mut("event") else {
-        return;
-    };
-    if let Some(citizen) = body.get_mut("citizen") {
-        *citizen = serde_json::Value::Null;
-    }
-    if let Some(appointment) = body.get_mut("appointment").and_then(|a| a.as_object_mut()) {
-        appointment.remove("id_hash");
-        appointment.remove("masked_name");
-    }
-}
-
-/// The state as a display may see it: tickets and bookings without their citizens.
-pub fn redact_state(state: &mut serde_json::Value) {
-    for ticket in state["tickets"]
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|t| t.values_mut())
-    {
-        ticket["citizen"] = serde_json::Value::Null;
-    }
-    for booking in state["appointments"]
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|a| a.values_mut())
-    {
-        if let Some(booking) = booking.as_object_mut() {
-            booking.remove("id_hash");
-            booking.remove("masked_name");
-        }
     }
 }
 
@@ -294,7 +282,7 @@ mod tests {
             sender,
             db_path: db_path.clone(),
             after: 0,
-            redact: false,
+            audience: Audience::Staff,
             metrics: metrics.clone(),
         };
         let running = tokio::spawn(async move {
@@ -326,43 +314,5 @@ mod tests {
         }
         assert_eq!(more, 20, "events 12 to 31, each once");
         assert_eq!(metrics.push_refills(), 1);
-    }
-
-    #[test]
-    fn a_displays_state_has_no_citizens() {
-        let mut state = serde_json::json!({
-            "tickets": {"1": {"number": "C001", "citizen": {"id_hash": "ab", "masked_name": "李*四"}}},
-            "appointments": {"BK1": {"id": "BK1", "id_hash": "ab", "masked_name": "李*四"}}
-        });
-        redact_state(&mut state);
-        assert_eq!(
-            state,
-            serde_json::json!({
-                "tickets": {"1": {"number": "C001", "citizen": null}},
-                "appointments": {"BK1": {"id": "BK1"}}
-            })
-        );
-    }
-
-    #[test]
-    fn displays_get_no_citizen_data() {
-        let mut event = serde_json::json!({
-            "seq": 1,
-            "event": {"type": "ticket_issued", "number": "A001",
-                      "citizen": {"id_hash": "ab", "masked_name": "张*三", "senior": false}}
-        });
-        redact_personal_data(&mut event);
-        assert_eq!(event["event"]["citizen"], serde_json::Value::Null);
-        assert_eq!(event["event"]["number"], "A001");
-
-        let mut booked = serde_json::json!({
-            "event": {"type": "appointment_booked",
-                      "appointment": {"id": "X", "id_hash": "ab", "masked_name": "李*"}}
-        });
-        redact_personal_data(&mut booked);
-        assert_eq!(
-            booked["event"]["appointment"],
-            serde_json::json!({"id": "X"})
-        );
     }
 }

@@ -160,7 +160,7 @@ pub fn decide(
             None => Err(Refusal::UnknownBooking(id.clone())),
         },
         Command::ReportDevice { device, fault } => {
-            if device.trim().is_empty() || device.len() > 64 {
+            if device.trim().is_empty() || device.chars().count() > 64 {
                 return Err(Refusal::Invalid(
                     "a device name must be 1 to 64 characters".into(),
                 ));
@@ -712,7 +712,7 @@ impl Ctx<'_> {
     }
 
     fn book(&self, booking: &Booking) -> Result<Vec<Event>, Refusal> {
-        if booking.id.trim().is_empty() || booking.id.len() > 64 {
+        if booking.id.trim().is_empty() || booking.id.chars().count() > 64 {
             return Err(Refusal::Invalid(
                 "a booking id must be 1 to 64 characters".into(),
             ));

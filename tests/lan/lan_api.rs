@@ -512,6 +512,23 @@ async fn every_unauthorised_or_malformed_request_is_refused_and_changes_nothing(
         Bad { why: "an unknown field when pairing", method: post.clone(), path: "/api/v1/pair", token: None,
               body: Some(br#"{"code":"AAAA-BBBB-CC","name":"x","role":"admin","trust_me":1}"#.to_vec()),
               headers: vec![], status: 422, code: "invalid_request" },
+        Bad { why: "a kiosk paired with a window", method: post.clone(), path: "/api/v1/pair", token: None,
+              body: Some(br#"{"code":"AAAA-BBBB-CC","name":"x","role":"kiosk","window":1}"#.to_vec()),
+              headers: vec![], status: 422, code: "invalid_request" },
+        Bad { why: "an empty device name", method: post.clone(), path: "/api/v1/pair", token: None,
+              body: Some(br#"{"code":"AAAA-BBBB-CC","name":"","role":"admin"}"#.to_vec()),
+              headers: vec![], status: 422, code: "invalid_request" },
+        Bad { why: "a device name with a leading space", method: post.clone(), path: "/api/v1/pair",
+              token: None, body: Some(br#"{"code":"AAAA-BBBB-CC","name":" x","role":"admin"}"#.to_vec()),
+              headers: vec![], status: 422, code: "invalid_request" },
+        Bad { why: "a window number past u16", method: post.clone(), path: "/api/v1/commands",
+              token: Some(window2.token().into()),
+              body: Some(br#"{"command_id":"b4","command":{"command":"pause","window":70000}}"#.to_vec()),
+              headers: vec![], status: 422, code: "invalid_request" },
+        Bad { why: "a transfer to a service and a window at once", method: post.clone(),
+              path: "/api/v1/commands", token: Some(window2.token().into()),
+              body: Some(br#"{"command_id":"b5","command":{"command":"transfer","window":2,"to":{"service":"SB","window":1}}}"#.to_vec()),
+              headers: vec![], status: 422, code: "invalid_request" },
         Bad { why: "an unknown path", method: get.clone(), path: "/api/v2/commands", token: k(),
               body: None, headers: vec![], status: 404, code: "not_found" },
     ];
@@ -744,15 +761,18 @@ fn documented_command_id_limit() -> usize {
         .split("\n    CommandRequest:")
         .nth(1)
         .expect("the spec describes CommandRequest");
-    let line = request
-        .lines()
-        .find(|l| l.trim_start().starts_with("command_id:"))
-        .expect("CommandRequest has a command_id");
-    line.split("maxLength:")
+    let command_id = request
+        .split("\n        command_id:")
         .nth(1)
-        .and_then(|rest| rest.split([',', '}']).next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no maxLength in {line:?}"))
+        .expect("CommandRequest has a command_id");
+    let line = command_id
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("          "))
+        .find_map(|l| l.trim_start().strip_prefix("maxLength:"))
+        .expect("command_id has a maxLength");
+    line.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("maxLength {line:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -771,4 +791,105 @@ async fn the_documented_command_id_limit_is_the_one_enforced() {
         "the longest documented id is taken"
     );
     assert_eq!(ticket_number(&outcome), "A001");
+}
+
+/// Sends `body` to `path` as `token`'s terminal and returns the status and the JSON answer.
+async fn post_json(
+    hall: &TestHall,
+    token: Option<&str>,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", hall.url()))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// Requests at the edges of what `docs/openapi.yaml` allows are taken, and answered as it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_description_allows_the_hall_node_accepts() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let admin = hall.pair(Role::Admin).await;
+    let command =
+        |id: &str, command: serde_json::Value| json!({"command_id": id, "command": command});
+
+    // A 200 answer's result is `{"done": {"kind": ...}}`.
+    let (status, issued) = post_json(
+        &hall,
+        Some(kiosk.token()),
+        "/api/v1/commands",
+        command("c1", json!({"command": "issue_ticket", "service": "SB"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["result"]["done"]["kind"], "ticket");
+    assert_eq!(issued["result"]["done"]["ticket"]["number"], "A001");
+
+    // Optional strings may be sent as null.
+    let (status, printed) = post_json(
+        &hall,
+        Some(kiosk.token()),
+        "/api/v1/commands",
+        command(
+            "c2",
+            json!({"command": "record_print", "number": "A001", "printed": true, "detail": null}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{printed}");
+
+    // Length limits count characters, as JSON Schema does, not bytes.
+    let device = "打".repeat(64);
+    let (status, reported) = post_json(
+        &hall,
+        Some(kiosk.token()),
+        "/api/v1/commands",
+        command(
+            "c3",
+            json!({"command": "report_device", "device": device, "fault": null}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a 64-character device name is taken: {reported}"
+    );
+    let (status, booked) = post_json(
+        &hall,
+        Some(admin.token()),
+        "/api/v1/commands",
+        command(
+            "c4",
+            json!({"command": "book", "booking": {
+            "id": "预".repeat(64), "service": "HJ", "day": "2026-11-26", "start": "9:30",
+            "end": "10:00", "id_hash": "feedfacecafebeef", "masked_name": "王*"}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a 64-character booking id and an H:MM time are taken: {booked}"
+    );
+
+    let code = hall.server().mint_code(10).unwrap();
+    let name = "窗".repeat(64);
+    let (status, paired) = post_json(
+        &hall,
+        None,
+        "/api/v1/pair",
+        json!({"code": code, "name": name, "role": "counter", "window": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "{paired}");
+    assert_eq!(
+        (paired["role"].as_str(), paired["window"].as_u64()),
+        (Some("counter"), Some(1))
+    );
 }

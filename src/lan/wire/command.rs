@@ -1,0 +1,597 @@
+//! Commands as a terminal sends them. The shapes match the domain's commands one for one; what this
+//! copy adds is the limits the hall node enforces on every field, stated where `docs/openapi.yaml` is
+//! generated from, so the description cannot promise a value the engine refuses for its form.
+//! Refusals that depend on the hall (an unknown service, a window the hall lacks, a past day) stay
+//! the engine's, answered with 409.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::queue;
+
+/// Tagged by `command`; unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// A walk-in citizen takes a number for a service.
+    IssueTicket {
+        service: String,
+        #[serde(default)]
+        citizen: Option<CitizenCard>,
+        #[serde(default)]
+        by_staff: bool,
+    },
+    /// A booked citizen taps their ID card at the kiosk.
+    CheckIn {
+        citizen: CitizenCard,
+    },
+    SignIn {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+        /// 工号: letters and digits.
+        #[schema(pattern = "^[A-Za-z0-9]{1,32}$", min_length = 1, max_length = 32)]
+        staff: String,
+    },
+    SignOut {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    /// Staff confirm the hall's local date and time (docs/time.md).
+    ConfirmClock {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+        /// Local time in the hall's time zone, without an offset.
+        #[schema(
+            value_type = String,
+            pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?$",
+            example = "2026-11-28T08:30:00"
+        )]
+        local: NaiveDateTime,
+    },
+    CallNext {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    Recall {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    StartService {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    Finish {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    NoShow {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    Transfer {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+        to: TransferTarget,
+    },
+    Pause {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    Resume {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+    },
+    /// A no-show citizen came back and asks to queue again with the same number.
+    Requeue {
+        number: String,
+    },
+    /// Staff give a waiting ticket the green channel (绿色通道).
+    FlagGreenChannel {
+        number: String,
+    },
+    Rate {
+        number: String,
+        rating: RatingInput,
+    },
+    /// A booking arrives from the platform.
+    Book {
+        booking: Booking,
+    },
+    CancelBooking {
+        id: String,
+    },
+    /// A device reports its condition; `null` (or no `fault`) means it works again.
+    ReportDevice {
+        /// 1 to 64 characters, not all blank.
+        #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
+        device: String,
+        fault: Option<DeviceFault>,
+    },
+    /// The kiosk reports whether a ticket came out of the printer.
+    RecordPrint {
+        number: String,
+        printed: bool,
+        #[serde(default)]
+        detail: Option<String>,
+    },
+}
+
+/// Where a transferred ticket goes: exactly one of `service` or `window`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransferTarget {
+    /// Into another service's queue; any window serving it may call it.
+    Service(String),
+    /// To one window only, not the ticket's own.
+    Window(WindowNumber),
+}
+
+/// One of the hall's windows, numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(minimum = 1, maximum = 65535)]
+pub struct WindowNumber(pub u16);
+
+/// What the kiosk read off an ID card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitizenCard {
+    /// Keyed hex hash of the ID number; never the number.
+    #[schema(pattern = "^[0-9A-Fa-f]{16,}$", min_length = 16)]
+    pub id_hash: String,
+    #[schema(example = "张*三")]
+    pub masked_name: String,
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RatingInput {
+    Rated {
+        #[schema(minimum = 1, maximum = 5)]
+        score: u8,
+        /// Codes from the hall's `rating_reasons`.
+        #[serde(default)]
+        reasons: Vec<String>,
+        #[serde(default)]
+        #[schema(max_length = 200)]
+        comment: Option<String>,
+        channel: RatingChannel,
+    },
+    Unrated {
+        why: UnratedWhy,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingChannel {
+    WindowTablet,
+    HallTerminal,
+    QrCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnratedWhy {
+    TimedOut,
+    Declined,
+    DayClosed,
+}
+
+/// A booking as the platform sends it down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Booking {
+    /// 1 to 64 characters, not all blank.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
+    pub id: String,
+    pub service: String,
+    /// Today or later.
+    pub day: NaiveDate,
+    /// Slot start in the hall's local time, 24-hour `HH:MM`; the end is later than the start.
+    #[schema(pattern = "^([01]?[0-9]|2[0-3]):[0-5][0-9]$", example = "09:30")]
+    pub start: String,
+    #[schema(pattern = "^([01]?[0-9]|2[0-3]):[0-5][0-9]$", example = "10:00")]
+    pub end: String,
+    /// Keyed hex hash of the citizen's ID number, as a kiosk makes it.
+    #[schema(pattern = "^[0-9A-Fa-f]{16,}$", min_length = 16)]
+    pub id_hash: String,
+    pub masked_name: String,
+}
+
+/// A device's fault as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceFault {
+    /// Short machine-readable code, e.g. `paper_out`.
+    pub code: String,
+    /// What staff should read.
+    pub message: String,
+}
+
+impl From<Command> for queue::Command {
+    fn from(command: Command) -> queue::Command {
+        use queue::Command as Q;
+        match command {
+            Command::IssueTicket {
+                service,
+                citizen,
+                by_staff,
+            } => Q::IssueTicket {
+                service,
+                citizen: citizen.map(Into::into),
+                by_staff,
+            },
+            Command::CheckIn { citizen } => Q::CheckIn {
+                citizen: citizen.into(),
+            },
+            Command::SignIn { window, staff } => Q::SignIn { window, staff },
+            Command::SignOut { window } => Q::SignOut { window },
+            Command::ConfirmClock { window, local } => Q::ConfirmClock { window, local },
+            Command::CallNext { window } => Q::CallNext { window },
+            Command::Recall { window } => Q::Recall { window },
+            Command::StartService { window } => Q::StartService { window },
+            Command::Finish { window } => Q::Finish { window },
+            Command::NoShow { window } => Q::NoShow { window },
+            Command::Transfer { window, to } => Q::Transfer {
+                window,
+                to: match to {
+                    TransferTarget::Service(service) => queue::TransferTarget::Service(service),
+                    TransferTarget::Window(WindowNumber(target)) => {
+                        queue::TransferTarget::Window(target)
+                    }
+                },
+            },
+            Command::Pause { window } => Q::Pause { window },
+            Command::Resume { window } => Q::Resume { window },
+            Command::Requeue { number } => Q::Requeue { number },
+            Command::FlagGreenChannel { number } => Q::FlagGreenChannel { number },
+            Command::Rate { number, rating } => Q::Rate {
+                number,
+                rating: match rating {
+                    RatingInput::Rated {
+                        score,
+                        reasons,
+                        comment,
+                        channel,
+                    } => queue::RatingInput::Rated {
+                        score,
+                        reasons,
+                        comment,
+                        channel: channel.into(),
+                    },
+                    RatingInput::Unrated { why } => queue::RatingInput::Unrated { why: why.into() },
+                },
+            },
+            Command::Book {
+                booking:
+                    Booking {
+                        id,
+                        service,
+                        day,
+                        start,
+                        end,
+                        id_hash,
+                        masked_name,
+                    },
+            } => Q::Book {
+                booking: queue::Booking {
+                    id,
+                    service,
+                    day,
+                    start,
+                    end,
+                    id_hash,
+                    masked_name,
+                },
+            },
+            Command::CancelBooking { id } => Q::CancelBooking { id },
+            Command::ReportDevice { device, fault } => Q::ReportDevice {
+                device,
+                fault: fault.map(Into::into),
+            },
+            Command::RecordPrint {
+                number,
+                printed,
+                detail,
+            } => Q::RecordPrint {
+                number,
+                printed,
+                detail,
+            },
+        }
+    }
+}
+
+impl From<queue::Command> for Command {
+    fn from(command: queue::Command) -> Command {
+        use queue::Command as Q;
+        match command {
+            Q::IssueTicket {
+                service,
+                citizen,
+                by_staff,
+            } => Command::IssueTicket {
+                service,
+                citizen: citizen.map(Into::into),
+                by_staff,
+            },
+            Q::CheckIn { citizen } => Command::CheckIn {
+                citizen: citizen.into(),
+            },
+            Q::SignIn { window, staff } => Command::SignIn { window, staff },
+            Q::SignOut { window } => Command::SignOut { window },
+            Q::ConfirmClock { window, local } => Command::ConfirmClock { window, local },
+            Q::CallNext { window } => Command::CallNext { window },
+            Q::Recall { window } => Command::Recall { window },
+            Q::StartService { window } => Command::StartService { window },
+            Q::Finish { window } => Command::Finish { window },
+            Q::NoShow { window } => Command::NoShow { window },
+            Q::Transfer { window, to } => Command::Transfer {
+                window,
+                to: match to {
+                    queue::TransferTarget::Service(service) => TransferTarget::Service(service),
+                    queue::TransferTarget::Window(target) => {
+                        TransferTarget::Window(WindowNumber(target))
+                    }
+                },
+            },
+            Q::Pause { window } => Command::Pause { window },
+            Q::Resume { window } => Command::Resume { window },
+            Q::Requeue { number } => Command::Requeue { number },
+            Q::FlagGreenChannel { number } => Command::FlagGreenChannel { number },
+            Q::Rate { number, rating } => Command::Rate {
+                number,
+                rating: match rating {
+                    queue::RatingInput::Rated {
+                        score,
+                        reasons,
+                        comment,
+                        channel,
+                    } => RatingInput::Rated {
+                        score,
+                        reasons,
+                        comment,
+                        channel: channel.into(),
+                    },
+                    queue::RatingInput::Unrated { why } => RatingInput::Unrated { why: why.into() },
+                },
+            },
+            Q::Book {
+                booking:
+                    queue::Booking {
+                        id,
+                        service,
+                        day,
+                        start,
+                        end,
+                        id_hash,
+                        masked_name,
+                    },
+            } => Command::Book {
+                booking: Booking {
+                    id,
+                    service,
+                    day,
+                    start,
+                    end,
+                    id_hash,
+                    masked_name,
+                },
+            },
+            Q::CancelBooking { id } => Command::CancelBooking { id },
+            Q::ReportDevice { device, fault } => Command::ReportDevice {
+                device,
+                fault: fault.map(Into::into),
+            },
+            Q::RecordPrint {
+                number,
+                printed,
+                detail,
+            } => Command::RecordPrint {
+                number,
+                printed,
+                detail,
+            },
+        }
+    }
+}
+
+impl From<CitizenCard> for queue::CitizenCard {
+    fn from(
+        CitizenCard {
+            id_hash,
+            masked_name,
+            birth_date,
+        }: CitizenCard,
+    ) -> queue::CitizenCard {
+        queue::CitizenCard {
+            id_hash,
+            masked_name,
+            birth_date,
+        }
+    }
+}
+
+impl From<queue::CitizenCard> for CitizenCard {
+    fn from(
+        queue::CitizenCard {
+            id_hash,
+            masked_name,
+            birth_date,
+        }: queue::CitizenCard,
+    ) -> CitizenCard {
+        CitizenCard {
+            id_hash,
+            masked_name,
+            birth_date,
+        }
+    }
+}
+
+impl From<DeviceFault> for queue::DeviceFault {
+    fn from(DeviceFault { code, message }: DeviceFault) -> queue::DeviceFault {
+        queue::DeviceFault { code, message }
+    }
+}
+
+impl From<queue::DeviceFault> for DeviceFault {
+    fn from(queue::DeviceFault { code, message }: queue::DeviceFault) -> DeviceFault {
+        DeviceFault { code, message }
+    }
+}
+
+impl From<RatingChannel> for queue::RatingChannel {
+    fn from(channel: RatingChannel) -> queue::RatingChannel {
+        match channel {
+            RatingChannel::WindowTablet => queue::RatingChannel::WindowTablet,
+            RatingChannel::HallTerminal => queue::RatingChannel::HallTerminal,
+            RatingChannel::QrCode => queue::RatingChannel::QrCode,
+        }
+    }
+}
+
+impl From<queue::RatingChannel> for RatingChannel {
+    fn from(channel: queue::RatingChannel) -> RatingChannel {
+        match channel {
+            queue::RatingChannel::WindowTablet => RatingChannel::WindowTablet,
+            queue::RatingChannel::HallTerminal => RatingChannel::HallTerminal,
+            queue::RatingChannel::QrCode => RatingChannel::QrCode,
+        }
+    }
+}
+
+impl From<UnratedWhy> for queue::UnratedWhy {
+    fn from(why: UnratedWhy) -> queue::UnratedWhy {
+        match why {
+            UnratedWhy::TimedOut => queue::UnratedWhy::TimedOut,
+            UnratedWhy::Declined => queue::UnratedWhy::Declined,
+            UnratedWhy::DayClosed => queue::UnratedWhy::DayClosed,
+        }
+    }
+}
+
+impl From<queue::UnratedWhy> for UnratedWhy {
+    fn from(why: queue::UnratedWhy) -> UnratedWhy {
+        match why {
+            queue::UnratedWhy::TimedOut => UnratedWhy::TimedOut,
+            queue::UnratedWhy::Declined => UnratedWhy::Declined,
+            queue::UnratedWhy::DayClosed => UnratedWhy::DayClosed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One command of every kind, as the domain knows them.
+    fn every_command() -> Vec<queue::Command> {
+        use queue::Command as Q;
+        let card = queue::CitizenCard {
+            id_hash: "feedfacecafebeef0123456789abcdef".into(),
+            masked_name: "李*四".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 3, 1),
+        };
+        vec![
+            Q::IssueTicket {
+                service: "HJ".into(),
+                citizen: Some(card.clone()),
+                by_staff: true,
+            },
+            Q::CheckIn { citizen: card },
+            Q::SignIn {
+                window: 3,
+                staff: "1003".into(),
+            },
+            Q::SignOut { window: 3 },
+            Q::ConfirmClock {
+                window: 3,
+                local: NaiveDate::from_ymd_opt(2026, 11, 28)
+                    .unwrap()
+                    .and_hms_opt(8, 30, 0)
+                    .unwrap(),
+            },
+            Q::CallNext { window: 3 },
+            Q::Recall { window: 3 },
+            Q::StartService { window: 3 },
+            Q::Finish { window: 3 },
+            Q::NoShow { window: 3 },
+            Q::Transfer {
+                window: 3,
+                to: queue::TransferTarget::Service("SB".into()),
+            },
+            Q::Transfer {
+                window: 3,
+                to: queue::TransferTarget::Window(4),
+            },
+            Q::Pause { window: 3 },
+            Q::Resume { window: 3 },
+            Q::Requeue {
+                number: "A001".into(),
+            },
+            Q::FlagGreenChannel {
+                number: "A001".into(),
+            },
+            Q::Rate {
+                number: "A001".into(),
+                rating: queue::RatingInput::Rated {
+                    score: 4,
+                    reasons: vec!["fast".into()],
+                    comment: Some("好".into()),
+                    channel: queue::RatingChannel::QrCode,
+                },
+            },
+            Q::Rate {
+                number: "A001".into(),
+                rating: queue::RatingInput::Unrated {
+                    why: queue::UnratedWhy::DayClosed,
+                },
+            },
+            Q::Book {
+                booking: queue::Booking {
+                    id: "BK1".into(),
+                    service: "HJ".into(),
+                    day: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+                    start: "09:30".into(),
+                    end: "10:00".into(),
+                    id_hash: "ab".into(),
+                    masked_name: "王*".into(),
+                },
+            },
+            Q::CancelBooking { id: "BK1".into() },
+            Q::ReportDevice {
+                device: "printer".into(),
+                fault: Some(queue::DeviceFault {
+                    code: "paper_out".into(),
+                    message: "out of paper".into(),
+                }),
+            },
+            Q::RecordPrint {
+                number: "A001".into(),
+                printed: false,
+                detail: Some("jam".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_command_crosses_the_wire_unchanged_and_reads_as_the_domain_reads_it() {
+        let kinds: std::collections::BTreeSet<&str> =
+            every_command().iter().map(queue::Command::name).collect();
+        assert_eq!(kinds.len(), 20, "one of each kind of command");
+        for command in every_command() {
+            let sent = Command::from(command.clone());
+            let json = serde_json::to_value(&sent).unwrap();
+            assert_eq!(
+                json,
+                serde_json::to_value(&command).unwrap(),
+                "the wire shape is the domain's"
+            );
+            let received: Command = serde_json::from_value(json).unwrap();
+            assert_eq!(queue::Command::from(received), command);
+        }
+    }
+}

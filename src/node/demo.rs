@@ -156,7 +156,15 @@ pub fn open_controls(devices: Arc<DemoDevices>) -> anyhow::Result<(DemoControls,
     });
     adapter.on_toggle_paper({
         let devices = Arc::clone(&devices);
-        move || devices.toggle_paper()
+        let weak = controls.as_weak();
+        move || {
+            devices.toggle_paper();
+            if let Some(controls) = weak.upgrade() {
+                controls
+                    .global::<DemoAdapter>()
+                    .set_printer_out(devices.paper_out());
+            }
+        }
     });
     // The paper also runs out by itself now and then: the button follows the simulator.
     let follow = slint::Timer::default();

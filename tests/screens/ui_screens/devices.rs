@@ -408,3 +408,49 @@ fn a_service_that_needs_the_card_sends_the_citizen_to_staff_while_the_reader_is_
         );
     });
 }
+
+#[test]
+fn the_demo_controls_lay_a_card_on_the_simulated_reader_and_take_the_printers_paper() {
+    use hallq::devices::demo::DemoDevices;
+    use hallq::ui::DemoAdapter;
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let devices = {
+            let _entered = hall.runtime.as_ref().unwrap().enter();
+            DemoDevices::start(
+                hall.engine.clone().unwrap().into(),
+                &hall._dir.path().join("sim-tickets"),
+                KioskPresence::Headless,
+            )
+            .unwrap()
+        };
+        let (controls, _follow) = hallq::node::demo::open_controls(Arc::new(devices)).unwrap();
+        let adapter = controls.global::<DemoAdapter>();
+
+        // The card goes through the simulated reader and the real driver: without a kiosk screen
+        // it takes a ticket for the first service that needs the ID card.
+        adapter.invoke_place_card();
+        hall.wait("a ticket taken with the demo card", || {
+            hall.state()
+                .tickets
+                .values()
+                .any(|t| t.citizen.as_ref().is_some_and(|c| c.masked_name == "张*三"))
+        });
+
+        assert!(!adapter.get_printer_out());
+        adapter.invoke_toggle_paper();
+        hall.wait("the button to follow the simulator", || {
+            adapter.get_printer_out()
+        });
+        assert!(
+            headless::pump_until(Duration::from_secs(8), || {
+                hall.state().faults.contains_key(hallq::ui::PRINTER_DEVICE)
+            }),
+            "the printer driver reports the paper gone"
+        );
+        adapter.invoke_toggle_paper();
+        hall.wait("the button to follow the refill", || {
+            !adapter.get_printer_out()
+        });
+    });
+}

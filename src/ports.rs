@@ -65,7 +65,7 @@ impl From<EngineHandle> for Hall {
 pub enum HallNews {
     /// The state after `events` were committed (none for the first news).
     State {
-        state: HallState,
+        state: Arc<HallState>,
         events: Vec<Arc<StoredEvent>>,
     },
     /// Whether the hall can be reached changed.
@@ -134,7 +134,7 @@ async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Sen
         return;
     };
     deliver(HallNews::State {
-        state,
+        state: Arc::new(state),
         events: Vec::new(),
     });
     loop {
@@ -151,7 +151,7 @@ async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Sen
             return;
         };
         deliver(HallNews::State {
-            state,
+            state: Arc::new(state),
             events: batch,
         });
     }
@@ -162,6 +162,9 @@ async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Sen
 pub const TICKET_PRINTER: &str = "ticket_printer";
 /// The kiosk's ID-card reader, named as [`TICKET_PRINTER`] is.
 pub const IDCARD_READER: &str = "idcard_reader";
+
+/// Told where the kiosk takes card reads once its screen is bound.
+pub type OnKioskBound = Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync>;
 
 /// Where the kiosk's tickets go: a printer, a simulator, or nowhere (the kiosk then shows the number
 /// on screen).

@@ -17,7 +17,7 @@ use super::idcard::ReaderError;
 use super::printer::{PrinterService, TicketPrinter};
 use super::{DeviceReport, ticket_print};
 use crate::config::{HallSetup, Lang};
-use crate::ports::{CARD_COUNTERS, CardInput, Hall, HallNews};
+use crate::ports::{CARD_COUNTERS, CardInput, Hall, HallNews, OnKioskBound};
 use crate::queue::{Command, Event, policy};
 
 /// Whether a kiosk screen runs beside the devices, which decides who prints and who takes cards.
@@ -38,7 +38,7 @@ pub struct KioskLink(Arc<OnceLock<Arc<dyn CardInput>>>);
 
 impl KioskLink {
     /// The callback the screens call once the kiosk is bound (`ScreenOptions::on_kiosk`).
-    pub fn on_kiosk(&self) -> Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync> {
+    pub fn on_kiosk(&self) -> OnKioskBound {
         let slot = Arc::clone(&self.0);
         Arc::new(move |handle| {
             let _ = slot.set(handle);

@@ -75,7 +75,10 @@ impl HallPort for LanHall {
                 move |link| deliver(HallNews::Link(link))
             });
             let state = follow_hall_node(client, move |state, events| {
-                deliver(HallNews::State { state, events })
+                deliver(HallNews::State {
+                    state: Arc::new(state),
+                    events,
+                })
             });
             tokio::join!(link, state);
         })

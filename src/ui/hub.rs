@@ -204,8 +204,8 @@ impl Hub {
         self.screens.borrow().clone()
     }
 
-    fn update(self: &Rc<Self>, state: HallState, events: &[Arc<StoredEvent>]) {
-        *self.state.borrow_mut() = Arc::new(state);
+    fn update(self: &Rc<Self>, state: Arc<HallState>, events: &[Arc<StoredEvent>]) {
+        *self.state.borrow_mut() = state;
         for screen in self.screens() {
             screen.refresh(self);
             screen.on_events(self, events);

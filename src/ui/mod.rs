@@ -26,7 +26,7 @@ pub use rating::prompt as prompt_rating;
 use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::config::NodeRole;
-use crate::ports::{CardInput, Hall, TicketOutput};
+use crate::ports::{Hall, OnKioskBound, TicketOutput};
 
 slint::include_modules!();
 
@@ -66,7 +66,7 @@ pub struct ScreenOptions {
     pub printer: Arc<dyn TicketOutput>,
     /// Told where the kiosk takes card reads once it is bound, so a card reader started before
     /// the screens can hand cards to it.
-    pub on_kiosk: Option<Arc<dyn Fn(Arc<dyn CardInput>) + Send + Sync>>,
+    pub on_kiosk: Option<OnKioskBound>,
 }
 
 /// The open screens and the hub behind them. Dropping it closes them.

@@ -87,7 +87,7 @@ struct HallOptions {
     setup: HallSetup,
     wall_ms: Option<i64>,
     printer: Arc<dyn TicketOutput>,
-    on_kiosk: Option<Arc<dyn Fn(Arc<dyn hallq::ports::CardInput>) + Send + Sync>>,
+    on_kiosk: Option<hallq::ports::OnKioskBound>,
 }
 
 impl Default for HallOptions {

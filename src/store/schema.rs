@@ -96,11 +96,11 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// takes the write lock before it reads the version: a node starting and `hallq pair code` run beside
 /// it may open a fresh database at the same moment, and the second must see the first's tables rather
 /// than create them again.
-pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
+pub fn migrate(conn: &mut Connection) -> Result<(), super::error::StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(super::StoreError::TooNew {
+        return Err(super::error::StoreError::TooNew {
             found: version,
             supported: SCHEMA_VERSION,
         });

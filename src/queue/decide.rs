@@ -195,7 +195,8 @@ pub fn decide(
             } else {
                 Event::TicketPrintFailed {
                     ticket: t.id,
-                    detail: detail.clone().unwrap_or_default(),
+                    // An empty report says nothing: it is recorded as no detail.
+                    detail: detail.clone().filter(|d| !d.is_empty()),
                 }
             }])
         }

@@ -121,7 +121,9 @@ pub enum Event {
     },
     TicketPrintFailed {
         ticket: TicketId,
-        detail: String,
+        /// What the kiosk said went wrong, when it said anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
 }
 
@@ -285,7 +287,7 @@ pub(crate) mod tests {
             Event::TicketPrinted { ticket: 3 },
             Event::TicketPrintFailed {
                 ticket: 3,
-                detail: "jam".into(),
+                detail: Some("jam".into()),
             },
         ]
     }

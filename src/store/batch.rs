@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
+use super::upcast;
 use crate::queue::{
     Appointment, DeviceFault, HallState, RefusalWire, Reply, StoredEvent, Ticket, WindowState,
 };
@@ -89,9 +90,9 @@ impl Batch<'_> {
         let r = &stored.recorded;
         self.tx
             .prepare_cached(
-                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms, hall_ms,
-                                     boot_id, mono_ms, clock_trusted, business_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, event_version, payload,
+                                     wall_ms, hall_ms, boot_id, mono_ms, clock_trusted, business_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 stored.seq as i64,
@@ -99,6 +100,7 @@ impl Batch<'_> {
                 stored.hall_id,
                 stored.command_id,
                 stored.event.kind(),
+                upcast::current_version(stored.event.kind()),
                 serde_json::to_string(&stored.event)?,
                 r.wall_ms,
                 r.hall_ms,

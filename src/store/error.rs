@@ -12,6 +12,17 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the database belongs to hall {found}, not {expected}")]
     WrongHall { found: String, expected: String },
+    /// An event written by a newer hallq, in a shape this one does not know: reading stops rather than
+    /// guess.
+    #[error(
+        "event {seq} ({kind}) is stored at version {found}, newer than this hallq reads ({supported})"
+    )]
+    EventTooNew {
+        seq: u64,
+        kind: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("{0} is not an event sequence number: they run from 0 to {MAX_SEQ}")]
     SeqOutOfRange(u64),
 }

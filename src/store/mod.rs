@@ -9,6 +9,7 @@ mod checkpoint;
 mod error;
 mod projection;
 mod schema;
+mod upcast;
 
 use std::path::{Path, PathBuf};
 
@@ -198,7 +199,8 @@ impl Store {
         )
     }
 
-    /// Events after `after_seq`, at most `limit` of them, in order.
+    /// Events after `after_seq`, at most `limit` of them, in order, each in today's shape whatever the
+    /// hallq that stored it. An event stored by a newer hallq fails the whole read.
     pub fn events_after(
         &self,
         after_seq: u64,
@@ -209,7 +211,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, boot_id, mono_ms,
-                    clock_trusted, business_day
+                    clock_trusted, business_day, kind, event_version
              FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit], |r| {
@@ -225,6 +227,8 @@ impl Store {
                 r.get::<_, i64>(8)?,
                 r.get::<_, bool>(9)?,
                 r.get::<_, String>(10)?,
+                r.get::<_, String>(11)?,
+                r.get::<_, u32>(12)?,
             ))
         })?;
         let mut events = Vec::new();
@@ -241,9 +245,12 @@ impl Store {
                 mono_ms,
                 trusted,
                 day,
+                kind,
+                version,
             ) = row?;
+            let seq = seq as u64;
             events.push(StoredEvent {
-                seq: seq as u64,
+                seq,
                 event_id: event_id
                     .parse()
                     .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad id: {e}")))?,
@@ -259,7 +266,7 @@ impl Store {
                         .parse()
                         .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad day: {e}")))?,
                 },
-                event: serde_json::from_str(&payload)?,
+                event: upcast::read_event(seq, &kind, version, &payload)?,
             });
         }
         Ok(events)
@@ -333,5 +340,125 @@ impl Store {
             wal_path: wal_path_of(path),
             wal_limit: WAL_LIMIT_BYTES,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::Event;
+
+    fn print_failure(ticket: u64, detail: Option<&str>) -> Event {
+        Event::TicketPrintFailed {
+            ticket,
+            detail: detail.map(String::from),
+        }
+    }
+
+    /// Stores an event row as hallq did before events carried versions, or with `version` if given.
+    fn insert_row(conn: &Connection, seq: u64, payload: &str, version: Option<u32>) {
+        let columns = if version.is_some() {
+            ", event_version"
+        } else {
+            ""
+        };
+        let value = version.map_or(String::new(), |v| format!(", {v}"));
+        conn.execute(
+            &format!(
+                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms,
+                                     hall_ms, boot_id, mono_ms, clock_trusted, business_day{columns})
+                 VALUES (?1, ?2, 'hall', NULL, 'ticket_print_failed', ?3, 1000, 1000, 'boot', 5, 1,
+                         '2026-03-02'{value})"
+            ),
+            params![seq as i64, uuid::Uuid::now_v7().to_string(), payload],
+        )
+        .unwrap();
+    }
+
+    fn event_rows(conn: &Connection) -> Vec<(i64, u32, String)> {
+        conn.prepare("SELECT seq, event_version, payload FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn events_stored_before_versions_are_read_in_todays_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        {
+            // The database as hallq left it at schema 3, before events carried versions.
+            let conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            let v1 = |ticket, detail| {
+                format!(r#"{{"type":"ticket_print_failed","ticket":{ticket},"detail":"{detail}"}}"#)
+            };
+            insert_row(&conn, 1, &v1(1, ""), None);
+            insert_row(&conn, 2, &v1(2, "paper jam"), None);
+        }
+        let mut store = Store::open(&path, "hall").unwrap();
+        let events = |store: &Store| -> Vec<Event> {
+            let stored = store.events_after(0, 10).unwrap();
+            stored.into_iter().map(|e| e.event).collect()
+        };
+        assert_eq!(
+            events(&store),
+            [print_failure(1, None), print_failure(2, Some("paper jam"))]
+        );
+
+        let mut written = store.events_after(1, 1).unwrap().remove(0);
+        written.seq = 3;
+        written.event_id = uuid::Uuid::now_v7();
+        written.event = print_failure(3, None);
+        let batch = store.begin().unwrap();
+        batch.append(&written).unwrap();
+        batch.commit().unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let versions: Vec<u32> = event_rows(&conn).into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            versions,
+            [1, 1, 2],
+            "old rows are version 1, new ones today's"
+        );
+        assert_eq!(events(&store)[2], print_failure(3, None));
+    }
+
+    #[test]
+    fn an_event_from_a_newer_hallq_stops_the_read_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let store = Store::open(&path, "hall").unwrap();
+        let conn = Connection::open(&path).unwrap();
+        insert_row(
+            &conn,
+            1,
+            r#"{"type":"ticket_print_failed","ticket":1}"#,
+            Some(2),
+        );
+        insert_row(
+            &conn,
+            2,
+            r#"{"type":"ticket_print_failed","ticket":2,"reason":{"code":"jam"}}"#,
+            Some(3),
+        );
+        let before = event_rows(&conn);
+
+        match store.events_after(0, 10) {
+            Err(e @ StoreError::EventTooNew { .. }) => assert_eq!(
+                e.to_string(),
+                "event 2 (ticket_print_failed) is stored at version 3, newer than this hallq reads (2)"
+            ),
+            other => panic!("expected EventTooNew, got {other:?}"),
+        }
+        let readable = store.events_after(0, 1).unwrap();
+        assert_eq!(readable[0].event, print_failure(1, None));
+        drop(store);
+        Store::open(&path, "hall").unwrap();
+        assert_eq!(event_rows(&conn), before, "the log is as it was");
     }
 }

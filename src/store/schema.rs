@@ -3,7 +3,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry upgrades the schema by one version. Never edit a released entry: add a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the event log, idempotent command results, and the state tables.
     r#"
     CREATE TABLE events (
@@ -87,6 +87,11 @@ const MIGRATIONS: &[&str] = &[
         SELECT token_hash, name, role, window, paired_ms FROM lan_devices ORDER BY paired_ms;
     DROP TABLE lan_devices;
     ALTER TABLE lan_devices_v3 RENAME TO lan_devices;
+    "#,
+    // 4: each event records the version of its payload's shape for its kind (see upcast.rs); the events
+    // stored before were all of version 1.
+    r#"
+    ALTER TABLE events ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
     "#,
 ];
 

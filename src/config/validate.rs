@@ -6,7 +6,9 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use toml::de::{DeTable, DeValue};
 
-use super::{ClockTime, Config, HallSetup, Lang, Localized, OpeningHours};
+use super::hours::{ClockTime, OpeningHours};
+use super::setup::{Config, HallSetup};
+use crate::lang::{Lang, Localized};
 
 /// One mistake in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ mod validate;
 use std::path::Path;
 
 pub use crate::lang::{Lang, Localized, localized};
-pub use hours::{ClockTime, OpeningHours, TimeRange};
+pub use hours::{ClockTime, HoursError, NotAClockTime, OpeningHours, TimeRange};
 pub use screens::{Orientation, ScreensConfig};
 pub use setup::{
     CallOrder, ClockConfig, Config, HallConfig, HallSetup, LateArrival, PolicyConfig, RatingReason,

@@ -220,14 +220,14 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
             None
         }
         Err(message) => {
-            c.report(&[key("hall"), key("day_starts_at")], message);
+            c.report(&[key("hall"), key("day_starts_at")], message.to_string());
             None
         }
     };
     let mut hours = OpeningHours::default();
     for (days, ranges) in &hall.hours {
         if let Err(message) = hours.add_entry(days, ranges) {
-            c.report(&[key("hall"), key("hours"), key(days)], message);
+            c.report(&[key("hall"), key("hours"), key(days)], message.to_string());
         }
     }
 

@@ -47,12 +47,26 @@ fn print_failure_detail_optional(mut json: Value) -> Result<Value, String> {
 
 /// The version events of `kind` are written at today.
 pub fn current_version(kind: &str) -> u32 {
-    1 + UPCASTERS.iter().filter(|u| u.kind == kind).count() as u32
+    version_after(UPCASTERS, kind)
 }
 
 /// The event stored at `seq` as `kind` in the shape of `version`, read as today's [`Event`].
 pub fn read_event(seq: u64, kind: &str, version: u32, payload: &str) -> Result<Event, StoreError> {
-    let current = current_version(kind);
+    read_through(UPCASTERS, seq, kind, version, payload)
+}
+
+fn version_after(upcasters: &[Upcaster], kind: &str) -> u32 {
+    1 + upcasters.iter().filter(|u| u.kind == kind).count() as u32
+}
+
+fn read_through(
+    upcasters: &[Upcaster],
+    seq: u64,
+    kind: &str,
+    version: u32,
+    payload: &str,
+) -> Result<Event, StoreError> {
+    let current = version_after(upcasters, kind);
     let corrupt =
         |why: String| StoreError::Corrupt(format!("event {seq} ({kind} v{version}): {why}"));
     if version > current {
@@ -71,7 +85,7 @@ pub fn read_event(seq: u64, kind: &str, version: u32, payload: &str) -> Result<E
     } else {
         let mut json: Value = serde_json::from_str(payload).map_err(|e| corrupt(e.to_string()))?;
         for from in version..current {
-            let upcaster = UPCASTERS
+            let upcaster = upcasters
                 .iter()
                 .find(|u| u.kind == kind && u.from == from)
                 .ok_or_else(|| corrupt(format!("no step from version {from}")))?;
@@ -143,6 +157,79 @@ mod tests {
         let err = read("5").unwrap_err().to_string();
         assert!(
             err.contains("event 3 (ticket_print_failed v1): `detail` is not a text"),
+            "{err}"
+        );
+    }
+
+    /// ticket_printed as it might have lived: v1 named the ticket `id`, v2 `ticket_id`, v3 `ticket`.
+    fn renamed(mut json: Value, from: &str, to: &str) -> Result<Value, String> {
+        let event = json.as_object_mut().ok_or("not a JSON object")?;
+        let value = event.remove(from).ok_or(format!("no `{from}`"))?;
+        event.insert(to.into(), value);
+        Ok(json)
+    }
+    fn id_to_ticket_id(json: Value) -> Result<Value, String> {
+        renamed(json, "id", "ticket_id")
+    }
+    fn ticket_id_to_ticket(json: Value) -> Result<Value, String> {
+        renamed(json, "ticket_id", "ticket")
+    }
+    fn never(_: Value) -> Result<Value, String> {
+        Err("the step of another kind ran".into())
+    }
+    /// Out of order on purpose: steps are found by kind and version, not by place.
+    const A_LONGER_HISTORY: &[Upcaster] = &[
+        Upcaster {
+            kind: "window_paused",
+            from: 1,
+            step: never,
+        },
+        Upcaster {
+            kind: "ticket_printed",
+            from: 2,
+            step: ticket_id_to_ticket,
+        },
+        Upcaster {
+            kind: "ticket_printed",
+            from: 1,
+            step: id_to_ticket_id,
+        },
+    ];
+
+    #[test]
+    fn an_event_two_versions_old_goes_through_both_steps_in_order() {
+        let read = |version, payload| {
+            read_through(A_LONGER_HISTORY, 5, "ticket_printed", version, payload)
+        };
+        let today = Event::TicketPrinted { ticket: 8 };
+        assert_eq!(version_after(A_LONGER_HISTORY, "ticket_printed"), 3);
+        assert_eq!(
+            read(1, r#"{"type":"ticket_printed","id":8}"#).unwrap(),
+            today
+        );
+        assert_eq!(
+            read(2, r#"{"type":"ticket_printed","ticket_id":8}"#).unwrap(),
+            today
+        );
+        assert_eq!(
+            read(3, r#"{"type":"ticket_printed","ticket":8}"#).unwrap(),
+            today
+        );
+        let err = read(1, r#"{"type":"ticket_printed","ticket":8}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "corrupt record in the store: event 5 (ticket_printed v1): no `id`"
+        );
+        let err = read(4, r#"{"type":"ticket_printed","ticket":8}"#).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::EventTooNew {
+                    found: 4,
+                    supported: 3,
+                    ..
+                }
+            ),
             "{err}"
         );
     }

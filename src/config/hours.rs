@@ -4,6 +4,30 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDateTime, Weekday};
 
+/// A text that is not a time of day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a time of day (HH:MM, 24-hour clock)")]
+pub struct NotAClockTime(pub String);
+
+/// What is wrong with an entry of the opening hours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoursError {
+    #[error(transparent)]
+    Time(#[from] NotAClockTime),
+    #[error("\"{0}\" is not a range like 08:30-12:00")]
+    NotARange(String),
+    #[error("\"{0}\" closes before it opens")]
+    ClosesBeforeItOpens(String),
+    #[error("{0} overlaps {1}")]
+    Overlap(TimeRange, TimeRange),
+    #[error("\"{0}\" is not a weekday (mon, tue, wed, thu, fri, sat, sun)")]
+    NotAWeekday(String),
+    #[error("\"{0}\" runs backwards")]
+    DaysRunBackwards(String),
+    #[error("{0} is given more than once")]
+    DayRepeated(Weekday),
+}
+
 /// A time of day to the minute, "08:30".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClockTime {
@@ -22,9 +46,9 @@ impl ClockTime {
     }
 
     /// Parses "HH:MM" with a 24-hour clock.
-    pub fn parse(text: &str) -> Result<ClockTime, String> {
+    pub fn parse(text: &str) -> Result<ClockTime, NotAClockTime> {
         let text = text.trim();
-        let bad = || format!("\"{text}\" is not a time of day (HH:MM, 24-hour clock)");
+        let bad = || NotAClockTime(text.to_string());
         let (h, m) = text.split_once(':').ok_or_else(bad)?;
         if h.is_empty() || h.len() > 2 || m.len() != 2 {
             return Err(bad());
@@ -49,22 +73,28 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    fn parse(text: &str) -> Result<TimeRange, String> {
+    fn parse(text: &str) -> Result<TimeRange, HoursError> {
         let (open, close) = text
             .split_once('-')
-            .ok_or_else(|| format!("\"{}\" is not a range like 08:30-12:00", text.trim()))?;
+            .ok_or_else(|| HoursError::NotARange(text.trim().to_string()))?;
         let range = TimeRange {
             open: ClockTime::parse(open)?,
             close: ClockTime::parse(close)?,
         };
         if range.open >= range.close {
-            return Err(format!("\"{}\" closes before it opens", text.trim()));
+            return Err(HoursError::ClosesBeforeItOpens(text.trim().to_string()));
         }
         Ok(range)
     }
 
     fn contains(&self, t: ClockTime) -> bool {
         self.open <= t && t < self.close
+    }
+}
+
+impl fmt::Display for TimeRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.open, self.close)
     }
 }
 
@@ -77,7 +107,7 @@ pub struct OpeningHours {
 impl OpeningHours {
     /// Adds the ranges of one config entry: `key` is a weekday set ("mon-fri", "sat", "mon,wed"),
     /// `value` a list of ranges ("08:30-12:00, 13:30-17:30") or "closed".
-    pub fn add_entry(&mut self, key: &str, value: &str) -> Result<(), String> {
+    pub fn add_entry(&mut self, key: &str, value: &str) -> Result<(), HoursError> {
         let days = parse_weekdays(key)?;
         let ranges = if value.trim().eq_ignore_ascii_case("closed") {
             Vec::new()
@@ -88,19 +118,21 @@ impl OpeningHours {
                 .collect::<Result<Vec<_>, _>>()?;
             ranges.sort_by_key(|r| r.open);
             if let Some(pair) = ranges.windows(2).find(|p| p[0].close > p[1].open) {
-                return Err(format!(
-                    "{}-{} overlaps {}-{}",
-                    pair[0].open, pair[0].close, pair[1].open, pair[1].close
-                ));
+                return Err(HoursError::Overlap(pair[0], pair[1]));
             }
             ranges
         };
-        for day in days {
-            let slot = &mut self.by_weekday[day.num_days_from_monday() as usize];
-            if !slot.is_empty() {
-                return Err(format!("{day} is given more than once"));
+        // Every day is checked before any is filled: a refused entry leaves the hours as they were.
+        let mut taken = self.by_weekday.clone().map(|ranges| !ranges.is_empty());
+        for day in &days {
+            let taken = &mut taken[day.num_days_from_monday() as usize];
+            if *taken {
+                return Err(HoursError::DayRepeated(*day));
             }
-            slot.extend(ranges.iter().copied());
+            *taken = !ranges.is_empty();
+        }
+        for day in days {
+            self.by_weekday[day.num_days_from_monday() as usize].extend(ranges.iter().copied());
         }
         Ok(())
     }
@@ -141,7 +173,7 @@ fn time_of(local: NaiveDateTime) -> ClockTime {
         .expect("chrono gives valid times")
 }
 
-fn parse_weekday(text: &str) -> Result<Weekday, String> {
+fn parse_weekday(text: &str) -> Result<Weekday, HoursError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "mon" => Ok(Weekday::Mon),
         "tue" => Ok(Weekday::Tue),
@@ -150,20 +182,18 @@ fn parse_weekday(text: &str) -> Result<Weekday, String> {
         "fri" => Ok(Weekday::Fri),
         "sat" => Ok(Weekday::Sat),
         "sun" => Ok(Weekday::Sun),
-        other => Err(format!(
-            "\"{other}\" is not a weekday (mon, tue, wed, thu, fri, sat, sun)"
-        )),
+        other => Err(HoursError::NotAWeekday(other.to_string())),
     }
 }
 
-fn parse_weekdays(key: &str) -> Result<Vec<Weekday>, String> {
+fn parse_weekdays(key: &str) -> Result<Vec<Weekday>, HoursError> {
     let mut days = Vec::new();
     for part in key.split(',') {
         match part.split_once('-') {
             Some((first, last)) => {
                 let (mut day, last) = (parse_weekday(first)?, parse_weekday(last)?);
                 if day.num_days_from_monday() > last.num_days_from_monday() {
-                    return Err(format!("\"{}\" runs backwards", part.trim()));
+                    return Err(HoursError::DaysRunBackwards(part.trim().to_string()));
                 }
                 days.push(day);
                 while day != last {
@@ -230,5 +260,51 @@ mod tests {
         assert!(hours.add_entry("tue", "12:00-08:00").is_err());
         hours.add_entry("mon-fri", "08:00-12:00").unwrap();
         assert!(hours.add_entry("wed", "13:00-14:00").is_err());
+    }
+
+    #[test]
+    fn each_mistake_in_the_hours_says_what_it_is() {
+        let mistake = |days: &str, ranges: &str| {
+            let mut hours = OpeningHours::default();
+            hours.add_entry("sun", "08:00-09:00").unwrap();
+            hours.add_entry(days, ranges).unwrap_err().to_string()
+        };
+        for (days, ranges, message) in [
+            (
+                "mon",
+                "8-12",
+                "\"8\" is not a time of day (HH:MM, 24-hour clock)",
+            ),
+            ("mon", " 0800 ", "\"0800\" is not a range like 08:30-12:00"),
+            (
+                "mon",
+                "12:00-08:00",
+                "\"12:00-08:00\" closes before it opens",
+            ),
+            (
+                "mon",
+                "08:00-12:00,11:00-13:00",
+                "08:00-12:00 overlaps 11:00-13:00",
+            ),
+            (
+                "Funday",
+                "08:00-12:00",
+                "\"funday\" is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+            ),
+            ("fri-mon", "08:00-12:00", "\"fri-mon\" runs backwards"),
+            ("sat-sun", "08:00-12:00", "Sun is given more than once"),
+        ] {
+            assert_eq!(mistake(days, ranges), message, "{days} = {ranges}");
+        }
+    }
+
+    #[test]
+    fn a_refused_entry_leaves_the_hours_as_they_were() {
+        let mut hours = OpeningHours::default();
+        hours.add_entry("sun", "08:00-09:00").unwrap();
+        let before = hours.clone();
+        assert!(hours.add_entry("fri-sun", "10:00-11:00").is_err());
+        assert!(hours.add_entry("mon,mon", "10:00-11:00").is_err());
+        assert_eq!(hours, before);
     }
 }

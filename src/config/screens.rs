@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Localized;
+use crate::lang::Localized;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

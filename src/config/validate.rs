@@ -6,7 +6,9 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use toml::de::{DeTable, DeValue};
 
-use super::{ClockTime, Config, HallSetup, Lang, Localized, OpeningHours};
+use super::hours::{ClockTime, OpeningHours};
+use super::setup::{Config, HallSetup};
+use crate::lang::{Lang, Localized};
 
 /// One mistake in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,14 +220,14 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
             None
         }
         Err(message) => {
-            c.report(&[key("hall"), key("day_starts_at")], message);
+            c.report(&[key("hall"), key("day_starts_at")], message.to_string());
             None
         }
     };
     let mut hours = OpeningHours::default();
     for (days, ranges) in &hall.hours {
         if let Err(message) = hours.add_entry(days, ranges) {
-            c.report(&[key("hall"), key("hours"), key(days)], message);
+            c.report(&[key("hall"), key("hours"), key(days)], message.to_string());
         }
     }
 

@@ -46,8 +46,13 @@ pub struct Booking {
     pub masked_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `name()` comes from strum with the same case rule as serde's tag: the name in logs and refusals
+/// is the `command` a terminal sends.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     /// A walk-in citizen takes a number for a service.
     IssueTicket {
@@ -151,28 +156,103 @@ impl Command {
         }
     }
 
+    /// The command's name as terminals send it (its serde tag).
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::IssueTicket { .. } => "issue_ticket",
-            Command::CheckIn { .. } => "check_in",
-            Command::SignIn { .. } => "sign_in",
-            Command::SignOut { .. } => "sign_out",
-            Command::ConfirmClock { .. } => "confirm_clock",
-            Command::CallNext { .. } => "call_next",
-            Command::Recall { .. } => "recall",
-            Command::StartService { .. } => "start_service",
-            Command::Finish { .. } => "finish",
-            Command::NoShow { .. } => "no_show",
-            Command::Transfer { .. } => "transfer",
-            Command::Pause { .. } => "pause",
-            Command::Resume { .. } => "resume",
-            Command::Requeue { .. } => "requeue",
-            Command::FlagGreenChannel { .. } => "flag_green_channel",
-            Command::Rate { .. } => "rate",
-            Command::Book { .. } => "book",
-            Command::CancelBooking { .. } => "cancel_booking",
-            Command::ReportDevice { .. } => "report_device",
-            Command::RecordPrint { .. } => "record_print",
+        self.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use strum::VariantNames;
+
+    use super::*;
+
+    fn one_of_each() -> Vec<Command> {
+        let card = CitizenCard {
+            id_hash: "h".into(),
+            masked_name: "张*三".into(),
+            birth_date: None,
+        };
+        vec![
+            Command::IssueTicket {
+                service: "social".into(),
+                citizen: None,
+                by_staff: false,
+            },
+            Command::CheckIn { citizen: card },
+            Command::SignIn {
+                window: 1,
+                staff: "0001".into(),
+            },
+            Command::SignOut { window: 1 },
+            Command::ConfirmClock {
+                window: 1,
+                local: NaiveDate::from_ymd_opt(2026, 3, 2)
+                    .unwrap()
+                    .and_hms_opt(9, 0, 0)
+                    .unwrap(),
+            },
+            Command::CallNext { window: 1 },
+            Command::Recall { window: 1 },
+            Command::StartService { window: 1 },
+            Command::Finish { window: 1 },
+            Command::NoShow { window: 1 },
+            Command::Transfer {
+                window: 1,
+                to: TransferTarget::Window(2),
+            },
+            Command::Pause { window: 1 },
+            Command::Resume { window: 1 },
+            Command::Requeue {
+                number: "A001".into(),
+            },
+            Command::FlagGreenChannel {
+                number: "A001".into(),
+            },
+            Command::Rate {
+                number: "A001".into(),
+                rating: RatingInput::Unrated {
+                    why: UnratedWhy::Declined,
+                },
+            },
+            Command::Book {
+                booking: Booking {
+                    id: "b1".into(),
+                    service: "social".into(),
+                    day: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                    start: "09:00".into(),
+                    end: "09:30".into(),
+                    id_hash: "h".into(),
+                    masked_name: "张*三".into(),
+                },
+            },
+            Command::CancelBooking { id: "b1".into() },
+            Command::ReportDevice {
+                device: "ticket_printer".into(),
+                fault: None,
+            },
+            Command::RecordPrint {
+                number: "A001".into(),
+                printed: true,
+                detail: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_name_is_the_command_tag_serde_reads() {
+        let commands = one_of_each();
+        for command in &commands {
+            let json = serde_json::to_value(command).unwrap();
+            assert_eq!(json["command"], command.name(), "{json}");
+            let back: Command = serde_json::from_value(json).unwrap();
+            assert_eq!(&back, command);
         }
+        let sampled: BTreeSet<&str> = commands.iter().map(Command::name).collect();
+        let all: BTreeSet<&str> = Command::VARIANTS.iter().copied().collect();
+        assert_eq!(sampled, all, "the sample holds one command of every kind");
     }
 }

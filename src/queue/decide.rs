@@ -195,7 +195,8 @@ pub fn decide(
             } else {
                 Event::TicketPrintFailed {
                     ticket: t.id,
-                    detail: detail.clone().unwrap_or_default(),
+                    // An empty report says nothing: it is recorded as no detail.
+                    detail: detail.clone().filter(|d| !d.is_empty()),
                 }
             }])
         }
@@ -730,8 +731,9 @@ impl Ctx<'_> {
                 booking.id
             )));
         }
-        let start = ClockTime::parse(&booking.start).map_err(Refusal::Invalid)?;
-        let end = ClockTime::parse(&booking.end).map_err(Refusal::Invalid)?;
+        let start =
+            ClockTime::parse(&booking.start).map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let end = ClockTime::parse(&booking.end).map_err(|e| Refusal::Invalid(e.to_string()))?;
         if end <= start {
             return Err(Refusal::Invalid(format!(
                 "booking {} ends before it starts",

@@ -5,8 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use super::ticket::{Appointment, Channel, Citizen, DeviceFault, Rating, SlotRef, TicketId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `kind()` comes from strum with the same case rule as serde's tag, so the name stored and exported
+/// beside an event is the `type` its JSON carries; a test holds the two together.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Event {
     /// The first event of a business day: numbering restarts, yesterday's open tickets close.
     BusinessDayOpened {
@@ -116,38 +121,16 @@ pub enum Event {
     },
     TicketPrintFailed {
         ticket: TicketId,
-        detail: String,
+        /// What the kiosk said went wrong, when it said anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
 }
 
 impl Event {
     /// The event's type name as stored and exported.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Event::BusinessDayOpened { .. } => "business_day_opened",
-            Event::TicketIssued { .. } => "ticket_issued",
-            Event::AppointmentCheckedIn { .. } => "appointment_checked_in",
-            Event::StaffSignedIn { .. } => "staff_signed_in",
-            Event::StaffSignedOut { .. } => "staff_signed_out",
-            Event::ClockConfirmed { .. } => "clock_confirmed",
-            Event::TicketCalled { .. } => "ticket_called",
-            Event::TicketRecalled { .. } => "ticket_recalled",
-            Event::ServiceStarted { .. } => "service_started",
-            Event::TicketFinished { .. } => "ticket_finished",
-            Event::TicketNoShow { .. } => "ticket_no_show",
-            Event::TicketRequeued { .. } => "ticket_requeued",
-            Event::TicketTransferred { .. } => "ticket_transferred",
-            Event::GreenChannelFlagged { .. } => "green_channel_flagged",
-            Event::WindowPaused { .. } => "window_paused",
-            Event::WindowResumed { .. } => "window_resumed",
-            Event::TicketRated { .. } => "ticket_rated",
-            Event::AppointmentBooked { .. } => "appointment_booked",
-            Event::AppointmentCancelled { .. } => "appointment_cancelled",
-            Event::DeviceFaulted { .. } => "device_faulted",
-            Event::DeviceRecovered { .. } => "device_recovered",
-            Event::TicketPrinted { .. } => "ticket_printed",
-            Event::TicketPrintFailed { .. } => "ticket_print_failed",
-        }
+        self.into()
     }
 }
 
@@ -175,4 +158,149 @@ pub struct StoredEvent {
     pub command_id: Option<String>,
     pub recorded: Recorded,
     pub event: Event,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeSet;
+
+    use strum::VariantNames;
+
+    use super::*;
+    use crate::queue::ticket::{RatingChannel, UnratedWhy};
+
+    /// One event of every kind.
+    pub(crate) fn one_of_each() -> Vec<Event> {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        vec![
+            Event::BusinessDayOpened {
+                day,
+                expired: vec![1],
+                unrated: vec![2],
+            },
+            Event::TicketIssued {
+                ticket: 3,
+                number: "A001".into(),
+                sequence: 1,
+                prefix: "A".into(),
+                service: "social".into(),
+                channel: Channel::Kiosk,
+                citizen: None,
+                appointment: None,
+                at_ms: 10,
+                status_token: Some("t".into()),
+            },
+            Event::AppointmentCheckedIn {
+                appointment: "b1".into(),
+                ticket: 3,
+            },
+            Event::StaffSignedIn {
+                window: 1,
+                staff: "0001".into(),
+            },
+            Event::StaffSignedOut { window: 1 },
+            Event::ClockConfirmed {
+                window: 1,
+                staff: "0001".into(),
+                at_ms: 5,
+            },
+            Event::TicketCalled {
+                ticket: 3,
+                window: 1,
+                staff: "0001".into(),
+                at_ms: 11,
+            },
+            Event::TicketRecalled {
+                ticket: 3,
+                window: 1,
+                calls: 2,
+            },
+            Event::ServiceStarted {
+                ticket: 3,
+                window: 1,
+                at_ms: 12,
+            },
+            Event::TicketFinished {
+                ticket: 3,
+                window: 1,
+                at_ms: 13,
+            },
+            Event::TicketNoShow {
+                ticket: 3,
+                window: 1,
+            },
+            Event::TicketRequeued {
+                ticket: 3,
+                queue_ms: 14,
+            },
+            Event::TicketTransferred {
+                ticket: 3,
+                from_window: 1,
+                service: "tax".into(),
+                only_window: Some(2),
+                queue_ms: 15,
+            },
+            Event::GreenChannelFlagged { ticket: 3 },
+            Event::WindowPaused { window: 1 },
+            Event::WindowResumed { window: 1 },
+            Event::TicketRated {
+                ticket: 3,
+                rating: Rating::Rated {
+                    score: 5,
+                    reasons: Vec::new(),
+                    comment: None,
+                    channel: RatingChannel::QrCode,
+                },
+            },
+            Event::TicketRated {
+                ticket: 4,
+                rating: Rating::Unrated {
+                    why: UnratedWhy::Declined,
+                },
+            },
+            Event::AppointmentBooked {
+                appointment: Appointment {
+                    id: "b1".into(),
+                    service: "social".into(),
+                    business_day: day,
+                    start_ms: 0,
+                    end_ms: 1,
+                    id_hash: None,
+                    masked_name: None,
+                    state: crate::queue::ticket::AppointmentState::Booked,
+                    ticket: None,
+                },
+            },
+            Event::AppointmentCancelled {
+                appointment: "b1".into(),
+            },
+            Event::DeviceFaulted {
+                device: "ticket_printer".into(),
+                fault: DeviceFault {
+                    code: "paper_out".into(),
+                    message: "out of paper".into(),
+                },
+            },
+            Event::DeviceRecovered {
+                device: "ticket_printer".into(),
+            },
+            Event::TicketPrinted { ticket: 3 },
+            Event::TicketPrintFailed {
+                ticket: 3,
+                detail: Some("jam".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_is_the_type_serde_writes() {
+        let events = one_of_each();
+        for event in &events {
+            let json = serde_json::to_value(event).unwrap();
+            assert_eq!(json["type"], event.kind(), "{json}");
+        }
+        let sampled: BTreeSet<&str> = events.iter().map(Event::kind).collect();
+        let all: BTreeSet<&str> = Event::VARIANTS.iter().copied().collect();
+        assert_eq!(sampled, all, "the sample holds one event of every kind");
+    }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use super::error::StoreError;
 
 const PERIOD: Duration = Duration::from_secs(1);
 /// Quiet this long, the hall is idle: the WAL is truncated.

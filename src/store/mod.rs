@@ -4,66 +4,26 @@
 //! Every write happens inside a [`Batch`], one SQLite transaction committed with a full fsync (WAL,
 //! `synchronous=FULL`): an acknowledged command survives power loss.
 
+mod batch;
 mod checkpoint;
+mod error;
 mod projection;
 mod schema;
+mod upcast;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
-use serde::{Deserialize, Serialize};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::queue::{
-    Appointment, DeviceFault, HallState, Recorded, RefusalWire, Reply, StoredEvent, Ticket,
-    WindowState,
+    Appointment, DeviceFault, HallState, Recorded, StoredEvent, Ticket, WindowState,
 };
+use batch::StateMeta;
+pub use batch::{Batch, CommandResult, Outcome};
 pub use checkpoint::Checkpointer;
+pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("corrupt record in the store: {0}")]
-    Corrupt(String),
-    #[error(
-        "the database has schema version {found}, newer than this hallq supports ({supported})"
-    )]
-    TooNew { found: u32, supported: u32 },
-    #[error("the database belongs to hall {found}, not {expected}")]
-    WrongHall { found: String, expected: String },
-    #[error("{0} is not an event sequence number: they run from 0 to {MAX_SEQ}")]
-    SeqOutOfRange(u64),
-}
-
-/// The highest event sequence the log can hold: SQLite integers are signed 64-bit. A resume point
-/// above it would wrap to a negative number and replay the whole log, so it is refused instead.
-pub const MAX_SEQ: u64 = i64::MAX as u64;
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Corrupt(e.to_string())
-    }
-}
-
-/// What a command came to, kept so a retry with the same id gets the same answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandResult {
-    Done(Reply),
-    Refused(RefusalWire),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub command_id: String,
-    pub result: CommandResult,
-    /// The log sequence after the command: a terminal that has seen this far has seen its effects.
-    pub seq: u64,
-}
 
 pub struct Store {
     conn: Connection,
@@ -82,16 +42,6 @@ pub fn wal_path_of(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
-}
-
-/// The scalar part of the state, kept in `hall_meta`; the rest lives in its own tables.
-#[derive(Serialize, Deserialize)]
-struct StateMeta {
-    last_seq: u64,
-    business_day: Option<chrono::NaiveDate>,
-    clock: Option<crate::queue::day::ClockAnchor>,
-    last_ticket_id: crate::queue::TicketId,
-    sequences: std::collections::BTreeMap<String, u32>,
 }
 
 /// How long opening the hall's database keeps trying while other openers hold it.
@@ -249,7 +199,8 @@ impl Store {
         )
     }
 
-    /// Events after `after_seq`, at most `limit` of them, in order.
+    /// Events after `after_seq`, at most `limit` of them, in order, each in today's shape whatever the
+    /// hallq that stored it. An event stored by a newer hallq fails the whole read.
     pub fn events_after(
         &self,
         after_seq: u64,
@@ -260,7 +211,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, boot_id, mono_ms,
-                    clock_trusted, business_day
+                    clock_trusted, business_day, kind, event_version
              FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit], |r| {
@@ -276,6 +227,8 @@ impl Store {
                 r.get::<_, i64>(8)?,
                 r.get::<_, bool>(9)?,
                 r.get::<_, String>(10)?,
+                r.get::<_, String>(11)?,
+                r.get::<_, u32>(12)?,
             ))
         })?;
         let mut events = Vec::new();
@@ -292,9 +245,12 @@ impl Store {
                 mono_ms,
                 trusted,
                 day,
+                kind,
+                version,
             ) = row?;
+            let seq = seq as u64;
             events.push(StoredEvent {
-                seq: seq as u64,
+                seq,
                 event_id: event_id
                     .parse()
                     .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad id: {e}")))?,
@@ -310,7 +266,7 @@ impl Store {
                         .parse()
                         .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad day: {e}")))?,
                 },
-                event: serde_json::from_str(&payload)?,
+                event: upcast::read_event(seq, &kind, version, &payload)?,
             });
         }
         Ok(events)
@@ -387,164 +343,122 @@ impl Store {
     }
 }
 
-/// One transaction: command results, events and state rows, all or nothing.
-pub struct Batch<'a> {
-    tx: Transaction<'a>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::Event;
 
-impl Batch<'_> {
-    /// The stored result of an earlier command with this id, with the command it was for.
-    pub fn command_outcome(
-        &self,
-        command_id: &str,
-    ) -> Result<Option<(String, Outcome)>, StoreError> {
-        let row: Option<(String, String)> = self
-            .tx
-            .prepare_cached("SELECT command, outcome FROM commands WHERE command_id = ?1")?
-            .query_row([command_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        row.map(|(command, outcome)| Ok((command, serde_json::from_str(&outcome)?)))
-            .transpose()
+    fn print_failure(ticket: u64, detail: Option<&str>) -> Event {
+        Event::TicketPrintFailed {
+            ticket,
+            detail: detail.map(String::from),
+        }
     }
 
-    pub fn record_command(
-        &self,
-        command_json: &str,
-        outcome: &Outcome,
-        business_day: chrono::NaiveDate,
-    ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO commands (command_id, command, outcome, last_seq, business_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                outcome.command_id,
-                command_json,
-                serde_json::to_string(outcome)?,
-                outcome.seq as i64,
-                business_day.to_string(),
-            ])?;
-        Ok(())
-    }
-
-    /// Forgets command results of days before `day`: a terminal retries for minutes, not days, and the
-    /// event log keeps the full trail.
-    pub fn forget_commands_before(&self, day: chrono::NaiveDate) -> Result<(), StoreError> {
-        self.tx.execute(
-            "DELETE FROM commands WHERE business_day < ?1",
-            [day.to_string()],
-        )?;
-        Ok(())
-    }
-
-    pub fn append(&self, stored: &StoredEvent) -> Result<(), StoreError> {
-        let r = &stored.recorded;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms, hall_ms,
-                                     boot_id, mono_ms, clock_trusted, business_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                stored.seq as i64,
-                stored.event_id.to_string(),
-                stored.hall_id,
-                stored.command_id,
-                stored.event.kind(),
-                serde_json::to_string(&stored.event)?,
-                r.wall_ms,
-                r.hall_ms,
-                r.boot_id,
-                r.mono_ms,
-                r.clock_trusted,
-                r.business_day.to_string(),
-            ])?;
-        Ok(())
-    }
-
-    pub fn write_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
-        let state = serde_json::to_value(ticket.state)?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO tickets (id, business_day, number, service, state, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, state = excluded.state,
-                                                data = excluded.data",
-            )?
-            .execute(params![
-                ticket.id as i64,
-                ticket.business_day.to_string(),
-                ticket.number,
-                ticket.service,
-                state.as_str().unwrap_or_default(),
-                serde_json::to_string(ticket)?,
-            ])?;
-        Ok(())
-    }
-
-    pub fn write_window(&self, window: &WindowState) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("INSERT OR REPLACE INTO windows (number, data) VALUES (?1, ?2)")?
-            .execute(params![window.number, serde_json::to_string(window)?])?;
-        Ok(())
-    }
-
-    pub fn write_appointment(&self, appointment: &Appointment) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO appointments (id, business_day, data) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![
-                appointment.id,
-                appointment.business_day.to_string(),
-                serde_json::to_string(appointment)?
-            ])?;
-        Ok(())
-    }
-
-    /// Drops bookings of days before `day`: the live state no longer holds them.
-    pub fn drop_appointments_before(&self, day: chrono::NaiveDate) -> Result<(), StoreError> {
-        self.tx.execute(
-            "DELETE FROM appointments WHERE business_day < ?1",
-            [day.to_string()],
-        )?;
-        Ok(())
-    }
-
-    pub fn write_fault(&self, device: &str, fault: Option<&DeviceFault>) -> Result<(), StoreError> {
-        match fault {
-            Some(f) => self
-                .tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO device_faults (device, data) VALUES (?1, ?2)",
-                )?
-                .execute(params![device, serde_json::to_string(f)?])?,
-            None => self
-                .tx
-                .prepare_cached("DELETE FROM device_faults WHERE device = ?1")?
-                .execute([device])?,
+    /// Stores an event row as hallq did before events carried versions, or with `version` if given.
+    fn insert_row(conn: &Connection, seq: u64, payload: &str, version: Option<u32>) {
+        let columns = if version.is_some() {
+            ", event_version"
+        } else {
+            ""
         };
-        Ok(())
+        let value = version.map_or(String::new(), |v| format!(", {v}"));
+        conn.execute(
+            &format!(
+                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms,
+                                     hall_ms, boot_id, mono_ms, clock_trusted, business_day{columns})
+                 VALUES (?1, ?2, 'hall', NULL, 'ticket_print_failed', ?3, 1000, 1000, 'boot', 5, 1,
+                         '2026-03-02'{value})"
+            ),
+            params![seq as i64, uuid::Uuid::now_v7().to_string(), payload],
+        )
+        .unwrap();
     }
 
-    /// Writes the scalar part of the state (sequence, day, clock anchor, counters).
-    pub fn write_meta(&self, state: &HallState) -> Result<(), StoreError> {
-        let meta = StateMeta {
-            last_seq: state.last_seq,
-            business_day: state.business_day,
-            clock: state.clock.clone(),
-            last_ticket_id: state.last_ticket_id,
-            sequences: state.sequences.clone(),
+    fn event_rows(conn: &Connection) -> Vec<(i64, u32, String)> {
+        conn.prepare("SELECT seq, event_version, payload FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn events_stored_before_versions_are_read_in_todays_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        {
+            // The database as hallq left it at schema 3, before events carried versions.
+            let conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            let v1 = |ticket, detail| {
+                format!(r#"{{"type":"ticket_print_failed","ticket":{ticket},"detail":"{detail}"}}"#)
+            };
+            insert_row(&conn, 1, &v1(1, ""), None);
+            insert_row(&conn, 2, &v1(2, "paper jam"), None);
+        }
+        let mut store = Store::open(&path, "hall").unwrap();
+        let events = |store: &Store| -> Vec<Event> {
+            let stored = store.events_after(0, 10).unwrap();
+            stored.into_iter().map(|e| e.event).collect()
         };
-        self.tx
-            .prepare_cached("INSERT OR REPLACE INTO hall_meta (key, value) VALUES ('state', ?1)")?
-            .execute([serde_json::to_string(&meta)?])?;
-        Ok(())
+        assert_eq!(
+            events(&store),
+            [print_failure(1, None), print_failure(2, Some("paper jam"))]
+        );
+
+        let mut written = store.events_after(1, 1).unwrap().remove(0);
+        written.seq = 3;
+        written.event_id = uuid::Uuid::now_v7();
+        written.event = print_failure(3, None);
+        let batch = store.begin().unwrap();
+        batch.append(&written).unwrap();
+        batch.commit().unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let versions: Vec<u32> = event_rows(&conn).into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            versions,
+            [1, 1, 2],
+            "old rows are version 1, new ones today's"
+        );
+        assert_eq!(events(&store)[2], print_failure(3, None));
     }
 
-    pub fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit()?;
-        Ok(())
+    #[test]
+    fn an_event_from_a_newer_hallq_stops_the_read_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let store = Store::open(&path, "hall").unwrap();
+        let conn = Connection::open(&path).unwrap();
+        insert_row(
+            &conn,
+            1,
+            r#"{"type":"ticket_print_failed","ticket":1}"#,
+            Some(2),
+        );
+        insert_row(
+            &conn,
+            2,
+            r#"{"type":"ticket_print_failed","ticket":2,"reason":{"code":"jam"}}"#,
+            Some(3),
+        );
+        let before = event_rows(&conn);
+
+        match store.events_after(0, 10) {
+            Err(e @ StoreError::EventTooNew { .. }) => assert_eq!(
+                e.to_string(),
+                "event 2 (ticket_print_failed) is stored at version 3, newer than this hallq reads (2)"
+            ),
+            other => panic!("expected EventTooNew, got {other:?}"),
+        }
+        let readable = store.events_after(0, 1).unwrap();
+        assert_eq!(readable[0].event, print_failure(1, None));
+        drop(store);
+        Store::open(&path, "hall").unwrap();
+        assert_eq!(event_rows(&conn), before, "the log is as it was");
     }
 }

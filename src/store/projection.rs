@@ -1,6 +1,7 @@
 //! Keeping the state tables in step with the event log, inside the batch that appends the event.
 
-use super::{Batch, StoreError};
+use super::batch::Batch;
+use super::error::StoreError;
 use crate::queue::state::closed_at_day_end;
 use crate::queue::{Event, HallState};
 

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry upgrades the schema by one version. Never edit a released entry: add a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the event log, idempotent command results, and the state tables.
     r#"
     CREATE TABLE events (
@@ -88,6 +88,11 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE lan_devices;
     ALTER TABLE lan_devices_v3 RENAME TO lan_devices;
     "#,
+    // 4: each event records the version of its payload's shape for its kind (see upcast.rs); the events
+    // stored before were all of version 1.
+    r#"
+    ALTER TABLE events ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -96,11 +101,11 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// takes the write lock before it reads the version: a node starting and `hallq pair code` run beside
 /// it may open a fresh database at the same moment, and the second must see the first's tables rather
 /// than create them again.
-pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
+pub fn migrate(conn: &mut Connection) -> Result<(), super::error::StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(super::StoreError::TooNew {
+        return Err(super::error::StoreError::TooNew {
             found: version,
             supported: SCHEMA_VERSION,
         });

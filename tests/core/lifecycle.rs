@@ -603,6 +603,26 @@ async fn green_channel_flag_and_print_outcomes() {
 }
 
 #[tokio::test]
+async fn a_print_failure_reported_with_empty_detail_is_recorded_without_one() {
+    let hall = Hall::new();
+    hall.issue("SB").await;
+    hall.ok(Command::RecordPrint {
+        number: "A001".into(),
+        printed: false,
+        detail: Some(String::new()),
+    })
+    .await;
+    let last = hall.events().pop().unwrap().event;
+    assert_eq!(
+        last,
+        Event::TicketPrintFailed {
+            ticket: 1,
+            detail: None
+        }
+    );
+}
+
+#[tokio::test]
 async fn device_faults_become_events_only_on_change() {
     let hall = Hall::new();
     let fault = DeviceFault {

@@ -106,8 +106,8 @@ async fn paper_out_mid_ticket_is_a_failed_print_and_a_fault_never_a_second_ticke
     match event(&hall, "ticket_print_failed") {
         Event::TicketPrintFailed { detail, .. } => {
             assert_eq!(
-                detail,
-                "printing stopped part-way through the ticket: out of paper"
+                detail.as_deref(),
+                Some("printing stopped part-way through the ticket: out of paper")
             )
         }
         other => panic!("expected a failed print, got {other:?}"),

@@ -168,7 +168,9 @@ pub enum EventBody {
     },
     TicketPrintFailed {
         ticket: u64,
-        detail: String,
+        /// What the kiosk said went wrong, when it said anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
 }
 
@@ -938,7 +940,7 @@ mod tests {
             same(Event::TicketPrinted { ticket: 7 }),
             same(Event::TicketPrintFailed {
                 ticket: 7,
-                detail: "jam".into(),
+                detail: Some("jam".into()),
             }),
         ]
     }

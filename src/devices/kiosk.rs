@@ -16,7 +16,7 @@ use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
 use super::worker::DeviceThread;
 use super::{DeviceFault, DeviceKind, DeviceReport};
-use crate::identity::{HallKey, load_or_create_key, load_paired_key};
+use crate::identity::{HallKey, HallKeyError, load_or_create_key, load_paired_key};
 use crate::ports::{Hall, TicketOutput};
 
 /// Keeps the kiosk's devices running; dropping it stops them.
@@ -49,7 +49,7 @@ impl KioskDevices {
 
     fn open(
         hall: Hall,
-        key: Result<HallKey, String>,
+        key: Result<HallKey, HallKeyError>,
         kiosk: KioskLink,
     ) -> anyhow::Result<KioskDevices> {
         let setup = Arc::clone(hall.setup());
@@ -68,7 +68,7 @@ impl KioskDevices {
                 tracing::error!("the ID-card reader takes no cards: {why}");
                 let fault = DeviceReport::Health {
                     device: DeviceKind::IdCardReader,
-                    fault: Some(DeviceFault::NoHallKey(why)),
+                    fault: Some(DeviceFault::NoHallKey(why.to_string())),
                 };
                 // The channel is new and empty, so this cannot find it full.
                 let _ = reports_tx.try_send(fault);

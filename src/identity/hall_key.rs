@@ -16,6 +16,25 @@ const KEY_BYTES: usize = 32;
 /// The hall key's file name.
 const KEY_FILE: &str = "idcard.key";
 
+/// Why there is no usable hall key. Messages never quote the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HallKeyError {
+    #[error("hall key must be at least {min} bytes, got {len}", min = HallKey::MIN_LEN)]
+    TooShort { len: usize },
+    #[error("hall key is not hex: {0}")]
+    NotHex(String),
+    /// A kiosk board that never received the key, or lost it.
+    #[error("this kiosk has no hall card key at {}; pair it again with `hallq pair join`", .path.display())]
+    NotPaired { path: PathBuf },
+    #[error("the hall card key at {} is unusable ({why}); pair this kiosk again with `hallq pair join`", .path.display())]
+    Unusable {
+        path: PathBuf,
+        why: Box<HallKeyError>,
+    },
+    #[error("cannot read the hall card key {}: {why}", .path.display())]
+    Unreadable { path: PathBuf, why: String },
+}
+
 /// The hall's secret for hashing ID numbers. Its `Debug` hides the bytes.
 #[derive(Clone)]
 pub struct HallKey(Vec<u8>);
@@ -23,19 +42,15 @@ pub struct HallKey(Vec<u8>);
 impl HallKey {
     pub const MIN_LEN: usize = 16;
 
-    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, HallKeyError> {
         if bytes.len() < Self::MIN_LEN {
-            return Err(format!(
-                "hall key must be at least {} bytes, got {}",
-                Self::MIN_LEN,
-                bytes.len()
-            ));
+            return Err(HallKeyError::TooShort { len: bytes.len() });
         }
         Ok(Self(bytes))
     }
 
-    pub fn from_hex(text: &str) -> Result<Self, String> {
-        let bytes = hex::decode(text.trim()).map_err(|e| format!("hall key is not hex: {e}"))?;
+    pub fn from_hex(text: &str) -> Result<Self, HallKeyError> {
+        let bytes = hex::decode(text.trim()).map_err(|e| HallKeyError::NotHex(e.to_string()))?;
         Self::new(bytes)
     }
 
@@ -84,26 +99,27 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
                 .open(path)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
-            HallKey::new(bytes).map_err(anyhow::Error::msg)
+            Ok(HallKey::new(bytes)?)
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
 }
 
 /// The hall key a kiosk board received at pairing, or why it has none to use.
-pub fn load_paired_key(path: &Path) -> Result<HallKey, String> {
+pub fn load_paired_key(path: &Path) -> Result<HallKey, HallKeyError> {
+    let path_buf = || path.to_path_buf();
     match std::fs::read(path) {
-        Ok(bytes) => HallKey::new(bytes).map_err(|e| {
-            format!(
-                "the hall card key at {} is unusable ({e}); pair this kiosk again with `hallq pair join`",
-                path.display()
-            )
+        Ok(bytes) => HallKey::new(bytes).map_err(|e| HallKeyError::Unusable {
+            path: path_buf(),
+            why: Box::new(e),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "this kiosk has no hall card key at {}; pair it again with `hallq pair join`",
-            path.display()
-        )),
-        Err(e) => Err(format!("cannot read the hall card key {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(HallKeyError::NotPaired { path: path_buf() })
+        }
+        Err(e) => Err(HallKeyError::Unreadable {
+            path: path_buf(),
+            why: e.to_string(),
+        }),
     }
 }
 
@@ -123,4 +139,40 @@ pub fn store_key(path: &Path, key: &HallKey) -> anyhow::Result<()> {
     file.sync_all()?;
     std::fs::rename(&aside, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kiosk_without_a_usable_key_is_told_why_and_how_to_mend_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = key_path_beside(&dir.path().join("device.token"));
+        let missing = load_paired_key(&path).unwrap_err();
+        assert_eq!(missing, HallKeyError::NotPaired { path: path.clone() });
+        assert!(
+            missing
+                .to_string()
+                .contains("pair it again with `hallq pair join`")
+        );
+
+        std::fs::write(&path, [1u8; 8]).unwrap();
+        let short = load_paired_key(&path).unwrap_err();
+        assert_eq!(
+            short.to_string(),
+            format!(
+                "the hall card key at {} is unusable (hall key must be at least 16 bytes, got 8); \
+                 pair this kiosk again with `hallq pair join`",
+                path.display()
+            )
+        );
+        assert_eq!(
+            HallKey::from_hex("zz").unwrap_err(),
+            HallKeyError::NotHex("Invalid character 'z' at position 0".into())
+        );
+
+        store_key(&path, &HallKey::new(vec![9; 16]).unwrap()).unwrap();
+        assert_eq!(load_paired_key(&path).unwrap().as_bytes(), [9; 16]);
+    }
 }

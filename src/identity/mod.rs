@@ -6,7 +6,9 @@
 mod hall_key;
 mod id_number;
 
-pub use hall_key::{HallKey, key_path_beside, load_or_create_key, load_paired_key, store_key};
+pub use hall_key::{
+    HallKey, HallKeyError, key_path_beside, load_or_create_key, load_paired_key, store_key,
+};
 pub use id_number::{id_check_character, mask_name};
 
 /// Bytes of randomness in a ticket's status token: enough that no one guesses another's link.

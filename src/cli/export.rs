@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::HallArgs;
+use super::hall_args::HallArgs;
 use crate::store::{MAX_SEQ, Store};
 
 #[derive(Debug, clap::Args)]

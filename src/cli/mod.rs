@@ -3,6 +3,7 @@
 mod bench;
 mod check_config;
 mod export;
+mod hall_args;
 mod pair;
 mod run;
 
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, HallSetup};
+pub use hall_args::HallArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,32 +79,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Sim { device } => {
             crate::devices::sim_cli::run(device).map(|()| ExitCode::SUCCESS)
         }
-    }
-}
-
-/// Options shared by the commands that open a hall's database.
-#[derive(Debug, Clone, clap::Args, Default)]
-pub struct HallArgs {
-    /// The hall's TOML file; without it, the embedded example hall.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// The database file; overrides `[store] path`.
-    #[arg(long)]
-    pub db: Option<PathBuf>,
-}
-
-impl HallArgs {
-    pub fn setup(&self) -> anyhow::Result<HallSetup> {
-        match &self.config {
-            Some(path) => config::load(path).map_err(|e| anyhow::anyhow!("{e}")),
-            None => Ok(config::example()),
-        }
-    }
-
-    pub fn db_path(&self, setup: &HallSetup) -> PathBuf {
-        self.db
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(&setup.config.store.path))
     }
 }
 

@@ -17,7 +17,7 @@ pub enum PairCommand {
     /// On the hall node: mint a one-time pairing code.
     Code {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         /// Tie the code to one role (kiosk, counter, display, admin); any role when left out.
         #[arg(long)]
         role: Option<String>,
@@ -30,7 +30,7 @@ pub enum PairCommand {
     /// On a terminal board: pair with the hall node and keep the token in `[lan] token_file`.
     Join {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         #[arg(long)]
         code: String,
         #[arg(long)]
@@ -47,7 +47,7 @@ pub enum PairCommand {
     /// On the hall node: list the paired terminals, revoked ones included.
     List {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         /// One JSON array instead of a table, for scripts.
         #[arg(long)]
         json: bool,
@@ -55,7 +55,7 @@ pub enum PairCommand {
     /// On the hall node: revoke a lost or stolen terminal; its token is refused from its next request.
     Revoke {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         /// The device's id from `hallq pair list`, or its name when no other device has it.
         device: String,
     },
@@ -141,7 +141,10 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
 }
 
 /// The register in the hall's existing database: a mistyped `--db` must not make a new, empty hall.
-fn existing_registry(hall: &super::HallArgs, setup: &HallSetup) -> anyhow::Result<Registry> {
+fn existing_registry(
+    hall: &super::hall_args::HallArgs,
+    setup: &HallSetup,
+) -> anyhow::Result<Registry> {
     let db = hall.db_path(setup);
     if !db.exists() {
         anyhow::bail!(

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::HallArgs;
+use super::hall_args::HallArgs;
 use crate::config::NodeRole;
 use crate::node::run::RunSettings;
 use crate::ui::ScreenKind;

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use super::HallArgs;
+use super::hall_args::HallArgs;
 use crate::clock::SystemClock;
 use crate::queue::stats::per_service;
 use crate::store::Store;

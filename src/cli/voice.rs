@@ -10,7 +10,7 @@ pub enum VoiceCommand {
     /// Generate a clip pack with espeak-ng (keeps clips already there, e.g. a hall's recordings).
     MakePack {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         /// The pack's folder; defaults to `[voice] clips`.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -21,7 +21,7 @@ pub enum VoiceCommand {
     /// Write the announcement of one call to a WAV file, to check a pack by ear.
     Say {
         #[command(flatten)]
-        hall: super::HallArgs,
+        hall: super::hall_args::HallArgs,
         number: String,
         window: u16,
         #[arg(long)]

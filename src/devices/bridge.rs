@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, NaiveDateTime};
 
-use super::idcard::CardFacts;
-use super::printer::{AppointmentSlot, TicketPrint};
-use super::{DeviceFault, DeviceKind, DeviceReport};
+use super::fault::DeviceFault;
+use super::idcard::card_text::CardFacts;
+use super::printer::ticket::{AppointmentSlot, TicketPrint};
+use super::report::{DeviceKind, DeviceReport};
 use crate::config::{HallSetup, Lang, localized};
 use crate::queue::{self, CitizenCard, Command, Ticket};
 
@@ -118,7 +119,8 @@ pub fn ticket_print(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::printer::{PrintError, PrinterStatus};
+    use crate::devices::printer::status::PrinterStatus;
+    use crate::devices::printer::ticket::PrintError;
 
     #[test]
     fn health_becomes_a_device_report_command() {

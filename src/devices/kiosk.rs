@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::fault::DeviceFault;
 use super::idcard::spawn_card_reader;
 use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
+use super::report::{DeviceKind, DeviceReport};
 use super::worker::DeviceThread;
-use super::{DeviceFault, DeviceKind, DeviceReport};
 use crate::identity::{HallKey, HallKeyError, load_or_create_key, load_paired_key};
 use crate::ports::{Hall, TicketOutput};
 

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use tokio::sync::mpsc;
 
+use super::bridge::ticket_print;
 use super::idcard::ReaderError;
 use super::printer::{PrinterService, TicketPrinter};
-use super::{DeviceReport, ticket_print};
+use super::report::DeviceReport;
 use crate::config::{HallSetup, Lang};
 use crate::ports::{CARD_COUNTERS, CardInput, Hall, HallNews, OnKioskBound};
 use crate::queue::{Command, Event, policy};

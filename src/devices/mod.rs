@@ -7,6 +7,7 @@
 mod bridge;
 #[cfg(feature = "sim")]
 pub mod demo;
+mod fault;
 pub mod idcard;
 pub mod kiosk;
 pub mod link;
@@ -22,7 +23,8 @@ pub mod worker;
 mod report;
 
 pub use bridge::ticket_print;
-pub use report::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
+pub use fault::DeviceFault;
+pub use report::{DeviceKind, DeviceReport, HealthTracker};
 pub use ticket_output::{SimulatedPrinter, UnconnectedPrinter};
 
 pub use crate::config::devices::ConfigProblem;

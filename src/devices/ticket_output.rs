@@ -2,7 +2,8 @@
 //! printer that is not connected. Each lays the ticket out with [`ticket_print`].
 
 use super::bridge::ticket_print;
-use super::printer::{PrinterService, TicketPrinter};
+use super::printer::service::PrinterService;
+use super::printer::ticket::TicketPrinter;
 use crate::ports::{PrintJob, TicketOutput};
 
 /// The real printer: the ticket goes out as ESC/POS on the serial port. Health changes still reach

@@ -15,11 +15,14 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod client;
+mod counters;
 pub mod display;
 pub mod error;
+mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+mod shared;
 pub mod terminal;
 mod web;
 pub mod wire;
@@ -35,19 +38,8 @@ use tokio::task::JoinHandle;
 use crate::config::LanConfig;
 use crate::engine::EngineHandle;
 pub use auth::{Registry, Role};
-pub use metrics::LanMetrics;
-
-/// What every request handler shares.
-#[derive(Clone)]
-pub struct Hall {
-    pub engine: EngineHandle,
-    pub registry: Registry,
-    pub metrics: Arc<LanMetrics>,
-    pub max_body_bytes: usize,
-    pub pairing_guard: Arc<auth::PairingGuard>,
-    /// Turns true when the server stops, so open push streams end instead of outliving it.
-    pub closing: watch::Receiver<bool>,
-}
+pub use counters::LanMetrics;
+pub use shared::Hall;
 
 /// The LAN server, running until [`HallServer::stop`] or until dropped with its runtime.
 pub struct HallServer {

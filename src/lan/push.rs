@@ -20,10 +20,10 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::Hall;
-use super::api::Terminal;
 use super::auth::{Registry, TokenHash};
 use super::error::ApiError;
+use super::extract::Terminal;
+use super::shared::Hall;
 use super::wire::{self, Audience, TerminalEvent};
 use crate::queue::StoredEvent;
 use crate::store::{MAX_SEQ, Store};
@@ -175,7 +175,7 @@ struct Feed {
     /// The last sequence sent.
     after: u64,
     audience: Audience,
-    metrics: Arc<super::LanMetrics>,
+    metrics: Arc<super::counters::LanMetrics>,
 }
 
 impl Feed {
@@ -277,7 +277,7 @@ mod tests {
         // A broadcast buffer of 4 standing in for the engine's, so a burst overflows it.
         let (live, receiver) = broadcast::channel(4);
         let (sender, mut out) = mpsc::channel(100);
-        let metrics = Arc::new(super::super::LanMetrics::default());
+        let metrics = Arc::new(super::super::counters::LanMetrics::default());
         let mut feed = Feed {
             sender,
             db_path: db_path.clone(),

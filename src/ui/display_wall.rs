@@ -9,8 +9,8 @@ use std::sync::Arc;
 use slint::{ComponentHandle, ModelRc, VecModel};
 
 use super::hub::{Hub, Screen};
+use super::slint_ui::{CallItem, DisplayWall, Locale, WaitingItem, WallAdapter, WindowItem};
 use super::views::{self, Call};
-use super::{CallItem, DisplayWall, Locale, WaitingItem, WallAdapter, WindowItem};
 use crate::config::{HallSetup, Lang, localized};
 use crate::queue::{Event, StoredEvent};
 

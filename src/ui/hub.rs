@@ -6,6 +6,7 @@
 //! `slint::invoke_from_event_loop`. Engine events follow the same road. Continuations must be `Send`,
 //! so they name the hub by id and find it again here, on the UI thread.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,6 +46,12 @@ pub trait Screen {
     fn set_direction(&self, right_to_left: bool);
 }
 
+/// Where the ID-card reader's cards go: the kiosk, once one is bound.
+pub trait CardTaker {
+    fn take_card(&self, hub: &Rc<Hub>, card: crate::queue::CitizenCard, expired: bool);
+    fn take_unreadable_card(&self);
+}
+
 pub struct Hub {
     id: u64,
     hall: Hall,
@@ -56,9 +63,9 @@ pub struct Hub {
     lang: Cell<Lang>,
     state: RefCell<Arc<HallState>>,
     screens: RefCell<Vec<Rc<dyn Screen>>>,
-    pub(crate) kiosk: RefCell<Option<Rc<super::kiosk::KioskController>>>,
-    pub(crate) panels: RefCell<Vec<Rc<super::window_panel::PanelController>>>,
-    pub(crate) ratings: RefCell<Vec<Rc<super::rating::RatingController>>>,
+    /// The screens' controllers, in binding order, for their callbacks to find by type.
+    controllers: RefCell<Vec<Rc<dyn Any>>>,
+    card_taker: RefCell<Option<Rc<dyn CardTaker>>>,
 }
 
 impl Hub {
@@ -105,9 +112,8 @@ impl Hub {
             lang: Cell::new(lang),
             state: RefCell::new(Arc::new(state.unwrap_or_default())),
             screens: RefCell::default(),
-            kiosk: RefCell::default(),
-            panels: RefCell::default(),
-            ratings: RefCell::default(),
+            controllers: RefCell::default(),
+            card_taker: RefCell::default(),
         });
         HUBS.with(|hubs| hubs.borrow_mut().insert(id, Rc::downgrade(&hub)));
         hub
@@ -212,6 +218,32 @@ impl Hub {
         }
     }
 
+    /// Keeps a screen's controller for the screen's callbacks to find with [`Hub::controllers`].
+    pub(crate) fn keep_controller<T: 'static>(&self, controller: Rc<T>) {
+        self.controllers.borrow_mut().push(controller);
+    }
+
+    /// Keeps `controller` as the only one of its type (a node has one kiosk).
+    pub(crate) fn replace_controller<T: 'static>(&self, controller: Rc<T>) {
+        let mut controllers = self.controllers.borrow_mut();
+        controllers.retain(|kept| !(**kept).is::<T>());
+        controllers.push(controller);
+    }
+
+    /// The controllers of type `T`, in binding order.
+    pub(crate) fn controllers<T: 'static>(&self) -> Vec<Rc<T>> {
+        self.controllers
+            .borrow()
+            .iter()
+            .filter_map(|kept| kept.clone().downcast::<T>().ok())
+            .collect()
+    }
+
+    /// Sends the ID-card reader's cards to `taker` from now on.
+    pub(crate) fn set_card_taker(&self, taker: Rc<dyn CardTaker>) {
+        *self.card_taker.borrow_mut() = Some(taker);
+    }
+
     /// A handle the ID-card reader's thread uses to put a card on the kiosk.
     pub fn card_reader(&self) -> CardReaderHandle {
         CardReaderHandle { hub_id: self.id }
@@ -254,9 +286,9 @@ impl CardInput for CardReaderHandle {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {
-                let kiosk = hub.kiosk.borrow().clone();
-                if let Some(kiosk) = kiosk {
-                    kiosk.tap_card_read(hub, card, expired);
+                let taker = hub.card_taker.borrow().clone();
+                if let Some(taker) = taker {
+                    taker.take_card(hub, card, expired);
                 }
             }),
         );
@@ -266,9 +298,9 @@ impl CardInput for CardReaderHandle {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {
-                let kiosk = hub.kiosk.borrow().clone();
-                if let Some(kiosk) = kiosk {
-                    kiosk.card_unreadable();
+                let taker = hub.card_taker.borrow().clone();
+                if let Some(taker) = taker {
+                    taker.take_unreadable_card();
                 }
             }),
         );

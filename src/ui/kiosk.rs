@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use slint::{ComponentHandle, Image, ModelRc, SharedString, VecModel};
 
-use super::hub::{Hub, Screen};
-use super::qr_pixels;
+use super::hub::{CardTaker, Hub, Screen};
+use super::qr::qr_pixels;
+use super::slint_ui::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use super::views;
-use super::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use crate::config::{Lang, Orientation, localized};
 use crate::ports::CommandError;
 use crate::ports::{PrintJob, TicketOutput};
@@ -45,7 +45,7 @@ impl KioskController {
             let weak: Weak<Hub> = weak.clone();
             move || {
                 if let Some(hub) = weak.upgrade()
-                    && let Some(kiosk) = hub.kiosk.borrow().clone()
+                    && let Some(kiosk) = hub.controllers::<KioskController>().pop()
                 {
                     f(&hub, &kiosk);
                 }
@@ -56,7 +56,7 @@ impl KioskController {
         let weak = Rc::downgrade(hub);
         adapter.on_tap_service(move |code| {
             if let Some(hub) = weak.upgrade()
-                && let Some(kiosk) = hub.kiosk.borrow().clone()
+                && let Some(kiosk) = hub.controllers::<KioskController>().pop()
             {
                 kiosk.tap_service(&hub, code.as_str());
             }
@@ -68,7 +68,8 @@ impl KioskController {
                 hub.set_language(lang);
             }
         });
-        *hub.kiosk.borrow_mut() = Some(controller.clone());
+        hub.replace_controller(controller.clone());
+        hub.set_card_taker(controller.clone());
         hub.add_screen(controller.clone());
         controller
     }
@@ -351,9 +352,19 @@ fn record_print(hub: &Rc<Hub>, number: &str, printed: bool, detail: Option<Strin
 }
 
 fn with_kiosk(hub: &Rc<Hub>, f: impl FnOnce(&KioskController)) {
-    let kiosk = hub.kiosk.borrow().clone();
+    let kiosk = hub.controllers::<KioskController>().pop();
     if let Some(kiosk) = kiosk {
         f(&kiosk);
+    }
+}
+
+impl CardTaker for KioskController {
+    fn take_card(&self, hub: &Rc<Hub>, card: CitizenCard, expired: bool) {
+        self.tap_card_read(hub, card, expired);
+    }
+
+    fn take_unreadable_card(&self) {
+        self.card_unreadable();
     }
 }
 

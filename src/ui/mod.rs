@@ -10,6 +10,7 @@ mod hub;
 mod kiosk;
 mod qr;
 mod rating;
+mod slint_ui;
 mod views;
 mod window_panel;
 
@@ -22,13 +23,12 @@ pub use hub::{CardReaderHandle, Hub};
 pub use kiosk::PRINTER_DEVICE;
 pub use qr::qr_pixels;
 pub use rating::prompt as prompt_rating;
+pub use slint_ui::*;
 
 use crate::clock::Clock;
 use crate::config::HallSetup;
 use crate::config::NodeRole;
 use crate::ports::{Hall, OnKioskBound, TicketOutput};
-
-slint::include_modules!();
 
 /// One screen this node shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

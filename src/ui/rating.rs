@@ -10,7 +10,7 @@ use std::sync::Arc;
 use slint::{ComponentHandle, ModelRc, VecModel};
 
 use super::hub::{Hub, Screen};
-use super::{Choice, Locale, RatingAdapter, RatingScreen};
+use super::slint_ui::{Choice, Locale, RatingAdapter, RatingScreen};
 use crate::config::localized;
 use crate::queue::{Command, Event, RatingChannel, RatingInput, StoredEvent, UnratedWhy};
 
@@ -56,7 +56,7 @@ impl RatingController {
             };
             with_rating(&weak, window, |hub, r| r.submit(hub, unrated))
         });
-        hub.ratings.borrow_mut().push(controller.clone());
+        hub.keep_controller(controller.clone());
         hub.add_screen(controller.clone());
         controller
     }
@@ -101,8 +101,9 @@ pub fn prompt(hub: &Rc<Hub>, window: u16, number: &str) {
 }
 
 fn rating_at(hub: &Hub, window: u16) -> Option<Rc<RatingController>> {
-    let screens = hub.ratings.borrow();
-    screens.iter().find(|r| r.window == window).cloned()
+    hub.controllers::<RatingController>()
+        .into_iter()
+        .find(|r| r.window == window)
 }
 
 fn with_rating(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &RatingController)) {

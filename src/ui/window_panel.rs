@@ -8,8 +8,10 @@ use std::rc::{Rc, Weak};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::hub::{Hub, Screen};
+use super::slint_ui::{
+    Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel,
+};
 use super::views;
-use super::{Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel};
 use crate::config::localized;
 use crate::ports::CommandError;
 use chrono::Timelike;
@@ -60,7 +62,7 @@ impl PanelController {
         let weak = Rc::downgrade(hub);
         adapter
             .on_confirm_clock(move || with_panel_of(&weak, window, |hub, p| p.confirm_clock(hub)));
-        hub.panels.borrow_mut().push(controller.clone());
+        hub.keep_controller(controller.clone());
         hub.add_screen(controller.clone());
         controller
     }
@@ -187,8 +189,9 @@ impl PanelController {
 }
 
 fn panel_at(hub: &Hub, window: u16) -> Option<Rc<PanelController>> {
-    let panels = hub.panels.borrow();
-    panels.iter().find(|p| p.window == window).cloned()
+    hub.controllers::<PanelController>()
+        .into_iter()
+        .find(|p| p.window == window)
 }
 
 fn with_panel_of(hub: &Weak<Hub>, window: u16, f: impl FnOnce(&Rc<Hub>, &PanelController)) {

@@ -271,14 +271,9 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
     })
 }
 
-#[cfg(all(test, feature = "sim"))]
+#[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::devices::idcard::sim::TestCard;
-
-    fn key() -> HallKey {
-        HallKey::new(b"example-hall-key-0001".to_vec()).unwrap()
-    }
+    use crate::identity::{HallKey, id_check_character};
 
     #[test]
     fn check_character_matches_known_numbers() {
@@ -297,130 +292,5 @@ mod tests {
             key.hash("Hi There"),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
-    }
-
-    #[test]
-    fn parses_each_layout() {
-        for card in TestCard::examples() {
-            let facts = parse_card_text(&card.text(), &key()).unwrap();
-            assert_eq!(facts.kind, card.kind, "{}", card.label);
-            assert_eq!(facts.id_hash, key().hash(&card.id_number));
-            assert_eq!(facts.birth_date, Some(card.birth));
-            assert_eq!(facts.masked_name, mask_name(&card.display_name()));
-        }
-    }
-
-    #[test]
-    fn resident_card_details() {
-        let card = TestCard::resident();
-        let facts = parse_card_text(&card.text(), &key()).unwrap();
-        assert_eq!(facts.masked_name, "张*三");
-        assert_eq!(facts.sex, Sex::Male);
-        assert_eq!(facts.valid_to, ValidTo::LongTerm);
-        assert_eq!(facts.nationality, None);
-        assert_eq!(facts.id_hash.len(), 64);
-        assert!(!facts.is_expired_on(NaiveDate::from_ymd_opt(2099, 1, 1).unwrap()));
-    }
-
-    #[test]
-    fn facts_never_carry_the_number_or_name() {
-        for card in TestCard::examples() {
-            let facts = parse_card_text(&card.text(), &key()).unwrap();
-            let shown = format!("{facts:?}{}", serde_json::to_string(&facts).unwrap());
-            assert!(!shown.contains(&card.id_number), "{}", card.label);
-            assert!(!shown.contains(&card.display_name()), "{}", card.label);
-        }
-    }
-
-    #[test]
-    fn different_keys_give_different_hashes() {
-        let other = HallKey::new(b"another-hall-key-0002".to_vec()).unwrap();
-        let text = TestCard::resident().text();
-        assert_ne!(
-            parse_card_text(&text, &key()).unwrap().id_hash,
-            parse_card_text(&text, &other).unwrap().id_hash
-        );
-        assert!(HallKey::new(vec![1; 8]).is_err());
-        assert_eq!(format!("{:?}", key()), "HallKey(<21 bytes>)");
-    }
-
-    fn put(text: &mut [u8], at: usize, len: usize, value: &str) {
-        let units: Vec<u16> = value.encode_utf16().collect();
-        for i in 0..len / 2 {
-            let unit = units.get(i).copied().unwrap_or(0x20);
-            text[at + 2 * i..at + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
-        }
-    }
-
-    #[test]
-    fn wrong_check_character_is_refused() {
-        let mut text = TestCard::resident().text();
-        let mut number = TestCard::resident().id_number;
-        let last = if number.ends_with('0') { "1" } else { "0" };
-        number.replace_range(17.., last);
-        put(&mut text, 122, 36, &number);
-        assert_eq!(
-            parse_card_text(&text, &key()),
-            Err(CardTextError::BadCheckCharacter)
-        );
-    }
-
-    #[test]
-    fn each_bad_field_has_its_error() {
-        let good = TestCard::resident().text();
-        let cases: [(usize, usize, &str, CardTextError); 6] = [
-            (
-                36,
-                16,
-                "19901399",
-                CardTextError::BadDate { field: "birth" },
-            ),
-            (30, 2, "5", CardTextError::BadSex),
-            (0, 30, "", CardTextError::Missing { field: "name" }),
-            (
-                204,
-                16,
-                "someday",
-                CardTextError::BadDate { field: "valid to" },
-            ),
-            (122, 36, "12345", CardTextError::BadIdShape),
-            (248, 2, "Q", CardTextError::UnknownLayout("Q".into())),
-        ];
-        for (at, len, value, expected) in cases {
-            let mut text = good;
-            put(&mut text, at, len, value);
-            assert_eq!(parse_card_text(&text, &key()), Err(expected));
-        }
-        assert_eq!(
-            parse_card_text(&good[..255], &key()),
-            Err(CardTextError::WrongSize(255))
-        );
-        let mut lone_surrogate = good;
-        lone_surrogate[0..2].copy_from_slice(&0xD800u16.to_le_bytes());
-        assert_eq!(
-            parse_card_text(&lone_surrogate, &key()),
-            Err(CardTextError::NotText { field: "name" })
-        );
-    }
-
-    #[test]
-    fn birth_field_must_match_the_number() {
-        let mut text = TestCard::resident().text();
-        put(&mut text, 36, 16, "19900102");
-        assert_eq!(
-            parse_card_text(&text, &key()),
-            Err(CardTextError::BirthMismatch)
-        );
-    }
-
-    #[test]
-    fn a_foreign_card_is_never_read_with_the_resident_layout() {
-        let card = TestCard::foreign_2017();
-        let facts = parse_card_text(&card.text(), &key()).unwrap();
-        assert_eq!(facts.kind, CardKind::ForeignPermanent2017);
-        assert_eq!(facts.nationality.as_deref(), Some("USA"));
-        let mut as_resident = card.text();
-        put(&mut as_resident, 248, 2, "");
-        assert!(parse_card_text(&as_resident, &key()).is_err());
     }
 }

@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::IdCardReaderConfig;
 use super::card_text::CardFacts;
 use super::reader::{ReaderError, SamReader};
+use crate::config::idcard::IdCardReaderConfig;
+use crate::devices::fault::DeviceFault;
+use crate::devices::report::{DeviceKind, DeviceReport, HealthTracker};
 use crate::devices::worker::{DeviceThread, StopFlag};
-use crate::devices::{DeviceFault, DeviceKind, DeviceReport, HealthTracker};
 use crate::identity::HallKey;
 
 /// Why a poll came to nothing.

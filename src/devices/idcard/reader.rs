@@ -7,9 +7,9 @@ use serde::Serialize;
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::IdCardReaderConfig;
 use super::card_text::{CardFacts, CardTextError, TEXT_LEN, parse_card_text};
 use super::frame::{Command, FrameDecoder, FrameError, MAX_FRAME, Reply, SamId, SamStatus};
+use crate::config::idcard::IdCardReaderConfig;
 use crate::devices::serial::{FlowControl, open_port, wire_millis};
 use crate::identity::HallKey;
 

@@ -1,11 +1,11 @@
 //! Wire figures of the example hall's ticket, for `hallq bench --json`.
 
-use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
 use super::escpos_ticket::ticket_bytes;
-use super::{AppointmentSlot, PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
-use crate::config::{Lang, localized};
+pub use super::example::example_ticket;
+use super::ticket::{PrintError, TicketPrint};
+use crate::config::printer::{PrinterConfig, TicketTextConfig};
 use crate::devices::serial::wire_millis;
 
 /// A ticket must stay at most this many bytes for the example hall: at 9600 baud that is
@@ -29,31 +29,6 @@ impl WireStats {
     }
 }
 
-/// The example hall's ticket: an appointment holder for its first service (社会保障, A012).
-pub fn example_ticket() -> TicketPrint {
-    let hall = crate::config::example().config;
-    let service = hall
-        .services
-        .first()
-        .expect("the example hall has services");
-    let day = NaiveDate::from_ymd_opt(2026, 11, 27).expect("valid date");
-    let number = format!("{}012", service.prefix);
-    TicketPrint {
-        hall_name: localized(&hall.hall.name, Lang::Zh).to_owned(),
-        service_name: localized(&service.name, Lang::Zh).to_owned(),
-        status_url: TicketTextConfig::default()
-            .status_url(&format!("20261127-{number}-k7q2"), Lang::Zh),
-        number,
-        people_ahead: 7,
-        issued_at: day.and_hms_opt(9, 41, 5).expect("valid time"),
-        appointment: Some(AppointmentSlot {
-            start: NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"),
-            end: NaiveTime::from_hms_opt(10, 0, 0).expect("valid time"),
-        }),
-        language: Lang::Zh,
-    }
-}
-
 /// Bytes and wire time of `ticket` with the default wording and printer settings.
 pub fn example_ticket_wire_stats(ticket: &TicketPrint) -> Result<WireStats, PrintError> {
     ticket_wire_stats(
@@ -74,6 +49,7 @@ pub fn ticket_wire_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Lang;
 
     #[test]
     fn example_ticket_fits_the_byte_budget_in_every_language() {
@@ -81,8 +57,8 @@ mod tests {
             let mut ticket = example_ticket();
             ticket.language = language;
             for encoding in [
-                super::super::PrinterEncoding::Gbk,
-                super::super::PrinterEncoding::Gb18030,
+                crate::config::printer::PrinterEncoding::Gbk,
+                crate::config::printer::PrinterEncoding::Gb18030,
             ] {
                 let config = PrinterConfig {
                     encoding,

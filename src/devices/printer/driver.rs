@@ -7,7 +7,8 @@ use serialport::SerialPort;
 
 use super::escpos_ticket::ticket_bytes;
 use super::status::{self, PrinterStatus};
-use super::{PrintError, PrinterConfig, TicketPrint, TicketPrinter, TicketTextConfig};
+use super::ticket::{PrintError, TicketPrint, TicketPrinter};
+use crate::config::printer::{PrinterConfig, TicketTextConfig};
 use crate::devices::serial::{open_port, wire_millis};
 
 /// Opens the printer's port from its config.

@@ -13,7 +13,8 @@ use escpos::utils::{
     Encoder, JustifyMode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption,
 };
 
-use super::{PrintError, PrinterConfig, TicketPrint, TicketTextConfig};
+use super::ticket::{PrintError, TicketPrint};
+use crate::config::printer::{PrinterConfig, TicketTextConfig};
 
 pub const ENTER_CHINESE: [u8; 2] = [0x1C, 0x26];
 pub const LEAVE_CHINESE: [u8; 2] = [0x1C, 0x2E];
@@ -130,8 +131,8 @@ pub fn ticket_bytes(
 mod tests {
     use super::*;
     use crate::config::Lang;
-    use crate::devices::printer::PrinterEncoding;
-    use crate::devices::printer::bench::example_ticket;
+    use crate::config::printer::PrinterEncoding;
+    use crate::devices::printer::example::example_ticket;
 
     fn gbk(text: &str) -> Vec<u8> {
         encoding_rs::GBK.encode(text).0.into_owned()

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::Sender;
 
-use super::{PrintError, PrinterStatus, TicketPrint, TicketPrinter};
+use super::status::PrinterStatus;
+use super::ticket::{PrintError, TicketPrint, TicketPrinter};
+use crate::devices::report::{DeviceKind, DeviceReport, HealthTracker};
 use crate::devices::worker::DeviceThread;
-use crate::devices::{DeviceKind, DeviceReport, HealthTracker};
 
 /// Serialises access to the printer (a status query must never land inside a ticket's bytes) and
 /// reports health changes and print outcomes on `reports`.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serialport::{ClearBuffer, SerialPort};
 
-use crate::devices::DeviceFault;
+use crate::devices::fault::DeviceFault;
 use crate::devices::serial::read_exact_until;
 
 /// What the printer says about itself.

@@ -565,8 +565,8 @@ pub fn interpret_untrusted(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::printer::bench::example_ticket;
     use crate::devices::printer::escpos_ticket::ticket_bytes;
+    use crate::devices::printer::example::example_ticket;
     use crate::devices::printer::{PrinterConfig, TicketTextConfig};
 
     fn cuts(inputs: Vec<PrinterInput>) -> Vec<PrintedTicket> {

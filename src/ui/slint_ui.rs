@@ -1,0 +1,3 @@
+//! The screens' Slint components and the types they share with Rust, generated from `ui/*.slint`.
+
+slint::include_modules!();

@@ -68,6 +68,10 @@ impl Role {
             Role::Admin => None,
             Role::Display => Some("a display may only read".into()),
             Role::Kiosk => match command {
+                // Staff may issue outside opening hours; a kiosk is citizens' self-service only.
+                Command::IssueTicket { by_staff: true, .. } => {
+                    Some("a kiosk may not issue a ticket as staff".into())
+                }
                 Command::IssueTicket { .. }
                 | Command::CheckIn { .. }
                 | Command::Rate { .. }
@@ -109,6 +113,16 @@ mod tests {
         };
         assert!(Role::Display.refuses(&issue).is_some());
         assert!(Role::Kiosk.refuses(&issue).is_none());
+        let as_staff = Command::IssueTicket {
+            service: "SB".into(),
+            citizen: None,
+            by_staff: true,
+        };
+        assert_eq!(
+            Role::Kiosk.refuses(&as_staff).as_deref(),
+            Some("a kiosk may not issue a ticket as staff")
+        );
+        assert!(Role::Admin.refuses(&as_staff).is_none());
         assert!(Role::Kiosk.refuses(&call(3)).is_some());
         assert!(Role::Counter { window: 3 }.refuses(&call(3)).is_none());
         assert!(Role::Counter { window: 3 }.refuses(&call(4)).is_some());

@@ -15,8 +15,10 @@ use crate::engine::EngineError;
 use crate::queue::{Command, HallState};
 use crate::store::{CommandResult, Outcome};
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
@@ -69,15 +71,19 @@ fn json_body<T: serde::de::DeserializeOwned>(
         (status = 403, description = "The code is wrong, used, expired, or minted for another role.", body = ApiError),
         (status = 413, description = "The body is over the limit.", body = ApiError),
         (status = 422, description = "Not a pairing request, or a window the hall lacks.", body = ApiError),
-        (status = 429, description = "Ten wrong codes in the last minute; pairing pauses until the oldest is a minute old.", body = ApiError),
+        (status = 429, description = "Ten wrong codes from this address in the last minute; pairing pauses for it until the oldest is a minute old.", body = ApiError),
         (status = 503, description = "The hall node cannot pair now: its database or, for a kiosk, its ID-card key cannot be read. The code is not spent.", body = ApiError),
     )
 )]
 pub(super) async fn pair(
     State(hall): State<Hall>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
-    if hall.pairing_guard.paused(std::time::Instant::now()) {
+    if hall
+        .pairing_guard
+        .paused(peer.ip(), std::time::Instant::now())
+    {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "pairing_paused",
@@ -131,7 +137,8 @@ pub(super) async fn pair(
         Err(PairingError::Store(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(refused) => {
             hall.metrics.count_auth_failure();
-            hall.pairing_guard.failed(std::time::Instant::now());
+            hall.pairing_guard
+                .failed(peer.ip(), std::time::Instant::now());
             Err(ApiError::forbidden(refused.to_string()))
         }
     }

@@ -71,6 +71,8 @@ impl HallServer {
         let app = api::router(hall.clone());
         let mut stopped = closed;
         let task = tokio::spawn(async move {
+            // Pairing counts wrong codes per source address.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|closing| *closing).await;

@@ -698,24 +698,40 @@ async fn a_terminal_reading_late_gets_every_event_once_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guessing_pairing_codes_pauses_pairing() {
+async fn guessing_pairing_codes_pauses_pairing_for_the_guesser_only() {
     let hall = TestHall::start().await;
-    let http = reqwest::Client::new();
-    let attempt = |code: String| {
+    // Another host on the LAN: loopback answers every 127.x address, so the guesser is told apart
+    // from staff by its source address alone.
+    let guesser = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let staff = reqwest::Client::new();
+    let attempt = |http: &reqwest::Client, code: String| {
         http.post(format!("{}/api/v1/pair", hall.url()))
             .json(&json!({"code": code, "name": "guess", "role": "admin"}))
             .send()
     };
     for guess in 0..10 {
-        let response = attempt(format!("GUESS-{guess:04}")).await.unwrap();
+        let response = attempt(&guesser, format!("GUESS-{guess:04}"))
+            .await
+            .unwrap();
         assert_eq!(response.status(), 403);
     }
     let good = hall.server().mint_code(10).unwrap();
-    let response = attempt(good).await.unwrap();
+    let response = attempt(&guesser, good.clone()).await.unwrap();
     assert_eq!(response.status(), 429);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "pairing_paused");
     assert_eq!(hall.server().hall.registry.paired_count(), 0);
+
+    let response = attempt(&staff, good).await.unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "a valid code from elsewhere still pairs"
+    );
+    assert_eq!(hall.server().hall.registry.paired_count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -101,6 +101,12 @@ impl HallServer {
         Ok(self.hall.registry.mint_code(None, minutes)?)
     }
 
+    /// The code a hall node shows at start: good for the terminal roles a hall needs to begin, not
+    /// for admin (an administrator mints one on the hall node with `hallq pair code --role admin`).
+    pub fn mint_startup_code(&self, minutes: u32) -> anyhow::Result<String> {
+        Ok(self.hall.registry.mint_terminal_code(minutes)?)
+    }
+
     /// Stops accepting requests, ends the push streams and lets answers in flight finish.
     pub async fn stop(mut self) {
         let _ = self.closing.send(true);

@@ -86,11 +86,21 @@ pub async fn start_hall_node(
         }
         started => started?,
     };
-    let code = server.mint_code(lan.pairing_code_minutes)?;
-    println!(
-        "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
-        lan.pairing_code_minutes, server.addr
-    );
+    let code = server.mint_startup_code(lan.pairing_code_minutes)?;
+    // A code is a key to the hall: shown to the person at the console, never written to the journal
+    // that collects a service's output.
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        println!(
+            "hallq: pair terminals with code {code} (valid {} minutes); display page: http://{}/display#code={code}",
+            lan.pairing_code_minutes, server.addr
+        );
+    } else {
+        println!(
+            "hallq: a start-up pairing code was made (valid {} minutes) but is not shown here, as \
+             this output is not a console; mint one on the hall node with `hallq pair code`",
+            lan.pairing_code_minutes
+        );
+    }
     let buttons_window = setup.config.buttons.window;
     if has(roles, NodeRole::Counter)
         && let Some(window) = buttons_window

@@ -24,6 +24,12 @@ fn demo_hall_runs_then_export_and_stats_read_it() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    // Output that is not a console (a pipe here, the journal under systemd) never carries the
+    // start-up pairing code.
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(said.contains("a start-up pairing code was made"), "{said}");
+    assert!(!said.contains("pair terminals with code"), "{said}");
+    assert!(!said.contains("display#code="), "{said}");
 
     let export = hallq(&["export", "--db", db]);
     assert!(export.status.success());

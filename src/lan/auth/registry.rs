@@ -139,6 +139,9 @@ pub struct Seen {
     at_ms: i64,
 }
 
+/// The role column of a code good for any terminal role but not admin.
+const TERMINAL_ROLES: &str = "terminal";
+
 impl Registry {
     /// Opens the register in the hall's database, on the board's own clock. The engine has created
     /// the tables already.
@@ -169,6 +172,21 @@ impl Registry {
     /// Mints a one-time code, optionally tied to one role, valid for `minutes`. Returns it as shown to
     /// staff, e.g. `KX4M-9QTR-B2`.
     pub fn mint_code(&self, role: Option<Role>, minutes: u32) -> Result<String, rusqlite::Error> {
+        self.insert_code(role.map(Role::name), role.and_then(Role::window), minutes)
+    }
+
+    /// A code for any terminal role (kiosk, counter, display) but not admin: the code a hall node
+    /// makes at start, enough for a hall to begin, with nothing of the hall's administration in it.
+    pub fn mint_terminal_code(&self, minutes: u32) -> Result<String, rusqlite::Error> {
+        self.insert_code(Some(TERMINAL_ROLES), None, minutes)
+    }
+
+    fn insert_code(
+        &self,
+        role: Option<&str>,
+        window: Option<u16>,
+        minutes: u32,
+    ) -> Result<String, rusqlite::Error> {
         let mut rng = rand::rng();
         let raw: String = (0..CODE_LEN)
             .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
@@ -177,8 +195,8 @@ impl Registry {
             "INSERT INTO lan_pairing_codes (code_hash, role, window, expires_ms) VALUES (?1, ?2, ?3, ?4)",
             params![
                 sha256_hex(&raw),
-                role.map(Role::name),
-                role.and_then(Role::window),
+                role,
+                window,
                 self.now_ms() + i64::from(minutes) * 60_000
             ],
         )?;
@@ -204,10 +222,18 @@ impl Registry {
         let Some((bound_role, bound_window)) = bound else {
             return Err(PairingError::BadCode);
         };
-        if let Some(bound_role) = bound_role
-            && (bound_role != role.name() || bound_window != role.window())
-        {
-            return Err(PairingError::WrongRole(bound_role));
+        match bound_role {
+            Some(terminals) if terminals == TERMINAL_ROLES => {
+                if role == Role::Admin {
+                    return Err(PairingError::WrongRole(
+                        "terminal (kiosk, counter or display)".into(),
+                    ));
+                }
+            }
+            Some(bound_role) if bound_role != role.name() || bound_window != role.window() => {
+                return Err(PairingError::WrongRole(bound_role));
+            }
+            _ => {}
         }
         tx.execute(
             "UPDATE lan_pairing_codes SET used = 1 WHERE code_hash = ?1",
@@ -484,6 +510,28 @@ mod tests {
                 .pair(&code, "c", Role::Counter { window: 3 })
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_start_up_code_pairs_any_terminal_but_never_an_administrator() {
+        let (_dir, registry) = registry();
+        let code = registry.mint_terminal_code(10).unwrap();
+        assert_eq!(
+            registry
+                .pair(&code, "a", Role::Admin)
+                .unwrap_err()
+                .to_string(),
+            "this pairing code is for a terminal (kiosk, counter or display), not for the role asked"
+        );
+        assert!(
+            registry
+                .pair(&code, "w", Role::Counter { window: 2 })
+                .is_ok()
+        );
+        for role in [Role::Kiosk, Role::Display, Role::Counter { window: 1 }] {
+            let code = registry.mint_terminal_code(10).unwrap();
+            assert!(registry.pair(&code, "t", role).is_ok(), "{role:?}");
+        }
     }
 
     #[test]

@@ -222,18 +222,16 @@ impl Registry {
         let Some((bound_role, bound_window)) = bound else {
             return Err(PairingError::BadCode);
         };
-        match bound_role {
-            Some(terminals) if terminals == TERMINAL_ROLES => {
-                if role == Role::Admin {
-                    return Err(PairingError::WrongRole(
-                        "terminal (kiosk, counter or display)".into(),
-                    ));
-                }
-            }
-            Some(bound_role) if bound_role != role.name() || bound_window != role.window() => {
-                return Err(PairingError::WrongRole(bound_role));
-            }
-            _ => {}
+        let refused =
+            match bound_role.as_deref() {
+                Some(TERMINAL_ROLES) => (role == Role::Admin)
+                    .then(|| "terminal (kiosk, counter or display)".to_string()),
+                Some(bound) => (bound != role.name() || bound_window != role.window())
+                    .then(|| bound.to_string()),
+                None => None,
+            };
+        if let Some(bound) = refused {
+            return Err(PairingError::WrongRole(bound));
         }
         tx.execute(
             "UPDATE lan_pairing_codes SET used = 1 WHERE code_hash = ?1",

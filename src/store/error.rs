@@ -4,6 +4,9 @@
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be made or opened (a missing directory, no permission).
+    #[error("cannot open the database file {0}")]
+    Io(String),
     #[error("corrupt record in the store: {0}")]
     Corrupt(String),
     #[error(

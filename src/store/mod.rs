@@ -73,6 +73,7 @@ impl Store {
     }
 
     fn open_once(path: &Path, hall_id: &str) -> Result<Store, StoreError> {
+        keep_private(path)?;
         let mut conn = open_connection(path, OpenFlags::default())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -341,6 +342,32 @@ impl Store {
             wal_limit: WAL_LIMIT_BYTES,
         })
     }
+}
+
+/// The database holds every citizen's trail: it is made readable by the service's user alone, and an
+/// older file readable by others is closed up. SQLite gives its WAL and shared-memory files the
+/// database file's mode, so they follow.
+fn keep_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    let mode = file
+        .metadata()
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0
+        && let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))
+    {
+        tracing::warn!("{} stays readable by others: {e}", path.display());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -199,10 +199,12 @@ fn unit_filters() -> Vec<BpfProgram> {
         .collect()
 }
 
-/// Starts `hallq` with `args` under the unit's filters, installed between fork and exec as systemd
-/// installs them.
+/// Starts `hallq` with `args` under the unit's filters and file-mode mask, installed between fork and
+/// exec as systemd installs them.
 fn spawn_sandboxed(args: &[&str]) -> Child {
     assert_eq!(unit_values("NoNewPrivileges"), ["yes"]);
+    let umask = u32::from_str_radix(&unit_values("UMask")[0], 8).unwrap();
+    assert_eq!(umask, 0o077, "files the node makes are its own");
     let filters = unit_filters();
     let mut command = Process::new(env!("CARGO_BIN_EXE_hallq"));
     command
@@ -210,10 +212,11 @@ fn spawn_sandboxed(args: &[&str]) -> Child {
         .env("HALLQ_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    // SAFETY: between fork and exec the closure only makes the prctl and seccomp system calls (through
-    // `apply_filter`) on programs built before the fork; it allocates nothing.
+    // SAFETY: between fork and exec the closure only makes the umask, prctl and seccomp system calls
+    // (through `apply_filter`) on programs built before the fork; it allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            libc::umask(umask as libc::mode_t);
             for filter in &filters {
                 seccompiler::apply_filter(filter).map_err(std::io::Error::other)?;
             }
@@ -331,4 +334,14 @@ async fn the_node_issues_tickets_under_the_units_seccomp_filter() {
     assert_eq!(died(&mut node), "the node is still running");
     node.kill().unwrap();
     node.wait().unwrap();
+    // Under the unit's mask nothing the node made is readable by others.
+    use std::os::unix::fs::PermissionsExt;
+    for made in std::fs::read_dir(dir.path()).unwrap() {
+        let made = made.unwrap().path();
+        if made.extension().is_some_and(|e| e == "toml") {
+            continue;
+        }
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", made.display());
+    }
 }

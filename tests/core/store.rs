@@ -380,3 +380,47 @@ async fn a_resume_point_past_the_log_is_refused_not_wrapped() {
         }
     }
 }
+
+#[test]
+fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+
+    let fresh = dir.path().join("fresh.db");
+    let (engine, writer) = hallq::engine::start(
+        uncapped_setup(),
+        &fresh,
+        std::sync::Arc::new(hallq::clock::ManualClock::new(1_795_000_000_000)),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(engine.execute(
+            "c1",
+            hallq::queue::Command::SignIn {
+                window: 1,
+                staff: "1001".into(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(mode(&fresh), 0o600);
+    let wal = dir.path().join("fresh.db-wal");
+    assert!(wal.exists(), "the commit went to the WAL");
+    assert_eq!(mode(&wal), 0o600);
+    drop(engine);
+    writer.join();
+
+    // A file left readable by others, e.g. copied in by hand, is closed up when opened.
+    let older = dir.path().join("older.db");
+    std::fs::write(&older, b"").unwrap();
+    std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(Store::open(&older, "hall-1").unwrap());
+    assert_eq!(mode(&older), 0o600);
+
+    // No directory to make it in: a clear error, nothing made.
+    let nowhere = dir.path().join("missing").join("hall.db");
+    let refused = Store::open(&nowhere, "hall-1").err().unwrap();
+    assert!(matches!(refused, StoreError::Io(_)), "{refused}");
+    assert!(refused.to_string().contains("missing/hall.db"), "{refused}");
+}

@@ -10,7 +10,7 @@ use super::error::ApiError;
 use super::shared::Hall;
 
 /// The paired device a request comes from. The token travels as `Authorization: Bearer …`, or as
-/// `?access_token=…` for browsers' EventSource, which cannot set headers. The token's hash stays with
+/// `?access_token=…` on reads for browsers' EventSource, which cannot set headers. The token's hash stays with
 /// it for a push stream to check later that the device has not been revoked.
 pub struct Terminal(pub Device, pub CommandScope, pub TokenHash);
 
@@ -65,15 +65,23 @@ impl FromRequestParts<Hall> for Terminal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, hall: &Hall) -> Result<Terminal, ApiError> {
+        // The scheme is case-insensitive (RFC 9110 §11.1).
         let from_header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let from_query = parts.uri.query().and_then(|q| {
-            q.split('&')
-                .find_map(|pair| pair.strip_prefix("access_token="))
-        });
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
+        // Only reads take the token from the address: EventSource needs it, while a token in the
+        // address of a command would end up in proxies' and browsers' logs.
+        let from_query = (parts.method == axum::http::Method::GET)
+            .then(|| parts.uri.query())
+            .flatten()
+            .and_then(|q| {
+                q.split('&')
+                    .find_map(|pair| pair.strip_prefix("access_token="))
+            });
         let Some(token) = from_header.or(from_query) else {
             hall.metrics.count_auth_failure();
             return Err(ApiError::unauthorized(

@@ -62,10 +62,18 @@ fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
     let _ = writeln!(out, "{name} {value}");
 }
 
-/// Label values are service codes, device names and fault codes from the config and devices: escaped
-/// anyway, so a stray quote cannot break the scrape.
+/// Longest label value shown: a device names its own faults, at any length, and a scrape must stay
+/// small.
+const MAX_LABEL_CHARS: usize = 120;
+
+/// Label values are service codes, device names and fault codes from the config and devices: cut to
+/// [`MAX_LABEL_CHARS`] and escaped, so neither a long text nor a stray quote breaks the scrape.
 fn label(value: &str) -> String {
-    value
+    let shown = match value.char_indices().nth(MAX_LABEL_CHARS) {
+        Some((cut, _)) => &value[..cut],
+        None => value,
+    };
+    shown
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -272,5 +280,16 @@ pub async fn healthz(State(hall): State<Hall>) -> Response {
             }),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    #[test]
+    fn a_label_is_cut_to_its_limit_on_a_character_boundary_and_escaped() {
+        let long = "纸".repeat(500);
+        assert_eq!(super::label(&long).chars().count(), super::MAX_LABEL_CHARS);
+        assert_eq!(super::label("jam \"A\"\n"), "jam \\\"A\\\"\\n");
+        assert_eq!(super::label("paper_out"), "paper_out");
     }
 }

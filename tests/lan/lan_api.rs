@@ -913,3 +913,51 @@ async fn what_the_description_allows_the_hall_node_accepts() {
         (Some("counter"), Some(1))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_travels_in_the_header_in_any_case_and_in_the_address_for_reads_only() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let http = reqwest::Client::new();
+    let body = |id: &str| json!({"command_id": id, "command": {"command": "issue_ticket", "service": "SB"}});
+
+    // A command with its token in the address would leave the token in every log on the way.
+    let in_address = http
+        .post(format!(
+            "{}/api/v1/commands?access_token={}",
+            hall.url(),
+            kiosk.token()
+        ))
+        .json(&body("q1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_address.status(), 401);
+    assert_eq!(
+        hall.engine.state().await.unwrap().tickets.len(),
+        0,
+        "nothing issued"
+    );
+
+    // The scheme's name is case-insensitive.
+    let lowercase = http
+        .post(format!("{}/api/v1/commands", hall.url()))
+        .header("authorization", format!("bearer {}", kiosk.token()))
+        .json(&body("q2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lowercase.status(), 200);
+
+    // Reads still take it from the address, as a browser's EventSource must send it.
+    let read = http
+        .get(format!(
+            "{}/api/v1/state?access_token={}",
+            hall.url(),
+            kiosk.token()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+}

@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use crate::config::HallSetup;
 use crate::engine::{EngineError, EngineHandle};
 use crate::lang::Lang;
-use crate::queue::{CitizenCard, Command, HallState, StoredEvent, Ticket};
+use crate::queue::{CitizenCard, Command, Event, HallState, StoredEvent, Ticket};
 use crate::store::Outcome;
 
 /// A future a port returns; boxed so that the ports can be used as trait objects.
@@ -40,10 +40,16 @@ pub trait HallPort: Send + Sync {
     /// answers `None` and delivers the state through [`HallPort::follow`] when the hall node answers.
     fn snapshot(&self) -> PortFuture<'_, Option<HallState>>;
 
-    /// Delivers the hall's state after every batch of committed events, and the link at every
-    /// change, until the returned future is dropped. The first news is the whole state (with no
-    /// events), so a follower that joins late starts complete.
-    fn follow(&self, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) -> PortFuture<'static, ()>;
+    /// Delivers the hall's state after every batch of committed events that holds an event of
+    /// `interest` (or after events were missed), and the link at every change, until the returned
+    /// future is dropped. The first news is the whole state (with no events), so a follower that
+    /// joins late starts complete. A follower of a few kinds (calls, issues) thus costs no copy of
+    /// the state for the batches it would skip.
+    fn follow(
+        &self,
+        interest: fn(&Event) -> bool,
+        deliver: Arc<dyn Fn(HallNews) + Send + Sync>,
+    ) -> PortFuture<'static, ()>;
 
     /// Runs `command` under a fresh command id: for a caller that does not retry by itself.
     fn send(&self, command: Command) -> PortFuture<'_, Result<Outcome, CommandError>> {
@@ -120,13 +126,31 @@ impl HallPort for EngineHandle {
         Box::pin(async move { self.state().await.ok() })
     }
 
-    fn follow(&self, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) -> PortFuture<'static, ()> {
+    fn follow(
+        &self,
+        interest: fn(&Event) -> bool,
+        deliver: Arc<dyn Fn(HallNews) + Send + Sync>,
+    ) -> PortFuture<'static, ()> {
         let engine = self.clone();
-        Box::pin(follow_engine(engine, deliver))
+        Box::pin(follow_engine(engine, interest, deliver))
     }
 }
 
-async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) {
+/// Every event: for a follower that shows the whole hall.
+pub fn every_event(_: &Event) -> bool {
+    true
+}
+
+/// Whether a follower of `interest` is to hear of `batch`; an empty batch stands for missed events.
+pub fn concerns(interest: fn(&Event) -> bool, batch: &[Arc<StoredEvent>]) -> bool {
+    batch.is_empty() || batch.iter().any(|stored| interest(&stored.event))
+}
+
+async fn follow_engine(
+    engine: EngineHandle,
+    interest: fn(&Event) -> bool,
+    deliver: Arc<dyn Fn(HallNews) + Send + Sync>,
+) {
     // Subscribe before reading the state, so no event falls between the two.
     let mut events = engine.subscribe();
     deliver(HallNews::Link(LinkState::Connected));
@@ -146,6 +170,9 @@ async fn follow_engine(engine: EngineHandle, deliver: Arc<dyn Fn(HallNews) + Sen
         };
         while let Ok(event) = events.try_recv() {
             batch.push(event);
+        }
+        if !concerns(interest, &batch) {
+            continue;
         }
         let Ok(state) = engine.state().await else {
             return;
@@ -206,3 +233,59 @@ pub struct CardCounters {
 pub static CARD_COUNTERS: CardCounters = CardCounters {
     unreadable: AtomicU64::new(0),
 };
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_follower_hears_only_of_the_batches_it_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut setup = crate::config::example();
+        // Open at any hour, whenever the test runs.
+        setup.hours = crate::config::OpeningHours::default();
+        setup.hours.add_entry("mon-sun", "00:00-23:59").unwrap();
+        setup.config.clock.assume_trusted = true;
+        let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
+        let (engine, _writer) =
+            crate::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();
+        let heard: Arc<Mutex<Vec<Vec<&'static str>>>> = Arc::default();
+        let is_call = |event: &Event| crate::queue::policy::call_in(event).is_some();
+        let follower = tokio::spawn(engine.follow(is_call, {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |news| {
+                if let HallNews::State { events, .. } = news {
+                    let kinds = events.iter().map(|e| e.event.kind()).collect();
+                    heard.lock().unwrap().push(kinds);
+                }
+            })
+        }));
+        let pause = || tokio::time::sleep(Duration::from_millis(150));
+        pause().await;
+        let commands = [
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: false,
+            },
+            Command::SignIn {
+                window: 1,
+                staff: "1001".into(),
+            },
+            Command::CallNext { window: 1 },
+        ];
+        for (i, command) in commands.into_iter().enumerate() {
+            HallPort::execute(&engine, format!("c{i}"), command)
+                .await
+                .unwrap();
+            pause().await;
+        }
+        follower.abort();
+        // The whole state first, then only the batch with the call.
+        assert_eq!(*heard.lock().unwrap(), [vec![], vec!["ticket_called"]]);
+        assert!(concerns(is_call, &[]), "missed events are told");
+    }
+}

@@ -196,26 +196,30 @@ where
 {
     let (prints, mut queue) = mpsc::unbounded_channel();
     let setup = Arc::clone(hall.setup());
-    let follow = hall.follow(Arc::new(move |news| {
-        let HallNews::State { state, events } = news else {
-            return;
-        };
-        for stored in events {
-            let Event::TicketIssued { ticket, .. } = &stored.event else {
-                continue;
+    let is_issue = |event: &Event| matches!(event, Event::TicketIssued { .. });
+    let follow = hall.follow(
+        is_issue,
+        Arc::new(move |news| {
+            let HallNews::State { state, events } = news else {
+                return;
             };
-            let Some(ticket) = state.tickets.get(ticket) else {
-                continue;
-            };
-            let ahead = policy::people_ahead(
-                &setup,
-                stored.recorded.hall_ms,
-                ticket,
-                state.tickets.values(),
-            );
-            let _ = prints.send(ticket_print(&setup, ticket, ahead, Lang::Zh));
-        }
-    }));
+            for stored in events {
+                let Event::TicketIssued { ticket, .. } = &stored.event else {
+                    continue;
+                };
+                let Some(ticket) = state.tickets.get(ticket) else {
+                    continue;
+                };
+                let ahead = policy::people_ahead(
+                    &setup,
+                    stored.recorded.hall_ms,
+                    ticket,
+                    state.tickets.values(),
+                );
+                let _ = prints.send(ticket_print(&setup, ticket, ahead, Lang::Zh));
+            }
+        }),
+    );
     let print = async move {
         while let Some(ticket) = queue.recv().await {
             let printer = printer.clone();

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::client::{ClientError, HallClient, Retry};
 use crate::config::HallSetup;
-use crate::ports::{CommandError, HallNews, HallPort, PortFuture};
-use crate::queue::{Command, HallState};
+use crate::ports::{CommandError, HallNews, HallPort, PortFuture, concerns};
+use crate::queue::{Command, Event, HallState};
 use crate::store::Outcome;
 
 /// A terminal's screens wait this long for the hall node before telling the citizen or staff member
@@ -67,14 +67,18 @@ impl HallPort for LanHall {
         Box::pin(std::future::ready(None))
     }
 
-    fn follow(&self, deliver: Arc<dyn Fn(HallNews) + Send + Sync>) -> PortFuture<'static, ()> {
+    fn follow(
+        &self,
+        interest: fn(&Event) -> bool,
+        deliver: Arc<dyn Fn(HallNews) + Send + Sync>,
+    ) -> PortFuture<'static, ()> {
         let client = self.client.clone();
         Box::pin(async move {
             let link = watch_link(client.clone(), {
                 let deliver = deliver.clone();
                 move |link| deliver(HallNews::Link(link))
             });
-            let state = follow_hall_node(client, move |state, events| {
+            let state = follow_hall_node(client, interest, move |state, events| {
                 deliver(HallNews::State {
                     state: Arc::new(state),
                     events,
@@ -89,6 +93,7 @@ impl HallPort for LanHall {
 /// receives every new state with the events that made it (none for the first). Runs until dropped.
 async fn follow_hall_node(
     client: HallClient,
+    interest: fn(&Event) -> bool,
     deliver: impl Fn(HallState, Vec<Arc<crate::queue::StoredEvent>>),
 ) {
     let mut delays = crate::retry::Backoff::RECONNECT.delays();
@@ -112,8 +117,11 @@ async fn follow_hall_node(
         for event in &batch {
             state.apply_stored(event);
         }
-        let batch = batch.into_iter().map(Arc::new).collect();
-        deliver(state.clone(), batch);
+        // The copy follows every event; the follower hears only of those it asked for.
+        let batch: Vec<_> = batch.into_iter().map(Arc::new).collect();
+        if concerns(interest, &batch) {
+            deliver(state.clone(), batch);
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
-use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState};
+use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState, every_event};
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
 
@@ -84,15 +84,18 @@ impl Hub {
             Some(_) => LinkState::Connected,
             None => LinkState::Unknown,
         };
-        let follower = hall.follow(Arc::new(move |news| {
-            deliver(
-                id,
-                Box::new(move |hub: &Rc<Hub>| match news {
-                    HallNews::State { state, events } => hub.update(state, &events),
-                    HallNews::Link(link) => hub.set_link(link),
-                }),
-            )
-        }));
+        let follower = hall.follow(
+            every_event,
+            Arc::new(move |news| {
+                deliver(
+                    id,
+                    Box::new(move |hub: &Rc<Hub>| match news {
+                        HallNews::State { state, events } => hub.update(state, &events),
+                        HallNews::Link(link) => hub.set_link(link),
+                    }),
+                )
+            }),
+        );
         tasks.push(runtime.spawn(follower));
         let lang = hall
             .setup()

@@ -49,18 +49,22 @@ pub fn start(config: &VoiceConfig, languages: &[Lang]) -> Option<Announcer> {
 
 /// Announces every call and recall the hall commits from now on.
 pub async fn follow_hall(hall: Hall, announcer: Announcer) {
-    let follow = hall.follow(Arc::new(move |news| {
-        let HallNews::State { state, events } = news else {
-            return;
-        };
-        for stored in &events {
-            if let Some((ticket, window)) = policy::call_in(&stored.event)
-                && let Some(t) = state.tickets.get(&ticket)
-            {
-                announcer.announce(&t.number, window);
+    let is_call = |event: &crate::queue::Event| policy::call_in(event).is_some();
+    let follow = hall.follow(
+        is_call,
+        Arc::new(move |news| {
+            let HallNews::State { state, events } = news else {
+                return;
+            };
+            for stored in &events {
+                if let Some((ticket, window)) = policy::call_in(&stored.event)
+                    && let Some(t) = state.tickets.get(&ticket)
+                {
+                    announcer.announce(&t.number, window);
+                }
             }
-        }
-    }));
+        }),
+    );
     follow.await
 }
 

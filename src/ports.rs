@@ -245,10 +245,7 @@ mod tests {
     async fn a_follower_hears_only_of_the_batches_it_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let mut setup = crate::config::example();
-        // Open at any hour, whenever the test runs.
-        setup.hours = crate::config::OpeningHours::default();
-        setup.hours.add_entry("mon-sun", "00:00-23:59").unwrap();
-        setup.config.clock.assume_trusted = true;
+        setup.open_around_the_clock();
         let clock = Arc::new(crate::clock::ManualClock::new(1_795_572_000_000));
         let (engine, _writer) =
             crate::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();

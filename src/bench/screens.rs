@@ -19,7 +19,7 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
     headless::install().map_err(|e| anyhow::anyhow!("{e}"))?;
     let dir = tempfile::tempdir()?;
     let mut setup = crate::config::example();
-    crate::node::demo::open_around_the_clock(&mut setup);
+    setup.open_around_the_clock();
     let setup = Arc::new(setup);
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
     let (engine, writer) =

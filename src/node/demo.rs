@@ -22,19 +22,9 @@ use {
 /// The example hall made ready for the demo: open at any hour, and this one board's keyboard and
 /// window panel standing for the hall's first window.
 pub fn prepare(setup: &mut HallSetup) {
-    open_around_the_clock(setup);
+    setup.open_around_the_clock();
     let first_window = setup.config.windows.first().map(|w| w.number);
     setup.config.buttons.window = setup.config.buttons.window.or(first_window);
-}
-
-/// The demo runs at any hour: every day open 00:00-23:59.
-pub fn open_around_the_clock(setup: &mut HallSetup) {
-    let mut hours = crate::config::OpeningHours::default();
-    hours
-        .add_entry("mon-sun", "00:00-23:59")
-        .expect("a valid range");
-    setup.hours = hours;
-    setup.config.clock.assume_trusted = true;
 }
 
 /// Staff sign in at every window; citizens arrive every few seconds; windows call, serve and finish.

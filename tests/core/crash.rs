@@ -18,7 +18,7 @@ const CHILD_ENV: &str = "HALLQ_CRASH_CHILD_DB";
 
 fn setup() -> hallq::config::HallSetup {
     let mut setup = hallq::config::example();
-    hallq::node::demo::open_around_the_clock(&mut setup);
+    setup.open_around_the_clock();
     setup
 }
 

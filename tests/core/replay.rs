@@ -83,7 +83,7 @@ fn random_command(
 async fn replayed_log_equals_live_state_and_stored_state() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let mut setup = hallq::config::example();
-    hallq::node::demo::open_around_the_clock(&mut setup);
+    setup.open_around_the_clock();
     let mut hall = Hall::with_setup(setup);
     for step in 0..3000 {
         let state = hall.state().await;

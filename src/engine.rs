@@ -15,11 +15,13 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::config::HallSetup;
+use crate::identity::StaffPin;
 use crate::queue::day::{self, HallTime};
 use crate::queue::{
-    Command, Drawn, Event, HallState, Recorded, StoredEvent, day_opening, decide, reply_for,
+    Command, Drawn, Event, HallState, Recorded, StaffProof, StoredEvent, day_opening, decide,
+    reply_for,
 };
-use crate::store::{self, CommandResult, Outcome, Store, StoreError};
+use crate::store::{self, CommandResult, Outcome, PinLimits, StaffBookError, Store, StoreError};
 
 /// Most commands written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -158,6 +160,52 @@ impl EngineHandle {
             .await
             .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Signs `staff` in at `window`. A PIN is checked against the staff book first, on a blocking
+    /// thread (an Argon2 check takes tens of milliseconds, which the writer must not wait through),
+    /// and only the verdict goes to the writer: the PIN is neither stored nor logged.
+    pub async fn sign_in(
+        &self,
+        command_id: impl Into<String>,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+    ) -> Result<Outcome, EngineError> {
+        let proof = match pin {
+            None => StaffProof::NumberOnly,
+            Some(pin) => self.check_pin(&staff, pin).await?,
+        };
+        if matches!(proof, StaffProof::WrongPin | StaffProof::Locked) {
+            tracing::warn!(window, staff, ?proof, "a sign-in with a wrong PIN");
+        }
+        let command = Command::SignIn {
+            window,
+            staff,
+            proof,
+        };
+        self.execute(command_id, command).await
+    }
+
+    async fn check_pin(&self, staff: &str, pin: StaffPin) -> Result<StaffProof, EngineError> {
+        let rules = &self.setup.config.staff;
+        let limits = PinLimits {
+            attempts: rules.pin_attempts,
+            lockout_ms: i64::from(rules.lockout_minutes) * 60_000,
+        };
+        let db_path = self.db_path.clone();
+        let hall_id = self.setup.config.hall.id.clone();
+        let staff = staff.to_string();
+        let now_ms = self.clock.read().wall_ms;
+        let storage = |e: &dyn std::fmt::Display| EngineError::Storage(e.to_string());
+        tokio::task::spawn_blocking(move || {
+            Store::open(&db_path, &hall_id)?
+                .into_staff_book()
+                .check(&staff, &pin, now_ms, limits)
+        })
+        .await
+        .map_err(|e| storage(&e))?
+        .map_err(|e: StaffBookError| storage(&e))
     }
 
     /// A copy of the live state, as of the last committed batch.

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 
 use crate::config::HallSetup;
 use crate::engine::{EngineError, EngineHandle};
+use crate::identity::StaffPin;
 use crate::lang::Lang;
 use crate::queue::{CitizenCard, Command, Event, HallState, StoredEvent, Ticket};
 use crate::store::Outcome;
@@ -50,6 +51,15 @@ pub trait HallPort: Send + Sync {
         interest: fn(&Event) -> bool,
         deliver: Arc<dyn Fn(HallNews) + Send + Sync>,
     ) -> PortFuture<'static, ()>;
+
+    /// Signs `staff` in at `window`, with the PIN where the hall asks for one. The PIN is checked on
+    /// the hall node, which keeps only the verdict; a wrong or locked one comes back as a refusal.
+    fn sign_in(
+        &self,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+    ) -> PortFuture<'_, Result<Outcome, CommandError>>;
 
     /// Runs `command` under a fresh command id: for a caller that does not retry by itself.
     fn send(&self, command: Command) -> PortFuture<'_, Result<Outcome, CommandError>> {
@@ -120,6 +130,18 @@ impl HallPort for EngineHandle {
         command: Command,
     ) -> PortFuture<'_, Result<Outcome, CommandError>> {
         Box::pin(async move { Ok(EngineHandle::execute(self, command_id, command).await?) })
+    }
+
+    fn sign_in(
+        &self,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+    ) -> PortFuture<'_, Result<Outcome, CommandError>> {
+        let command_id = uuid::Uuid::now_v7().to_string();
+        Box::pin(
+            async move { Ok(EngineHandle::sign_in(self, command_id, window, staff, pin).await?) },
+        )
     }
 
     fn snapshot(&self) -> PortFuture<'_, Option<HallState>> {
@@ -271,6 +293,7 @@ mod tests {
             Command::SignIn {
                 window: 1,
                 staff: "1001".into(),
+                proof: crate::queue::StaffProof::NumberOnly,
             },
             Command::CallNext { window: 1 },
         ];

@@ -101,6 +101,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
         Command::SignIn {
             window: 3,
             staff: "B1".into(),
+            proof: crate::queue::StaffProof::NumberOnly,
         },
     )
     .await?;
@@ -197,6 +198,7 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<(u64,
         Command::SignIn {
             window: 3,
             staff: "B2".into(),
+            proof: crate::queue::StaffProof::NumberOnly,
         },
     )
     .await?;

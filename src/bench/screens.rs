@@ -50,6 +50,7 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
                 Command::SignIn {
                     window: 1,
                     staff: "1001".into(),
+                    proof: crate::queue::StaffProof::NumberOnly,
                 },
             )
             .await;

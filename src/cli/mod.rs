@@ -6,6 +6,7 @@ mod export;
 mod hall_args;
 mod pair;
 mod run;
+mod staff;
 
 mod stats;
 mod voice;
@@ -43,6 +44,9 @@ pub enum Commands {
     /// Pair terminals with the hall node.
     #[command(subcommand)]
     Pair(pair::PairCommand),
+    /// Staff PINs for signing in at a window: set, unlock, remove, list.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
@@ -74,6 +78,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Staff(command) => staff::staff(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "sim")]
         Commands::Sim { device } => {

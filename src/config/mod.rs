@@ -12,6 +12,7 @@ pub mod printer;
 mod roles;
 mod screens;
 mod setup;
+mod staff;
 mod terminals;
 mod validate;
 
@@ -25,6 +26,7 @@ pub use setup::{
     CallOrder, ClockConfig, Config, HallConfig, HallSetup, LateArrival, PolicyConfig, RatingReason,
     ServiceConfig, StoreConfig, WindowConfig,
 };
+pub use staff::{SignInBy, StaffConfig};
 pub use terminals::{ButtonsConfig, LanConfig, VoiceConfig};
 pub use validate::{ConfigError, ConfigErrors};
 

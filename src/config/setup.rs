@@ -30,6 +30,9 @@ pub struct Config {
     pub buttons: ButtonsConfig,
     #[serde(default)]
     pub voice: VoiceConfig,
+    /// How staff prove who they are at a window.
+    #[serde(default)]
+    pub staff: super::staff::StaffConfig,
     #[serde(default)]
     pub screens: ScreensConfig,
     /// The kiosk's ticket printer: port, baud rate, flow control, encoding.

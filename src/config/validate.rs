@@ -469,6 +469,18 @@ fn check_terminals(c: &mut Checker, config: &Config) {
     if config.voice.max_pending == 0 {
         c.report(&[key("voice"), key("max_pending")], "must be at least 1");
     }
+    if !(1..=20).contains(&config.staff.pin_attempts) {
+        c.report(
+            &[key("staff"), key("pin_attempts")],
+            "must be between 1 and 20",
+        );
+    }
+    if !(1..=24 * 60).contains(&config.staff.lockout_minutes) {
+        c.report(
+            &[key("staff"), key("lockout_minutes")],
+            "must be between 1 and 1440 (a day)",
+        );
+    }
 }
 
 fn parse_utc_offset(text: &str) -> Result<chrono::FixedOffset, String> {

@@ -166,17 +166,24 @@ pub(super) async fn execute(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: CommandRequest = json_body(body)?;
+    let pin = match &request.command {
+        wire::Command::SignIn { pin, .. } => pin.clone(),
+        _ => None,
+    };
     let command = Command::from(request.command);
     if let Some(why) = device.role.refuses(&command) {
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
     }
     let engine_id = scope.engine_id(&request.command_id)?;
-    let mut outcome = hall
-        .engine
-        .execute(engine_id, command)
-        .await
-        .map_err(engine_error)?;
+    let executed = match command {
+        // A sign-in goes through the staff book, which checks the PIN and keeps only the verdict.
+        Command::SignIn { window, staff, .. } => {
+            hall.engine.sign_in(engine_id, window, staff, pin).await
+        }
+        command => hall.engine.execute(engine_id, command).await,
+    };
+    let mut outcome = executed.map_err(engine_error)?;
     hall.metrics.count_command(&outcome);
     outcome.command_id = scope.terminal_id(&outcome.command_id);
     Ok(outcome_response(outcome))

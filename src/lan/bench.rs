@@ -135,6 +135,7 @@ async fn measure(
             .execute(Command::SignIn {
                 window: *window,
                 staff: format!("{}", 2000 + window),
+                proof: crate::queue::StaffProof::NumberOnly,
             })
             .await?;
     }

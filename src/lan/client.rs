@@ -14,9 +14,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::auth::Role;
 use super::wire::{
-    ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest, PairResponse,
-    RefusedResponse, TerminalEvent,
+    self, ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest,
+    PairResponse, RefusedResponse, TerminalEvent,
 };
+use crate::identity::StaffPin;
 use crate::queue::{Command, Event, StoredEvent, TicketId};
 use crate::retry::Backoff;
 use crate::store::Outcome;
@@ -167,9 +168,29 @@ impl HallClient {
         command_id: &str,
         command: Command,
     ) -> Result<Outcome, ClientError> {
+        self.send_until_answered(command_id, command.into()).await
+    }
+
+    /// Signs `staff` in at `window` with a fresh id; the PIN travels to the hall node, which checks it.
+    pub async fn sign_in(
+        &self,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+    ) -> Result<Outcome, ClientError> {
+        let command = wire::Command::SignIn { window, staff, pin };
+        self.send_until_answered(&uuid::Uuid::now_v7().to_string(), command)
+            .await
+    }
+
+    async fn send_until_answered(
+        &self,
+        command_id: &str,
+        command: wire::Command,
+    ) -> Result<Outcome, ClientError> {
         let request = CommandRequest {
             command_id: command_id.to_string(),
-            command: command.into(),
+            command,
         };
         let started = tokio::time::Instant::now();
         let mut delays = self.retry.backoff().delays();

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::client::{ClientError, HallClient, Retry};
 use crate::config::HallSetup;
+use crate::identity::StaffPin;
 use crate::ports::{CommandError, HallNews, HallPort, PortFuture, concerns};
 use crate::queue::{Command, Event, HallState};
 use crate::store::Outcome;
@@ -61,6 +62,15 @@ impl HallPort for LanHall {
         command: Command,
     ) -> PortFuture<'_, Result<Outcome, CommandError>> {
         Box::pin(async move { Ok(self.client.execute_with_id(&command_id, command).await?) })
+    }
+
+    fn sign_in(
+        &self,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+    ) -> PortFuture<'_, Result<Outcome, CommandError>> {
+        Box::pin(async move { Ok(self.client.sign_in(window, staff, pin).await?) })
     }
 
     fn snapshot(&self) -> PortFuture<'_, Option<HallState>> {

@@ -43,6 +43,7 @@ pub async fn simulate(engine: EngineHandle) {
                 Command::SignIn {
                     window: window.number,
                     staff: format!("{}", 1001 + i),
+                    proof: crate::queue::StaffProof::NumberOnly,
                 },
             )
             .await;

@@ -32,6 +32,30 @@ pub enum RatingInput {
     },
 }
 
+/// How a sign-in was vouched for before it reached the engine. The PIN itself never comes this far:
+/// the hall node checks it against the staff book and hands the engine only the verdict, which the
+/// decider turns into a sign-in or a refusal. A terminal cannot send a verdict: the LAN's commands
+/// have no place for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffProof {
+    /// The staff number alone.
+    #[default]
+    NumberOnly,
+    /// The staff member's PIN matched.
+    Pin,
+    /// A PIN was given and did not match (or the number has no PIN).
+    WrongPin,
+    /// Too many wrong PINs in a row: the number is locked for the configured time.
+    Locked,
+}
+
+impl StaffProof {
+    fn is_number_only(&self) -> bool {
+        *self == StaffProof::NumberOnly
+    }
+}
+
 /// A booking as the platform sends it down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +93,9 @@ pub enum Command {
     SignIn {
         window: u16,
         staff: String,
+        /// What vouched for the staff member, as checked on the hall node before the engine.
+        #[serde(default, skip_serializing_if = "StaffProof::is_number_only")]
+        proof: StaffProof,
     },
     SignOut {
         window: u16,
@@ -186,6 +213,7 @@ mod tests {
             Command::SignIn {
                 window: 1,
                 staff: "0001".into(),
+                proof: StaffProof::NumberOnly,
             },
             Command::SignOut { window: 1 },
             Command::ConfirmClock {

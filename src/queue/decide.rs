@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::command::{Booking, Command, RatingInput, TransferTarget};
+use super::command::{Booking, Command, RatingInput, StaffProof, TransferTarget};
 use super::day::{self, HallTime};
 use super::event::Event;
 use super::policy;
@@ -14,7 +14,7 @@ use super::ticket::{
     Appointment, AppointmentState, Channel, Citizen, CitizenCard, Rating, SlotRef, Ticket,
     TicketState, WindowState, ticket_number,
 };
-use crate::config::{ClockTime, HallSetup, LateArrival};
+use crate::config::{ClockTime, HallSetup, LateArrival, SignInBy};
 
 /// What the caller learns when a command succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,13 @@ pub enum Reply {
 }
 
 const MAX_STAFF_ID_LEN: usize = 32;
+
+/// Whether `staff` has the form of a staff number (工号): 1 to 32 ASCII letters or digits.
+pub fn is_staff_number(staff: &str) -> bool {
+    !staff.is_empty()
+        && staff.len() <= MAX_STAFF_ID_LEN
+        && staff.chars().all(|c| c.is_ascii_alphanumeric())
+}
 const MAX_COMMENT_CHARS: usize = 200;
 
 /// What the engine draws at random before deciding a command. Deciding takes no randomness of its
@@ -64,7 +71,11 @@ pub fn decide(
             by_staff,
         } => ctx.issue(service, citizen.as_ref(), *by_staff),
         Command::CheckIn { citizen } => ctx.check_in(citizen),
-        Command::SignIn { window, staff } => ctx.sign_in(*window, staff),
+        Command::SignIn {
+            window,
+            staff,
+            proof,
+        } => ctx.sign_in(*window, staff, *proof),
         Command::SignOut { window } => {
             let w = ctx.staffed_window(*window)?;
             if let Some(t) = ctx.current(w) {
@@ -509,17 +520,27 @@ impl Ctx<'_> {
         Ok(vec![issued, checked_in])
     }
 
-    fn sign_in(&self, window: u16, staff: &str) -> Result<Vec<Event>, Refusal> {
+    fn sign_in(&self, window: u16, staff: &str, proof: StaffProof) -> Result<Vec<Event>, Refusal> {
         let staff = staff.trim();
-        if staff.is_empty()
-            || staff.len() > MAX_STAFF_ID_LEN
-            || !staff.chars().all(|c| c.is_ascii_alphanumeric())
-        {
+        if !is_staff_number(staff) {
             return Err(Refusal::Invalid(format!(
                 "a staff number is 1 to {MAX_STAFF_ID_LEN} letters or digits"
             )));
         }
         let w = self.window(window)?;
+        let staff_rules = &self.setup.config.staff;
+        match proof {
+            StaffProof::Pin => {}
+            StaffProof::NumberOnly if staff_rules.sign_in == SignInBy::Number => {}
+            StaffProof::NumberOnly => return Err(Refusal::StaffPinRequired),
+            StaffProof::WrongPin => return Err(Refusal::WrongStaffPin),
+            StaffProof::Locked => {
+                return Err(Refusal::StaffLocked {
+                    staff: staff.to_string(),
+                    minutes: staff_rules.lockout_minutes,
+                });
+            }
+        }
         if let Some(current) = &w.staff {
             return Err(Refusal::AlreadySignedIn {
                 window,

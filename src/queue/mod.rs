@@ -11,8 +11,8 @@ pub mod state;
 pub mod stats;
 pub mod ticket;
 
-pub use command::{Booking, Command, RatingInput, TransferTarget};
-pub use decide::{Drawn, Reply, day_opening, decide, reply_for};
+pub use command::{Booking, Command, RatingInput, StaffProof, TransferTarget};
+pub use decide::{Drawn, Reply, day_opening, decide, is_staff_number, reply_for};
 pub use event::{Event, Recorded, StoredEvent};
 pub use refusal::{Refusal, RefusalWire};
 pub use state::HallState;

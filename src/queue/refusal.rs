@@ -37,6 +37,12 @@ pub enum Refusal {
     AlreadySignedIn { window: u16, staff: String },
     #[error("staff {staff} is signed in at window {window}: sign out there first")]
     StaffAtAnotherWindow { staff: String, window: u16 },
+    #[error("this hall asks for the staff PIN as well as the number")]
+    StaffPinRequired,
+    #[error("wrong staff number or PIN")]
+    WrongStaffPin,
+    #[error("too many wrong PINs: staff number {staff} is locked for {minutes} minutes")]
+    StaffLocked { staff: String, minutes: u32 },
     #[error("window {0} is paused")]
     WindowPaused(u16),
     #[error("window {0} is not paused")]
@@ -106,6 +112,9 @@ impl Refusal {
             Refusal::NotSignedIn(_) => "not_signed_in",
             Refusal::AlreadySignedIn { .. } => "already_signed_in",
             Refusal::StaffAtAnotherWindow { .. } => "staff_at_another_window",
+            Refusal::StaffPinRequired => "staff_pin_required",
+            Refusal::WrongStaffPin => "wrong_staff_pin",
+            Refusal::StaffLocked { .. } => "staff_locked",
             Refusal::WindowPaused(_) => "window_paused",
             Refusal::WindowNotPaused(_) => "window_not_paused",
             Refusal::WindowBusy { .. } => "window_busy",

@@ -9,6 +9,7 @@ mod checkpoint;
 mod error;
 mod projection;
 mod schema;
+mod staff;
 mod upcast;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub use checkpoint::Checkpointer;
 pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;
+pub use staff::{PinLimits, StaffBook, StaffBookError, StaffEntry};
 
 pub struct Store {
     conn: Connection,
@@ -302,6 +304,11 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
         })
+    }
+
+    /// The staff book in this database, on this connection.
+    pub fn into_staff_book(self) -> StaffBook {
+        StaffBook::new(self.conn)
     }
 
     /// The database file's size on disk, WAL included, in bytes.

@@ -93,6 +93,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE events ADD COLUMN event_version INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 5: the staff book: each staff number's PIN as an Argon2id hash (never the PIN), and the wrong
+    // PINs in a row that lock the number for a while.
+    r#"
+    CREATE TABLE staff (
+        staff           TEXT    PRIMARY KEY,
+        pin_hash        TEXT    NOT NULL,
+        set_ms          INTEGER NOT NULL,
+        wrong_in_a_row  INTEGER NOT NULL DEFAULT 0,
+        locked_until_ms INTEGER
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
+use crate::identity::StaffPin;
 use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState, every_event};
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
@@ -187,6 +188,21 @@ impl Hub {
         let command_id = format!("ui-{}", uuid::Uuid::now_v7().simple());
         self.submit(async move {
             let outcome = hall.execute(command_id, command).await;
+            Box::new(move |hub: &Rc<Hub>| then(hub, outcome)) as UiTask
+        });
+    }
+
+    /// Signs staff in through the hall port, which checks the PIN on the hall node.
+    pub fn sign_in(
+        &self,
+        window: u16,
+        staff: String,
+        pin: Option<StaffPin>,
+        then: impl FnOnce(&Rc<Hub>, Result<Outcome, CommandError>) + Send + 'static,
+    ) {
+        let hall = self.hall.clone();
+        self.submit(async move {
+            let outcome = hall.sign_in(window, staff, pin).await;
             Box::new(move |hub: &Rc<Hub>| then(hub, outcome)) as UiTask
         });
     }

@@ -12,7 +12,8 @@ use super::slint_ui::{
     Choice, Locale, PanelAction, PanelAdapter, PanelNotice, QueueLength, WindowPanel,
 };
 use super::views;
-use crate::config::localized;
+use crate::config::{SignInBy, localized};
+use crate::identity::StaffPin;
 use crate::ports::CommandError;
 use chrono::Timelike;
 
@@ -36,8 +37,11 @@ impl PanelController {
         let adapter = ui.global::<PanelAdapter>();
         adapter.set_window_number(i32::from(window));
         let weak = Rc::downgrade(hub);
-        adapter.on_sign_in(move |staff| {
-            with_panel_of(&weak, window, |hub, p| p.sign_in(hub, staff.as_str()))
+        adapter.set_pin_required(hub.setup().config.staff.sign_in == SignInBy::Pin);
+        adapter.on_sign_in(move |staff, pin| {
+            with_panel_of(&weak, window, |hub, p| {
+                p.sign_in(hub, staff.as_str(), pin.as_str())
+            })
         });
         let weak = Rc::downgrade(hub);
         adapter.on_act(move |action| with_panel_of(&weak, window, |hub, p| p.act(hub, action)));
@@ -71,14 +75,26 @@ impl PanelController {
         self.ui.global::<PanelAdapter>()
     }
 
-    pub fn sign_in(&self, hub: &Rc<Hub>, staff: &str) {
-        self.run(
-            hub,
-            Command::SignIn {
-                window: self.window,
-                staff: staff.to_string(),
-            },
-        );
+    /// Signs `staff` in; `pin` is "" where the hall asks for none.
+    pub fn sign_in(&self, hub: &Rc<Hub>, staff: &str, pin: &str) {
+        let pin = if pin.is_empty() {
+            None
+        } else {
+            match StaffPin::new(pin) {
+                Ok(pin) => Some(pin),
+                // Not a PIN's form: it cannot match, and the hall node need not be asked.
+                Err(_) => {
+                    self.adapter().set_notice(PanelNotice::WrongPin);
+                    return;
+                }
+            }
+        };
+        let window = self.window;
+        hub.sign_in(window, staff.to_string(), pin, move |hub, outcome| {
+            if let Some(panel) = panel_at(hub, window) {
+                panel.answer(hub, outcome);
+            }
+        });
     }
 
     pub fn act(&self, hub: &Rc<Hub>, action: PanelAction) {
@@ -171,6 +187,11 @@ impl PanelController {
                     "already_signed_in" | "staff_at_another_window" => {
                         (PanelNotice::StaffElsewhere, String::new())
                     }
+                    "wrong_staff_pin" => (PanelNotice::WrongPin, String::new()),
+                    "staff_locked" => (
+                        PanelNotice::StaffLocked,
+                        hub.setup().config.staff.lockout_minutes.to_string(),
+                    ),
                     _ => (PanelNotice::Other, refusal.message),
                 };
                 adapter.set_notice(notice);

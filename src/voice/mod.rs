@@ -178,6 +178,7 @@ mod tests {
             Command::SignIn {
                 window: 1,
                 staff: "1001".into(),
+                proof: crate::queue::StaffProof::NumberOnly,
             },
             Command::CallNext { window: 1 },
             Command::Recall { window: 1 },

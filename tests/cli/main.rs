@@ -318,3 +318,68 @@ fn export_refuses_a_resume_point_past_the_log() {
         assert!(out.stdout.is_empty(), "{past}: nothing exported");
     }
 }
+
+/// Runs `hallq` with `stdin` piped in, as a script would feed it a PIN.
+fn hallq_with_input(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn staff_pins_are_set_listed_unlocked_and_removed_and_a_bad_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hall.db");
+    let db = db.to_str().unwrap();
+    let set = hallq_with_input(&["staff", "set-pin", "--db", db, "1001"], "482913\n");
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let bad = hallq_with_input(&["staff", "set-pin", "--db", db, "1002"], "48a913\n");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("4 to 8 digits"));
+    let bad_number = hallq_with_input(&["staff", "set-pin", "--db", db, "10 02"], "4829\n");
+    assert!(!bad_number.status.success());
+    let list = hallq(&["staff", "list", "--db", db]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.starts_with("1001\t"), "{listed}");
+    assert_eq!(
+        listed.lines().count(),
+        1,
+        "only the good PIN was kept: {listed}"
+    );
+    assert!(listed.contains("ok"), "{listed}");
+    let stored = std::fs::read(dir.path().join("hall.db")).unwrap();
+    assert!(
+        !stored.windows(6).any(|w| w == b"482913"),
+        "the PIN is stored in clear"
+    );
+    assert!(
+        hallq(&["staff", "unlock", "--db", db, "1001"])
+            .status
+            .success()
+    );
+    assert!(
+        hallq(&["staff", "remove", "--db", db, "1001"])
+            .status
+            .success()
+    );
+    let again = hallq(&["staff", "remove", "--db", db, "1001"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("has no PIN"));
+    assert!(hallq(&["staff", "list", "--db", db]).stdout.is_empty());
+}

@@ -120,6 +120,7 @@ impl Hall {
         self.ok(Command::SignIn {
             window,
             staff: format!("S{window}"),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await;
     }

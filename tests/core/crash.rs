@@ -47,6 +47,7 @@ fn crash_child() {
                     Command::SignIn {
                         window: w.number,
                         staff: format!("S{}", w.number),
+                        proof: hallq::queue::StaffProof::NumberOnly,
                     },
                 )
                 .await;

@@ -167,7 +167,8 @@ async fn window_actions_need_signed_in_staff() {
     assert_eq!(
         hall.refused(Command::SignIn {
             window: 3,
-            staff: "".into()
+            staff: "".into(),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await
         .code,
@@ -176,7 +177,8 @@ async fn window_actions_need_signed_in_staff() {
     assert_eq!(
         hall.refused(Command::SignIn {
             window: 3,
-            staff: "12 34".into()
+            staff: "12 34".into(),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await
         .code,
@@ -186,7 +188,8 @@ async fn window_actions_need_signed_in_staff() {
     assert_eq!(
         hall.refused(Command::SignIn {
             window: 3,
-            staff: "77".into()
+            staff: "77".into(),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await
         .code,
@@ -195,7 +198,8 @@ async fn window_actions_need_signed_in_staff() {
     assert_eq!(
         hall.refused(Command::SignIn {
             window: 4,
-            staff: "S3".into()
+            staff: "S3".into(),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await
         .code,

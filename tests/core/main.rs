@@ -13,4 +13,5 @@ mod crash;
 mod lifecycle;
 mod policy;
 mod replay;
+mod staff_sign_in;
 mod store;

@@ -32,6 +32,7 @@ fn random_command(
         5 => Command::SignIn {
             window,
             staff: format!("S{}", rng.random_range(0..12)),
+            proof: hallq::queue::StaffProof::NumberOnly,
         },
         6 => Command::SignOut { window },
         7..=9 => Command::CallNext { window },

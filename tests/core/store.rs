@@ -401,6 +401,7 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
             hallq::queue::Command::SignIn {
                 window: 1,
                 staff: "1001".into(),
+                proof: hallq::queue::StaffProof::NumberOnly,
             },
         ))
         .unwrap();

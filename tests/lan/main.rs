@@ -9,4 +9,5 @@ mod lan_bench;
 mod lan_buttons;
 mod lan_display_page;
 mod lan_pairing;
+mod lan_staff;
 mod lan_terminal;

@@ -24,8 +24,13 @@ pub struct TestHall {
 
 impl TestHall {
     pub async fn start() -> TestHall {
+        TestHall::start_with(config::example()).await
+    }
+
+    /// A hall node of `setup` (the example hall changed as a test needs).
+    pub async fn start_with(setup: config::HallSetup) -> TestHall {
         let dir = tempfile::tempdir().unwrap();
-        let setup = Arc::new(config::example());
+        let setup = Arc::new(setup);
         let clock = Arc::new(ManualClock::new(OPEN_HOUR_MS));
         let (engine, writer) =
             engine::start(setup, &dir.path().join("hall.db"), clock.clone()).unwrap();
@@ -120,6 +125,7 @@ pub async fn sign_in(counter: &HallClient, window: u16) {
         .execute(hallq::queue::Command::SignIn {
             window,
             staff: format!("10{window:02}"),
+            proof: hallq::queue::StaffProof::NumberOnly,
         })
         .await
         .unwrap();

@@ -221,6 +221,7 @@ impl Hall {
             Command::SignIn {
                 window: 1,
                 staff: "1001".into(),
+                proof: hallq::queue::StaffProof::NumberOnly,
             },
         );
         self.wait("the panel to show the signed-in staff", || {
@@ -705,6 +706,50 @@ fn staff_sign_in_with_the_keypad() {
         let panel = hall.panel().global::<PanelAdapter>();
         hall.wait("the signed-in panel", || panel.get_signed_in());
         assert_eq!(panel.get_staff(), "1007");
+        assert_eq!(hall.state().windows[&1].staff.as_deref(), Some("1007"));
+    });
+}
+
+#[test]
+fn where_the_hall_asks_for_a_pin_staff_key_it_in_unseen_after_their_number() {
+    on_ui_thread(|| {
+        let mut setup = hallq::config::example();
+        setup.config.staff.sign_in = hallq::config::SignInBy::Pin;
+        let hall = Hall::with(HallOptions {
+            setup,
+            ..HallOptions::default()
+        });
+        hallq::store::Store::open(&hall._dir.path().join("hall.db"), "650102-ZWFW-01")
+            .unwrap()
+            .into_staff_book()
+            .set_pin("1007", &hallq::identity::StaffPin::new("2468").unwrap(), 0)
+            .unwrap();
+        let panel = hall.panel().global::<PanelAdapter>();
+        let key_in = |keys: &str| {
+            for key in keys.chars() {
+                tap(hall.panel(), &key.to_string());
+            }
+        };
+        key_in("1007");
+        tap(hall.panel(), "下一步");
+        assert!(visible_texts(hall.panel()).contains(&"工号 1007 的密码".to_string()));
+        key_in("1357");
+        let shown = visible_texts(hall.panel());
+        assert!(shown.contains(&"●●●●".to_string()), "{shown:?}");
+        assert!(
+            !shown.iter().any(|t| t.contains("1357")),
+            "the PIN is on screen: {shown:?}"
+        );
+        tap(hall.panel(), "登录");
+        hall.wait("the wrong-PIN notice", || {
+            visible_texts(hall.panel()).contains(&"工号或密码错误。".to_string())
+        });
+        assert!(!panel.get_signed_in());
+        key_in("1007");
+        tap(hall.panel(), "下一步");
+        key_in("2468");
+        tap(hall.panel(), "登录");
+        hall.wait("the signed-in panel", || panel.get_signed_in());
         assert_eq!(hall.state().windows[&1].staff.as_deref(), Some("1007"));
     });
 }

@@ -8,7 +8,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::identity::StaffPin;
 use crate::queue;
+use crate::queue::StaffProof;
 
 /// Tagged by `command`; unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -32,6 +34,11 @@ pub enum Command {
         /// 工号: letters and digits.
         #[schema(pattern = "^[A-Za-z0-9]{1,32}$", min_length = 1, max_length = 32)]
         staff: String,
+        /// The staff member's PIN, where the hall asks for one (`[staff] sign_in = "pin"`). The hall
+        /// node checks it and keeps only the verdict; it is never stored or logged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>, pattern = "^[0-9]{4,8}$")]
+        pin: Option<StaffPin>,
     },
     SignOut {
         #[schema(minimum = 1, maximum = 65535)]
@@ -227,7 +234,13 @@ impl From<Command> for queue::Command {
             Command::CheckIn { citizen } => Q::CheckIn {
                 citizen: citizen.into(),
             },
-            Command::SignIn { window, staff } => Q::SignIn { window, staff },
+            // The PIN is taken out before the command is made (see `lan::api`); a terminal never
+            // vouches for itself.
+            Command::SignIn { window, staff, .. } => Q::SignIn {
+                window,
+                staff,
+                proof: StaffProof::NumberOnly,
+            },
             Command::SignOut { window } => Q::SignOut { window },
             Command::ConfirmClock { window, local } => Q::ConfirmClock { window, local },
             Command::CallNext { window } => Q::CallNext { window },
@@ -321,7 +334,11 @@ impl From<queue::Command> for Command {
             Q::CheckIn { citizen } => Command::CheckIn {
                 citizen: citizen.into(),
             },
-            Q::SignIn { window, staff } => Command::SignIn { window, staff },
+            Q::SignIn { window, staff, .. } => Command::SignIn {
+                window,
+                staff,
+                pin: None,
+            },
             Q::SignOut { window } => Command::SignOut { window },
             Q::ConfirmClock { window, local } => Command::ConfirmClock { window, local },
             Q::CallNext { window } => Command::CallNext { window },
@@ -505,6 +522,7 @@ mod tests {
             Q::SignIn {
                 window: 3,
                 staff: "1003".into(),
+                proof: StaffProof::NumberOnly,
             },
             Q::SignOut { window: 3 },
             Q::ConfirmClock {
@@ -592,6 +610,33 @@ mod tests {
             );
             let received: Command = serde_json::from_value(json).unwrap();
             assert_eq!(queue::Command::from(received), command);
+        }
+    }
+
+    #[test]
+    fn a_sign_in_carries_a_pin_in_its_form_to_the_hall_node_and_no_verdict() {
+        let json = r#"{"command": "sign_in", "window": 3, "staff": "1003", "pin": "482913"}"#;
+        let sent: Command = serde_json::from_str(json).unwrap();
+        assert!(
+            !format!("{sent:?}").contains("482913"),
+            "Debug shows no PIN"
+        );
+        assert!(matches!(&sent, Command::SignIn { pin: Some(_), .. }));
+        assert_eq!(
+            queue::Command::from(sent),
+            queue::Command::SignIn {
+                window: 3,
+                staff: "1003".into(),
+                proof: StaffProof::NumberOnly,
+            },
+            "the domain command has no PIN and vouches for nothing"
+        );
+        for bad in [
+            r#"{"command": "sign_in", "window": 3, "staff": "1003", "pin": "12ab"}"#,
+            r#"{"command": "sign_in", "window": 3, "staff": "1003", "pin": 1234}"#,
+            r#"{"command": "sign_in", "window": 3, "staff": "1003", "proof": "pin"}"#,
+        ] {
+            assert!(serde_json::from_str::<Command>(bad).is_err(), "{bad}");
         }
     }
 }

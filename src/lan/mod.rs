@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod push;
 mod shared;
 pub mod terminal;
+pub mod tls;
 mod web;
 pub mod wire;
 

@@ -75,7 +75,18 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             // Opening the store brings its schema up to date, pairing tables included.
             crate::store::Store::open(&db, &setup.config.hall.id)?;
             let code = Registry::open(&db)?.mint_code(role, minutes)?;
-            println!("{code}");
+            // Over TLS the code carries the certificate part terminals pin; the node started later
+            // serves the same certificate, made here if it does not exist yet.
+            let certificate = match setup.config.lan.tls {
+                true => {
+                    Some(crate::lan::tls::hall_certificate(&setup.config.lan, &db)?.fingerprint())
+                }
+                false => None,
+            };
+            println!(
+                "{}",
+                crate::lan::tls::with_certificate_part(code, certificate.as_ref())
+            );
             Ok(())
         }
         PairCommand::Join {
@@ -97,6 +108,20 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
                 role,
             ))?;
             write_token(&path, client.token())?;
+            let pin_path = crate::lan::tls::pin_path_beside(&path);
+            match client.certificate() {
+                Some(fingerprint) => {
+                    crate::lan::tls::store_pin(&pin_path, &fingerprint)?;
+                    println!(
+                        "the hall node's certificate pinned in {}",
+                        pin_path.display()
+                    );
+                }
+                // A pin of an earlier pairing over TLS must not outlive it.
+                None => {
+                    let _ = std::fs::remove_file(&pin_path);
+                }
+            }
             if let Some(hex) = &paired.id_card_key {
                 let key = crate::identity::HallKey::from_hex(hex)
                     .map_err(|e| anyhow::anyhow!("the hall node sent a bad hall key: {e}"))?;

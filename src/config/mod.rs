@@ -76,7 +76,7 @@ mod terminal_tables {
     #[test]
     fn the_tables_are_read() {
         let text = with(
-            "[lan]\nlisten = \"0.0.0.0:9000\"\nhall_url = \"http://10.0.0.2:9000\"\n\
+            "[lan]\nlisten = \"0.0.0.0:9000\"\nhall_url = \"https://10.0.0.2:9000\"\n\
              [buttons]\nwindow = 3\ncall_next = 17\nrecall = 27\n\
              [voice]\nplayer = [\"paplay\"]\nmax_pending = 5\n",
         );

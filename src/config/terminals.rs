@@ -16,16 +16,26 @@ pub struct LanConfig {
     pub pairing_code_minutes: u32,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// TLS on the hall LAN, with a certificate the hall node makes itself and terminals pin when
+    /// they pair (docs/lan.md). Off only for a closed test network: tokens, the kiosks' hall key and
+    /// citizens' data then cross in the clear.
+    pub tls: bool,
+    /// The hall node's certificate and its private key (PEM); beside the database when not given.
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
 }
 
 impl Default for LanConfig {
     fn default() -> Self {
         LanConfig {
             listen: "0.0.0.0:8470".into(),
-            hall_url: "http://127.0.0.1:8470".into(),
+            hall_url: "https://127.0.0.1:8470".into(),
             token_file: "/var/lib/hallq/device-token".into(),
             pairing_code_minutes: 60,
             max_body_bytes: 16 * 1024,
+            tls: true,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

@@ -425,6 +425,24 @@ fn check_terminals(c: &mut Checker, config: &Config) {
             ),
         );
     }
+    if lan.tls_cert_file.is_some() != lan.tls_key_file.is_some() {
+        c.report(
+            &[key("lan"), key("tls_key_file")],
+            "give both tls_cert_file and tls_key_file, or neither (then both live beside the database)",
+        );
+    }
+    let scheme_wanted = if lan.tls { "https://" } else { "http://" };
+    if (lan.hall_url.starts_with("http://") || lan.hall_url.starts_with("https://"))
+        && !lan.hall_url.starts_with(scheme_wanted)
+    {
+        c.report(
+            &[key("lan"), key("hall_url")],
+            format!(
+                "with tls = {} the hall node is reached at {scheme_wanted}…, not \"{}\"",
+                lan.tls, lan.hall_url
+            ),
+        );
+    }
     if !(1024..=1024 * 1024).contains(&lan.max_body_bytes) {
         c.report(
             &[key("lan"), key("max_body_bytes")],

@@ -9,13 +9,13 @@ use super::auth::{Device, PairingError, Role};
 use super::error::ApiError;
 pub use super::extract::{CommandScope, MAX_TERMINAL_COMMAND_ID, Terminal};
 use super::shared::Hall;
+use super::tls_listener::Peer;
 use super::wire::{self, CommandDone, CommandRequest, PairRequest, PairResponse, RefusedResponse};
 use super::{display, metrics, push, web};
 use crate::engine::EngineError;
 use crate::queue::{Command, HallState};
 use crate::store::{CommandResult, Outcome};
 use axum::body::Bytes;
-use std::net::SocketAddr;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
@@ -77,7 +77,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
 )]
 pub(super) async fn pair(
     State(hall): State<Hall>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
     if hall
@@ -101,7 +101,12 @@ pub(super) async fn pair(
         return Err(invalid(format!("there is no window {window}")));
     }
     let name = name.checked().map_err(invalid)?.to_string();
-    let code = code.to_string();
+    // A browser (the web display) may send the whole code as shown; its certificate part is for the
+    // terminal to check the hall node by, and means nothing here.
+    let code = match super::tls::split_pairing_code(code) {
+        Ok((secret, _)) => secret,
+        Err(_) => code.to_string(),
+    };
     let registry = hall.registry.clone();
     let device = Device { name, role };
     let paired = {

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use super::auth::Role;
+use super::tls::{self, CertificatePin, Fingerprint, install_default_provider, split_pairing_code};
 use super::wire::{
     self, ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest,
     PairResponse, RefusedResponse, TerminalEvent,
@@ -21,6 +22,39 @@ use crate::identity::StaffPin;
 use crate::queue::{Command, Event, StoredEvent, TicketId};
 use crate::retry::Backoff;
 use crate::store::Outcome;
+use rustls::pki_types::CertificateDer;
+
+/// The HTTP client of a terminal: over TLS it trusts only the pinned certificate.
+fn http_client(pin: Option<CertificatePin>) -> reqwest::Client {
+    install_default_provider();
+    let builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true);
+    let builder = match pin {
+        Some(pin) => builder
+            .use_preconfigured_tls(
+                tls::client_config(pin).expect("ring supports the default TLS versions"),
+            )
+            .tls_info(true),
+        None => builder,
+    };
+    builder
+        .build()
+        .expect("an HTTP client with a TLS setup of its own always builds")
+}
+
+/// An error with its causes: reqwest's own text hides why a connection failed (a refused
+/// certificate among them).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
 
 /// One attempt may take this long before the client tries again with the same id.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -80,21 +114,40 @@ pub struct HallClient {
     base: String,
     token: String,
     http: reqwest::Client,
+    /// The hall node's certificate, where the hall LAN runs TLS.
+    certificate: Option<Fingerprint>,
     retry: Retry,
     link: watch::Sender<LinkState>,
 }
 
 impl HallClient {
-    /// A client for a terminal already paired, holding `token`.
+    /// A client for a terminal already paired, holding `token`, over plain HTTP.
     pub fn new(base: impl Into<String>, token: impl Into<String>) -> HallClient {
+        HallClient::with_http(base.into(), token.into(), None, http_client(None))
+    }
+
+    /// A client for a terminal already paired, holding `token`, that talks to the hall node at an
+    /// `https://` address only if it shows the certificate with `fingerprint`.
+    pub fn pinned(
+        base: impl Into<String>,
+        token: impl Into<String>,
+        fingerprint: Fingerprint,
+    ) -> HallClient {
+        let http = http_client(Some(CertificatePin::Full(fingerprint)));
+        HallClient::with_http(base.into(), token.into(), Some(fingerprint), http)
+    }
+
+    fn with_http(
+        base: String,
+        token: String,
+        certificate: Option<Fingerprint>,
+        http: reqwest::Client,
+    ) -> HallClient {
         HallClient {
-            base: base.into().trim_end_matches('/').to_string(),
-            token: token.into(),
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .tcp_nodelay(true)
-                .build()
-                .expect("an HTTP client without TLS always builds"),
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http,
+            certificate,
             retry: Retry::default(),
             link: watch::Sender::new(LinkState::Unknown),
         }
@@ -105,15 +158,33 @@ impl HallClient {
         self
     }
 
-    /// Pairs this terminal with the hall node using a one-time `code`.
+    /// Pairs this terminal with the hall node using a one-time `code`. A code with a certificate part
+    /// pairs over TLS only with the hall node whose certificate it names, and the client returned is
+    /// pinned to that certificate's whole fingerprint ([`HallClient::certificate`]), for the terminal
+    /// to keep.
     pub async fn pair(
         base: impl Into<String>,
         code: &str,
         name: &str,
         role: Role,
     ) -> Result<(HallClient, PairResponse), ClientError> {
-        let unpaired = HallClient::new(base, "");
-        let request = PairRequest::new(code, name, role);
+        let base = base.into();
+        let bad_code = |message: String| {
+            ClientError::Rejected(ApiError {
+                status: 400,
+                code: "bad_pairing_code".into(),
+                message,
+            })
+        };
+        let (secret, pin) = split_pairing_code(code).map_err(|e| bad_code(e.to_string()))?;
+        if pin.is_none() && base.starts_with("https://") {
+            return Err(bad_code(
+                "the hall LAN runs TLS: use the whole pairing code, with its certificate part"
+                    .into(),
+            ));
+        }
+        let unpaired = HallClient::with_http(base, String::new(), None, http_client(pin));
+        let request = PairRequest::new(&secret, name, role);
         let response = unpaired
             .http
             .post(format!("{}/api/v1/pair", unpaired.base))
@@ -121,10 +192,25 @@ impl HallClient {
             .timeout(ATTEMPT_TIMEOUT)
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+        let seen = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(|der| Fingerprint::of(&CertificateDer::from(der.to_vec())));
         let paired: PairResponse = read_json(response).await?;
-        let client = HallClient::new(unpaired.base, paired.token.clone());
+        let client = match seen {
+            Some(fingerprint) => {
+                HallClient::pinned(unpaired.base, paired.token.clone(), fingerprint)
+            }
+            None => HallClient::new(unpaired.base, paired.token.clone()),
+        };
         Ok((client, paired))
+    }
+
+    /// The hall node's certificate this client is pinned to, when the hall LAN runs TLS.
+    pub fn certificate(&self) -> Option<Fingerprint> {
+        self.certificate
     }
 
     pub fn token(&self) -> &str {

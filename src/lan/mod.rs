@@ -25,6 +25,7 @@ pub mod push;
 mod shared;
 pub mod terminal;
 pub mod tls;
+mod tls_listener;
 mod web;
 pub mod wire;
 
@@ -46,18 +47,46 @@ pub use shared::Hall;
 pub struct HallServer {
     pub addr: SocketAddr,
     pub hall: Hall,
+    /// The hall node's certificate, when the LAN runs TLS.
+    pub certificate: Option<tls::Fingerprint>,
     closing: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
+/// Serves `app` on `listener` until `stopped`; pairing counts wrong codes per source address, so
+/// each request knows the address it came from.
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    stopped: impl Future<Output = ()> + Send + 'static,
+) where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    tls_listener::Peer:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let app = app.into_make_service_with_connect_info::<tls_listener::Peer>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await;
+    if let Err(e) = served {
+        tracing::error!("the LAN server stopped: {e}");
+    }
+}
+
 impl HallServer {
-    /// Binds `listen` (port 0 picks a free one) and starts serving.
+    /// Binds `listen` (port 0 picks a free one) and starts serving, over TLS where `[lan] tls` says
+    /// so, with the certificate beside the database unless the config names one.
     pub async fn start(
         engine: EngineHandle,
         listen: SocketAddr,
         lan: &LanConfig,
     ) -> anyhow::Result<HallServer> {
         let registry = Registry::open_with_clock(engine.db_path(), engine.clock().clone())?;
+        let certificate = if lan.tls {
+            Some(tls::hall_certificate(lan, engine.db_path())?)
+        } else {
+            None
+        };
         let (closing, closed) = watch::channel(false);
         let hall = Hall {
             engine,
@@ -70,23 +99,27 @@ impl HallServer {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let app = api::router(hall.clone());
-        let mut stopped = closed;
-        let task = tokio::spawn(async move {
-            // Pairing counts wrong codes per source address.
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|closing| *closing).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("the LAN server stopped: {e}");
+        let stopped = async move {
+            let mut closed = closed;
+            let _ = closed.wait_for(|closing| *closing).await;
+        };
+        let task = match &certificate {
+            Some(certificate) => {
+                let listener = tls_listener::TlsListener::new(
+                    listener,
+                    certificate.server_config()?,
+                    tls_listener::HANDSHAKE_TIMEOUT,
+                )?;
+                tokio::spawn(serve(listener, app, stopped))
             }
-        });
-        tracing::info!(%addr, "LAN API listening");
+            None => tokio::spawn(serve(listener, app, stopped)),
+        };
+        let scheme = if lan.tls { "https" } else { "http" };
+        tracing::info!(%addr, scheme, "LAN API listening");
         Ok(HallServer {
             addr,
             hall,
+            certificate: certificate.map(|c| c.fingerprint()),
             closing,
             task,
         })
@@ -94,18 +127,25 @@ impl HallServer {
 
     /// The base URL terminals on this machine reach the server at.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Mints a one-time pairing code for any role.
     pub fn mint_code(&self, minutes: u32) -> anyhow::Result<String> {
-        Ok(self.hall.registry.mint_code(None, minutes)?)
+        let code = self.hall.registry.mint_code(None, minutes)?;
+        Ok(tls::with_certificate_part(code, self.certificate.as_ref()))
     }
 
     /// The code a hall node shows at start: good for the terminal roles a hall needs to begin, not
     /// for admin (an administrator mints one on the hall node with `hallq pair code --role admin`).
     pub fn mint_startup_code(&self, minutes: u32) -> anyhow::Result<String> {
-        Ok(self.hall.registry.mint_terminal_code(minutes)?)
+        let code = self.hall.registry.mint_terminal_code(minutes)?;
+        Ok(tls::with_certificate_part(code, self.certificate.as_ref()))
     }
 
     /// Stops accepting requests, ends the push streams and lets answers in flight finish.

@@ -140,6 +140,92 @@ impl CertificatePin {
     }
 }
 
+/// A pairing code as staff copy it from the hall node: the one-time secret (10 letters, sent to the
+/// hall node) and, when the hall LAN runs TLS, the certificate part (17 letters, kept on the terminal
+/// to check the hall node by). Dashes, spaces and case do not matter.
+pub fn split_pairing_code(code: &str) -> Result<(String, Option<CertificatePin>), TlsError> {
+    let letters: String = code
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    match letters.len() {
+        SECRET_LETTERS => Ok((letters, None)),
+        n if n == SECRET_LETTERS + PAIRING_LETTERS => {
+            let (secret, part) = letters.split_at(SECRET_LETTERS);
+            Ok((
+                secret.to_string(),
+                Some(CertificatePin::from_pairing_part(part)?),
+            ))
+        }
+        _ => Err(TlsError::BadPairingPart(
+            code.to_string(),
+            "a pairing code has 10 letters and digits, or 27 with the hall node's certificate part",
+        )),
+    }
+}
+
+/// Letters of a pairing code's one-time secret.
+const SECRET_LETTERS: usize = 10;
+
+/// Makes ring the process's TLS provider, for the HTTP clients that build a TLS setup of their own
+/// before any is asked for. Harmless when one is installed already.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Where a paired terminal keeps the hall node's certificate fingerprint: beside its device token.
+pub fn pin_path_beside(token_file: &Path) -> PathBuf {
+    token_file.with_file_name("hall-cert.sha256")
+}
+
+/// Keeps the hall node's fingerprint a terminal saw when it paired (written aside and renamed).
+pub fn store_pin(path: &Path, fingerprint: &Fingerprint) -> Result<(), TlsError> {
+    let aside = path.with_extension("sha256.new");
+    let _ = std::fs::remove_file(&aside);
+    write_private(&aside, format!("{}\n", fingerprint.to_hex()).as_bytes())?;
+    std::fs::rename(&aside, path).map_err(|e| TlsError::File {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
+/// The fingerprint a paired terminal kept.
+pub fn load_pin(path: &Path) -> Result<Fingerprint, TlsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TlsError::File {
+        path: path.to_path_buf(),
+        why: format!("{e}; pair this board again with `hallq pair join`"),
+    })?;
+    Fingerprint::from_hex(&text)
+}
+
+/// The hall node's certificate for `[lan]`: the configured files, or `hall-cert.pem` and
+/// `hall-key.pem` beside the database, made on first use.
+pub fn hall_certificate(
+    lan: &crate::config::LanConfig,
+    db_path: &Path,
+) -> Result<HallCertificate, TlsError> {
+    let beside = |name: &str| db_path.with_file_name(name);
+    let cert = lan
+        .tls_cert_file
+        .as_ref()
+        .map_or_else(|| beside("hall-cert.pem"), PathBuf::from);
+    let key = lan
+        .tls_key_file
+        .as_ref()
+        .map_or_else(|| beside("hall-key.pem"), PathBuf::from);
+    HallCertificate::load_or_create(&cert, &key, &["hallq-hall-node".to_string()])
+}
+
+/// A pairing code as staff are shown it: the one-time secret, then the certificate part when the
+/// hall LAN runs TLS.
+pub fn with_certificate_part(code: String, certificate: Option<&Fingerprint>) -> String {
+    match certificate {
+        Some(fingerprint) => format!("{code}-{}", fingerprint.pairing_part()),
+        None => code,
+    }
+}
+
 /// The hall node's certificate and key.
 pub struct HallCertificate {
     pub cert: CertificateDer<'static>,
@@ -377,6 +463,35 @@ mod tests {
             std::fs::read_to_string(dir.path().join("hall-cert.pem")).unwrap(),
             "not a certificate"
         );
+    }
+
+    #[test]
+    fn a_pairing_code_splits_into_its_secret_and_its_certificate_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let fingerprint = hall_certificate(dir.path()).fingerprint();
+        let code = format!("KX4M-9QTR-B2-{}", fingerprint.pairing_part());
+        let (secret, pin) = split_pairing_code(&code).unwrap();
+        assert_eq!(secret, "KX4M9QTRB2");
+        assert_eq!(
+            pin,
+            Some(CertificatePin::PairingPart(fingerprint.pairing_bits()))
+        );
+        assert_eq!(
+            split_pairing_code("kx4m 9qtr b2").unwrap(),
+            ("KX4M9QTRB2".into(), None)
+        );
+        for bad in [
+            "KX4M-9QTR",
+            "KX4M-9QTR-B2-Q7KM",
+            "KX4M-9QTR-B2-0000-0000-0000-0000-0",
+        ] {
+            assert!(split_pairing_code(bad).is_err(), "{bad}");
+        }
+        let path = pin_path_beside(&dir.path().join("device-token"));
+        store_pin(&path, &fingerprint).unwrap();
+        assert_eq!(load_pin(&path).unwrap(), fingerprint);
+        let missing = load_pin(&dir.path().join("none")).unwrap_err();
+        assert!(missing.to_string().contains("hallq pair join"), "{missing}");
     }
 
     #[test]

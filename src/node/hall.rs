@@ -249,7 +249,18 @@ fn terminal_client(setup: &HallSetup) -> anyhow::Result<HallClient> {
         })?
         .trim()
         .to_string();
-    Ok(HallClient::new(&lan.hall_url, token))
+    if !lan.hall_url.starts_with("https://") {
+        return Ok(HallClient::new(&lan.hall_url, token));
+    }
+    let pin_path = crate::lan::tls::pin_path_beside(std::path::Path::new(&lan.token_file));
+    let fingerprint = crate::lan::tls::load_pin(&pin_path).with_context(|| {
+        format!(
+            "the hall LAN runs TLS but this board has not pinned the hall node's certificate \
+             ({}): pair it again with `hallq pair join`",
+            pin_path.display()
+        )
+    })?;
+    Ok(HallClient::pinned(&lan.hall_url, token, fingerprint))
 }
 
 /// Starts a terminal's buttons, voice and link log. A display board without its wall on screen prints

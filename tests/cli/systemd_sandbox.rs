@@ -242,7 +242,7 @@ fn write_hall_config(dir: &Path, port: u16) -> std::path::PathBuf {
     assert!(example.contains("assume_trusted = false"));
     let mut config = example.replace(hours, "mon-sun = \"00:00-23:59\"");
     config.push_str(&format!(
-        "\n[lan]\nlisten = \"127.0.0.1:{port}\"\nhall_url = \"http://127.0.0.1:{port}\"\n"
+        "\n[lan]\nlisten = \"127.0.0.1:{port}\"\nhall_url = \"https://127.0.0.1:{port}\"\n"
     ));
     let path = dir.join("hall.toml");
     std::fs::write(&path, config).unwrap();
@@ -289,7 +289,7 @@ async fn the_node_issues_tickets_under_the_units_seccomp_filter() {
         "--seconds",
         "60",
     ]);
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("https://127.0.0.1:{port}");
     let started = Instant::now();
     let kiosk = loop {
         match HallClient::pair(url.as_str(), &code, "sandboxed kiosk", Role::Kiosk).await {

@@ -140,7 +140,7 @@ async fn revoking_an_unknown_device_fails_clearly_and_changes_nothing() {
 async fn join_cli(hall: &TestHall, dir: &Path, code: &str, role: &[&str]) -> (bool, String) {
     let config = dir.join("terminal.toml");
     let text = format!(
-        "{}\n[lan]\nhall_url = \"{}\"\ntoken_file = \"{}\"\n",
+        "{}\n[lan]\ntls = false\nhall_url = \"{}\"\ntoken_file = \"{}\"\n",
         hallq::config::EXAMPLE_HALL_TOML,
         hall.url(),
         dir.join("token").display()

@@ -17,7 +17,7 @@ use lan_support::{TestHall, issue_tickets, sign_in};
 fn terminal_config(dir: &Path, hall_url: &str) -> std::path::PathBuf {
     let path = dir.join("terminal.toml");
     let text = format!(
-        "{}\n[lan]\nhall_url = \"{hall_url}\"\ntoken_file = \"{}\"\n\
+        "{}\n[lan]\ntls = false\nhall_url = \"{hall_url}\"\ntoken_file = \"{}\"\n\
          [buttons]\nwindow = 1\ndebounce_ms = 50\n[voice]\nenabled = false\n",
         hallq::config::EXAMPLE_HALL_TOML,
         dir.join("token").display()

@@ -11,3 +11,4 @@ mod lan_display_page;
 mod lan_pairing;
 mod lan_staff;
 mod lan_terminal;
+mod lan_tls;

@@ -19,33 +19,46 @@ pub struct TestHall {
     pub engine: EngineHandle,
     pub server: Option<HallServer>,
     pub clock: Arc<ManualClock>,
+    lan: LanConfig,
     writer: Option<EngineThread>,
 }
 
 impl TestHall {
+    /// The example hall over plain HTTP: what most LAN tests look at is not the encryption.
     pub async fn start() -> TestHall {
         TestHall::start_with(config::example()).await
     }
 
-    /// A hall node of `setup` (the example hall changed as a test needs).
-    pub async fn start_with(setup: config::HallSetup) -> TestHall {
+    /// The example hall with TLS on, its certificate made in the test's folder.
+    pub async fn start_tls() -> TestHall {
+        let mut setup = config::example();
+        setup.config.lan.tls = true;
+        TestHall::start_configured(setup).await
+    }
+
+    /// A hall node of `setup` (the example hall changed as a test needs), over plain HTTP.
+    pub async fn start_with(mut setup: config::HallSetup) -> TestHall {
+        setup.config.lan.tls = false;
+        TestHall::start_configured(setup).await
+    }
+
+    /// A hall node of `setup`, its `[lan]` table as it stands.
+    pub async fn start_configured(setup: config::HallSetup) -> TestHall {
         let dir = tempfile::tempdir().unwrap();
+        let lan = setup.config.lan.clone();
         let setup = Arc::new(setup);
         let clock = Arc::new(ManualClock::new(OPEN_HOUR_MS));
         let (engine, writer) =
             engine::start(setup, &dir.path().join("hall.db"), clock.clone()).unwrap();
-        let server = HallServer::start(
-            engine.clone(),
-            "127.0.0.1:0".parse().unwrap(),
-            &LanConfig::default(),
-        )
-        .await
-        .unwrap();
+        let server = HallServer::start(engine.clone(), "127.0.0.1:0".parse().unwrap(), &lan)
+            .await
+            .unwrap();
         TestHall {
             dir,
             engine,
             server: Some(server),
             clock,
+            lan,
             writer: Some(writer),
         }
     }
@@ -81,7 +94,7 @@ impl TestHall {
 
     /// Puts the hall node back on the LAN at the same address.
     pub async fn plug_in(&mut self, addr: SocketAddr) {
-        let server = HallServer::start(self.engine.clone(), addr, &LanConfig::default())
+        let server = HallServer::start(self.engine.clone(), addr, &self.lan)
             .await
             .unwrap();
         self.server = Some(server);

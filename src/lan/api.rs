@@ -48,6 +48,16 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     let bytes = body.map_err(|rejection| {
+        let timed_out =
+            std::iter::successors(Some(&rejection as &dyn std::error::Error), |e| e.source())
+                .any(|e| e.is::<tower_http::timeout::TimeoutError>());
+        if timed_out {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body did not arrive in time",
+            );
+        }
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "body_too_large"
@@ -69,6 +79,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
         (status = 201, description = "Paired; keep the token, it is not shown again.", body = PairResponse),
         (status = 400, description = "Not JSON.", body = ApiError),
         (status = 403, description = "The code is wrong, used, expired, or minted for another role.", body = ApiError),
+        (status = 408, description = "The body did not arrive within `[lan] request_body_timeout_ms` (`body_timeout`).", body = ApiError),
         (status = 413, description = "The body is over the limit.", body = ApiError),
         (status = 422, description = "Not a pairing request, or a window the hall lacks.", body = ApiError),
         (status = 429, description = "Ten wrong codes from this address in the last minute; pairing pauses for it until the oldest is a minute old.", body = ApiError),
@@ -154,6 +165,7 @@ pub(super) async fn pair(
         (status = 400, description = "Not JSON.", body = ApiError),
         (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
         (status = 403, description = "The terminal's role may not send this command.", body = ApiError),
+        (status = 408, description = "The body did not arrive within `[lan] request_body_timeout_ms` (`body_timeout`).", body = ApiError),
         (status = 409, description = "The engine refused the command (e.g. `queue_empty`, `window_paused`, `recall_limit`), or the command id was used before for another command (`command_id_reused`, without `seq`).", body = wire::Conflict),
         (status = 413, description = "The body is over the limit.", body = ApiError),
         (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`).", body = ApiError),

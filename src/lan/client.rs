@@ -91,6 +91,9 @@ impl HallClient {
             token: token.into(),
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(3))
+                // Below the hall node's default request-head limit (15 s), which closes idle
+                // connections: the client drops one first rather than send on a closing socket.
+                .pool_idle_timeout(Duration::from_secs(10))
                 .tcp_nodelay(true)
                 .build()
                 .expect("an HTTP client without TLS always builds"),

@@ -5,6 +5,7 @@
 //! - [`auth`]: what each role may send, the terminal registry (one-time pairing codes, hashed device
 //!   tokens) and the pause after wrong codes;
 //! - [`push`]: Server-Sent Events, resumable from any sequence;
+//! - [`serve`]: connections and their limits: timeouts, and room kept for paired terminals;
 //! - [`client`]: the terminal side, with retries that keep the command id;
 //! - [`display`]: what a wall shows; [`metrics`]: `/metrics` and `/healthz`;
 //! - [`wire`]: every body that crosses the LAN, apart from the domain's types; [`openapi`]: the API
@@ -22,6 +23,7 @@ mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod serve;
 mod shared;
 pub mod terminal;
 mod web;
@@ -69,20 +71,9 @@ impl HallServer {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let app = api::router(hall.clone());
-        let mut stopped = closed;
-        let task = tokio::spawn(async move {
-            // Pairing counts wrong codes per source address.
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|closing| *closing).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("the LAN server stopped: {e}");
-            }
-        });
-        tracing::info!(%addr, "LAN API listening");
+        let limits = serve::Limits::of(lan, None);
+        let task = tokio::spawn(serve::serve(listener, app, limits, closed));
+        tracing::info!(%addr, max_connections = limits.max_connections, "LAN API listening");
         Ok(HallServer {
             addr,
             hall,

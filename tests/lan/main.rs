@@ -8,5 +8,6 @@ mod lan_api;
 mod lan_bench;
 mod lan_buttons;
 mod lan_display_page;
+mod lan_limits;
 mod lan_pairing;
 mod lan_terminal;

@@ -24,18 +24,19 @@ pub struct TestHall {
 
 impl TestHall {
     pub async fn start() -> TestHall {
+        TestHall::start_with(LanConfig::default()).await
+    }
+
+    /// A hall node whose LAN server runs with `lan`'s limits.
+    pub async fn start_with(lan: LanConfig) -> TestHall {
         let dir = tempfile::tempdir().unwrap();
         let setup = Arc::new(config::example());
         let clock = Arc::new(ManualClock::new(OPEN_HOUR_MS));
         let (engine, writer) =
             engine::start(setup, &dir.path().join("hall.db"), clock.clone()).unwrap();
-        let server = HallServer::start(
-            engine.clone(),
-            "127.0.0.1:0".parse().unwrap(),
-            &LanConfig::default(),
-        )
-        .await
-        .unwrap();
+        let server = HallServer::start(engine.clone(), "127.0.0.1:0".parse().unwrap(), &lan)
+            .await
+            .unwrap();
         TestHall {
             dir,
             engine,

@@ -10,4 +10,5 @@ mod lan_buttons;
 mod lan_display_page;
 mod lan_limits;
 mod lan_pairing;
+mod lan_requests;
 mod lan_terminal;

@@ -111,3 +111,54 @@ async fn a_body_announced_over_the_limit_gets_413_never_100_continue() {
     }
     assert_eq!(hall.last_seq().await, before);
 }
+
+#[tokio::test]
+async fn an_unmasked_id_or_name_is_refused_at_the_wire_and_nothing_is_stored() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let admin = hall.pair(Role::Admin).await;
+    let before = hall.last_seq().await;
+    let hash = "ab".repeat(32);
+    let http = reqwest::Client::new();
+    for (what, id_hash, masked_name) in [
+        ("a plain ID number", "110105194912310021", "张*三"),
+        ("16 hex digits", "feedfacecafebeef", "张*三"),
+        ("a full name", hash.as_str(), "张小三"),
+    ] {
+        let card = serde_json::json!({"id_hash": id_hash, "masked_name": masked_name});
+        let requests = [
+            (
+                kiosk.token(),
+                serde_json::json!({"command": "issue_ticket", "service": "HJ", "citizen": card}),
+            ),
+            (
+                admin.token(),
+                serde_json::json!({"command": "book", "booking": {
+                    "id": "BK1", "service": "CRJ", "day": "2026-11-26", "start": "15:00",
+                    "end": "15:30", "id_hash": id_hash, "masked_name": masked_name}}),
+            ),
+        ];
+        for (token, command) in requests {
+            let response = http
+                .post(format!("{}/api/v1/commands", hall.url()))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"command_id": "p1", "command": command}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 422, "{what}");
+            let error: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error["code"], "invalid_request", "{what}: {error}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.contains("id_hash") || message.contains("masked_name"),
+                "{what}: {message}"
+            );
+            assert!(
+                !message.contains(id_hash) && !message.contains(masked_name),
+                "{what} echoed"
+            );
+        }
+    }
+    assert_eq!(hall.last_seq().await, before);
+}

@@ -215,7 +215,7 @@ pub(super) async fn pair(
         (status = 200, description = "Done.", body = CommandDone),
         (status = 400, description = "Not JSON.", body = ApiError),
         (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
-        (status = 403, description = "The terminal's role may not send this command.", body = ApiError),
+        (status = 403, description = "The terminal's role may not send this command, or a window terminal rates a visit another window served (a kiosk rates none).", body = ApiError),
         (status = 408, description = "The body did not arrive within `[lan] request_body_timeout_ms` (`body_timeout`).", body = ApiError),
         (status = 409, description = "The engine refused the command (e.g. `queue_empty`, `window_paused`, `recall_limit`), or the command id was used before for another command (`command_id_reused`, without `seq`).", body = wire::Conflict),
         (status = 413, description = "The body, or the length it declares, is over the limit (`body_too_large`); a request that expects `100 Continue` gets this instead.", body = ApiError),
@@ -235,6 +235,18 @@ pub(super) async fn execute(
     if let Some(why) = device.role.refuses(&command) {
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
+    }
+    if let Command::Rate { number, .. } = &command
+        && matches!(device.role, Role::Counter { .. })
+    {
+        let state = hall.engine.state().await.map_err(engine_error)?;
+        // An unknown ticket is left to the engine, which names the refusal.
+        if let Some(ticket) = state.ticket_by_number(number)
+            && let Some(why) = device.role.refuses_rating(number, ticket.window)
+        {
+            hall.metrics.count_auth_failure();
+            return Err(ApiError::forbidden(why));
+        }
     }
     let engine_id = scope.engine_id(&request.command_id)?;
     let mut outcome = hall

@@ -66,14 +66,14 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
         &finished.result,
         CommandResult::Done(Reply::Ticket { ticket, .. }) if ticket.state == TicketState::Finished
     ));
-    let rated = kiosk
+    let rated = window1
         .execute(Command::Rate {
             number: "A001".into(),
             rating: RatingInput::Rated {
                 score: 5,
                 reasons: vec!["01".into()],
                 comment: None,
-                channel: RatingChannel::HallTerminal,
+                channel: RatingChannel::WindowTablet,
             },
         })
         .await

@@ -10,5 +10,6 @@ mod lan_buttons;
 mod lan_display_page;
 mod lan_limits;
 mod lan_pairing;
+mod lan_ratings;
 mod lan_requests;
 mod lan_terminal;

@@ -72,7 +72,13 @@ impl HallServer {
         let addr = listener.local_addr()?;
         let app = api::router(hall.clone());
         let limits = serve::Limits::of(lan, None);
-        let task = tokio::spawn(serve::serve(listener, app, limits, closed));
+        let task = tokio::spawn(serve::serve(
+            listener,
+            app,
+            limits,
+            hall.metrics.clone(),
+            closed,
+        ));
         tracing::info!(%addr, max_connections = limits.max_connections, "LAN API listening");
         Ok(HallServer {
             addr,

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use super::counters::LanMetrics;
 use crate::config::LanConfig;
 
 /// Open files the node keeps for itself beside its connections: the database and its WAL, serial
@@ -154,6 +155,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    metrics: Arc<LanMetrics>,
     mut closing: watch::Receiver<bool>,
 ) {
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
@@ -179,9 +181,12 @@ pub async fn serve(
             _ = closed(&mut closing) => break,
         };
         let Some(slot) = connections.admit(&limits) else {
+            metrics.count_closed_for_room();
             tracing::debug!(%peer, "every connection slot is a terminal's; closing a new one");
             continue;
         };
+        let open = metrics.connection_opened();
+        let metrics = metrics.clone();
         let service = {
             let app = app.clone();
             let slot = slot.clone();
@@ -208,6 +213,7 @@ pub async fn serve(
                 _ = connection.as_mut() => {}
                 // Dropping the connection closes its socket.
                 _ = slot.0.closed.notified() => {
+                    metrics.count_closed_for_room();
                     tracing::debug!(%peer, "closed a connection without a token to make room");
                 }
                 _ = closed(&mut closing) => {
@@ -216,6 +222,7 @@ pub async fn serve(
                 }
             }
             connections.release(slot.0.id);
+            drop(open);
         });
     }
     drop(listener);

@@ -186,6 +186,22 @@ async fn strangers_holding_every_slot_do_not_keep_a_terminal_out() {
         open > 0,
         "the newest strangers keep their slots until the head limit"
     );
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", hall.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let closed_for_room: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hallq_lan_connections_closed_for_room_total "))
+        .expect("the counter is on /metrics")
+        .parse()
+        .unwrap();
+    assert!(closed_for_room >= 40 - 12, "{closed_for_room}");
+    assert!(metrics.contains("\nhallq_lan_connections "), "{metrics}");
 }
 
 #[tokio::test]

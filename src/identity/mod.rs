@@ -20,8 +20,9 @@ pub fn is_id_hash(text: &str) -> bool {
     text.len() == ID_HASH_HEX_DIGITS && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// The longest masked name taken.
-pub const MAX_MASKED_NAME_CHARS: usize = 64;
+/// The longest masked name taken: above the longest name a card holds (the foreign resident
+/// card's English name).
+pub const MAX_MASKED_NAME_CHARS: usize = 128;
 
 /// Whether `text` is a name as [`mask_name`] leaves it: masking it again changes nothing (张*三,
 /// Z**** S**), so a full name or an ID number is never taken for a masked one.
@@ -79,7 +80,7 @@ mod tests {
         ] {
             assert!(!super::is_masked_name(not_masked), "{not_masked}");
         }
-        assert!(!super::is_masked_name(&format!("张{}三", "*".repeat(70))));
+        assert!(!super::is_masked_name(&format!("张{}三", "*".repeat(130))));
     }
 
     #[test]

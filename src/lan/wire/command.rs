@@ -142,7 +142,7 @@ pub struct CitizenCard {
     #[serde(deserialize_with = "id_hash")]
     pub id_hash: String,
     /// The name as the kiosk masks it: masking it again changes nothing.
-    #[schema(example = "张*三", max_length = 64)]
+    #[schema(example = "张*三", max_length = 128)]
     #[serde(deserialize_with = "masked_name")]
     pub masked_name: String,
     #[serde(default)]
@@ -205,7 +205,7 @@ pub struct Booking {
     #[serde(deserialize_with = "id_hash")]
     pub id_hash: String,
     /// The name as the kiosk masks it: masking it again changes nothing.
-    #[schema(example = "张*三", max_length = 64)]
+    #[schema(example = "张*三", max_length = 128)]
     #[serde(deserialize_with = "masked_name")]
     pub masked_name: String,
 }

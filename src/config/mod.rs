@@ -114,6 +114,32 @@ mod terminal_tables {
     }
 
     #[test]
+    fn connection_limits_that_leave_terminals_no_room_are_refused() {
+        let text = with(
+            "[lan]\nrequest_head_timeout_ms = 0\nmax_connections = 64\n\
+             connections_kept_for_terminals = 64\n",
+        );
+        let errors = parse(&text, "hall.toml").unwrap_err().to_string();
+        assert!(
+            errors.contains("lan.request_head_timeout_ms: must be between 100 and 600000"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("lan.connections_kept_for_terminals: must be at least 1 and below"),
+            "{errors}"
+        );
+        let fine = with("[lan]\nmax_connections = 64\nconnections_kept_for_terminals = 8\n");
+        assert_eq!(
+            parse(&fine, "hall.toml")
+                .unwrap()
+                .config
+                .lan
+                .max_connections,
+            64
+        );
+    }
+
+    #[test]
     fn an_unknown_key_is_refused() {
         let err = parse(&with("[lan]\nport = 80\n"), "hall.toml")
             .unwrap_err()

@@ -23,6 +23,16 @@ pub struct LanConfig {
     /// The hall node's certificate and its private key (PEM); beside the database when not given.
     pub tls_cert_file: Option<String>,
     pub tls_key_file: Option<String>,
+    /// A request's head must arrive within this; it bounds the wait for the next request on an open
+    /// connection too, so an idle or slow-writing socket is closed after it.
+    pub request_head_timeout_ms: u64,
+    /// A request's body must arrive within this (408 after it).
+    pub request_body_timeout_ms: u64,
+    /// Open connections at most (kept below the process's open-file limit as well).
+    pub max_connections: usize,
+    /// Of `max_connections`, slots that only connections of paired terminals may hold: a stranger
+    /// holding every other slot cannot keep the hall's terminals out.
+    pub connections_kept_for_terminals: usize,
 }
 
 impl Default for LanConfig {
@@ -36,6 +46,10 @@ impl Default for LanConfig {
             tls: true,
             tls_cert_file: None,
             tls_key_file: None,
+            request_head_timeout_ms: 15_000,
+            request_body_timeout_ms: 15_000,
+            max_connections: 512,
+            connections_kept_for_terminals: 64,
         }
     }
 }

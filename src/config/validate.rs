@@ -449,6 +449,28 @@ fn check_terminals(c: &mut Checker, config: &Config) {
             "must be between 1024 and 1048576",
         );
     }
+    for (name, ms) in [
+        ("request_head_timeout_ms", lan.request_head_timeout_ms),
+        ("request_body_timeout_ms", lan.request_body_timeout_ms),
+    ] {
+        if !(100..=600_000).contains(&ms) {
+            c.report(&[key("lan"), key(name)], "must be between 100 and 600000");
+        }
+    }
+    if !(16..=65_536).contains(&lan.max_connections) {
+        c.report(
+            &[key("lan"), key("max_connections")],
+            "must be between 16 and 65536",
+        );
+    }
+    if lan.connections_kept_for_terminals == 0
+        || lan.connections_kept_for_terminals >= lan.max_connections
+    {
+        c.report(
+            &[key("lan"), key("connections_kept_for_terminals")],
+            "must be at least 1 and below max_connections",
+        );
+    }
     let buttons = &config.buttons;
     if let Some(window) = buttons.window
         && !config.windows.iter().any(|w| w.number == window)

@@ -2,24 +2,25 @@
 //! documents it for terminal makers.
 //!
 //! Every request but pairing and the static page carries a device token. The order of checks is fixed
-//! so that nothing reaches the engine unless it passed all of them: token (401), body size (413), JSON
+//! so that nothing reaches the engine unless it passed all of them: declared body size (413, before
+//! anything else, so that no body is asked for), token (401), content type (415), body size (413), JSON
 //! shape (400/422), role (403); only then the engine decides (200, or 409 with its refusal).
 
 use super::auth::{Device, PairingError, Role};
 use super::error::ApiError;
 pub use super::extract::{CommandScope, MAX_TERMINAL_COMMAND_ID, Terminal};
 use super::shared::Hall;
-use super::tls_listener::Peer;
 use super::wire::{self, CommandDone, CommandRequest, PairRequest, PairResponse, RefusedResponse};
 use super::{display, metrics, push, web};
 use crate::engine::EngineError;
 use crate::queue::{Command, HallState};
 use crate::store::{CommandResult, Outcome};
 use axum::body::Bytes;
+use std::net::SocketAddr;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
 
@@ -36,6 +37,10 @@ pub fn router(hall: Hall) -> Router {
         .route("/display", routing::get(web::display_page))
         .fallback(not_found)
         .layer(body_limit)
+        .layer(axum::middleware::from_fn_with_state(
+            hall.max_body_bytes,
+            declared_length_within_limit,
+        ))
         .with_state(hall)
 }
 
@@ -43,11 +48,65 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-/// Parses a JSON body already limited in size, with errors a terminal maker can act on.
+/// Refuses, before any of its body is read (so `Expect: 100-continue` gets no "100 Continue"), a
+/// request whose declared length is over the limit.
+async fn declared_length_within_limit(
+    State(max_body_bytes): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_body_bytes as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is {length} bytes; at most {max_body_bytes} are taken"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// Parses a JSON body already limited in size, with errors a terminal maker can act on. A body that
+/// does not say it is JSON is refused before it is read.
 fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            if content_type.is_empty() {
+                "send the body as JSON with \"Content-Type: application/json\"".to_string()
+            } else {
+                format!(
+                    "the body must be JSON (\"Content-Type: application/json\"), not \"{}\"",
+                    content_type.chars().take(80).collect::<String>()
+                )
+            },
+        ));
+    }
     let bytes = body.map_err(|rejection| {
+        let timed_out =
+            std::iter::successors(Some(&rejection as &dyn std::error::Error), |e| e.source())
+                .any(|e| e.is::<tower_http::timeout::TimeoutError>());
+        if timed_out {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body did not arrive in time",
+            );
+        }
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "body_too_large"
@@ -69,7 +128,9 @@ fn json_body<T: serde::de::DeserializeOwned>(
         (status = 201, description = "Paired; keep the token, it is not shown again.", body = PairResponse),
         (status = 400, description = "Not JSON.", body = ApiError),
         (status = 403, description = "The code is wrong, used, expired, or minted for another role.", body = ApiError),
-        (status = 413, description = "The body is over the limit.", body = ApiError),
+        (status = 408, description = "The body did not arrive within `[lan] request_body_timeout_ms` (`body_timeout`).", body = ApiError),
+        (status = 413, description = "The body, or the length it declares, is over the limit (`body_too_large`); a request that expects `100 Continue` gets this instead.", body = ApiError),
+        (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
         (status = 422, description = "Not a pairing request, or a window the hall lacks.", body = ApiError),
         (status = 429, description = "Ten wrong codes from this address in the last minute; pairing pauses for it until the oldest is a minute old.", body = ApiError),
         (status = 503, description = "The hall node cannot pair now: its database or, for a kiosk, its ID-card key cannot be read. The code is not spent.", body = ApiError),
@@ -77,7 +138,8 @@ fn json_body<T: serde::de::DeserializeOwned>(
 )]
 pub(super) async fn pair(
     State(hall): State<Hall>,
-    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PairResponse>), ApiError> {
     if hall
@@ -90,7 +152,7 @@ pub(super) async fn pair(
             "too many wrong pairing codes: wait a minute",
         ));
     }
-    let request: PairRequest = json_body(body)?;
+    let request: PairRequest = json_body(&headers, body)?;
     let invalid = |message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
     };
@@ -158,9 +220,11 @@ pub(super) async fn pair(
         (status = 200, description = "Done.", body = CommandDone),
         (status = 400, description = "Not JSON.", body = ApiError),
         (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
-        (status = 403, description = "The terminal's role may not send this command.", body = ApiError),
+        (status = 403, description = "The terminal's role may not send this command, or a window terminal rates a visit another window served (a kiosk rates none).", body = ApiError),
+        (status = 408, description = "The body did not arrive within `[lan] request_body_timeout_ms` (`body_timeout`).", body = ApiError),
         (status = 409, description = "The engine refused the command (e.g. `queue_empty`, `window_paused`, `recall_limit`), or the command id was used before for another command (`command_id_reused`, without `seq`).", body = wire::Conflict),
-        (status = 413, description = "The body is over the limit.", body = ApiError),
+        (status = 413, description = "The body, or the length it declares, is over the limit (`body_too_large`); a request that expects `100 Continue` gets this instead.", body = ApiError),
+        (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
         (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`).", body = ApiError),
         (status = 503, description = "The engine cannot answer now; retry with the same id.", body = ApiError),
     )
@@ -168,9 +232,10 @@ pub(super) async fn pair(
 pub(super) async fn execute(
     State(hall): State<Hall>,
     Terminal(device, scope, _): Terminal,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request: CommandRequest = json_body(body)?;
+    let request: CommandRequest = json_body(&headers, body)?;
     let pin = match &request.command {
         wire::Command::SignIn { pin, .. } => pin.clone(),
         _ => None,
@@ -179,6 +244,18 @@ pub(super) async fn execute(
     if let Some(why) = device.role.refuses(&command) {
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
+    }
+    if let Command::Rate { number, .. } = &command
+        && matches!(device.role, Role::Counter { .. })
+    {
+        let state = hall.engine.state().await.map_err(engine_error)?;
+        // An unknown ticket is left to the engine, which names the refusal.
+        if let Some(ticket) = state.ticket_by_number(number)
+            && let Some(why) = device.role.refuses_rating(number, ticket.window)
+        {
+            hall.metrics.count_auth_failure();
+            return Err(ApiError::forbidden(why));
+        }
     }
     let engine_id = scope.engine_id(&request.command_id)?;
     let executed = match command {

@@ -29,6 +29,9 @@ fn http_client(pin: Option<CertificatePin>) -> reqwest::Client {
     install_default_provider();
     let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
+        // Below the hall node's default request-head limit (15 s), which closes idle connections:
+        // the client drops one first rather than send on a closing socket.
+        .pool_idle_timeout(Duration::from_secs(10))
         .tcp_nodelay(true);
     let builder = match pin {
         Some(pin) => builder

@@ -14,6 +14,10 @@ pub struct LanMetrics {
     pub(super) push_streams: AtomicI64,
     /// Push streams that fell behind the live broadcast and were refilled from the store.
     pub(super) push_refills: AtomicU64,
+    /// Open LAN connections.
+    pub(super) connections: AtomicI64,
+    /// Connections closed, or turned away, because every connection slot was taken.
+    pub(super) connections_closed_for_room: AtomicU64,
     /// The last sequence the platform acknowledged, set by the uploader; 0 until it reports.
     pub(super) sync_acked_seq: AtomicU64,
 }
@@ -27,7 +31,26 @@ impl Drop for OpenStream {
     }
 }
 
+/// Holds one open connection in the gauge until dropped.
+pub struct OpenConnection(Arc<LanMetrics>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl LanMetrics {
+    pub fn connection_opened(self: &Arc<Self>) -> OpenConnection {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(self.clone())
+    }
+
+    pub fn count_closed_for_room(&self) {
+        self.connections_closed_for_room
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn count_command(&self, outcome: &Outcome) {
         let counter = match outcome.result {
             CommandResult::Done(_) => &self.commands_done,

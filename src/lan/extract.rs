@@ -102,6 +102,9 @@ impl FromRequestParts<Hall> for Terminal {
         };
         match found {
             Some((device, seen)) => {
+                if let Some(connection) = parts.extensions.get::<super::serve::ConnectionSlot>() {
+                    connection.mark_paired();
+                }
                 // The answer does not wait for the last-seen write.
                 if let Some(seen) = seen {
                     tokio::task::spawn_blocking(move || registry.note_seen(seen));

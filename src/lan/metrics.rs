@@ -22,6 +22,7 @@ use crate::queue::{HallState, TicketState};
 /// hallq_wait_to_call_seconds (summary), hallq_device_faults, hallq_device_fault{device,code},
 /// hallq_event_seq, hallq_sync_lag_events, hallq_lan_commands_total{result},
 /// hallq_lan_auth_failures_total, hallq_lan_push_streams, hallq_lan_push_refills_total,
+/// hallq_lan_connections, hallq_lan_connections_closed_for_room_total,
 /// hallq_lan_paired_terminals.
 #[utoipa::path(
     get,
@@ -244,6 +245,20 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         "counter",
         "Times a push stream fell behind the live events and caught up from the store.",
         m.push_refills.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_connections",
+        "gauge",
+        "Open LAN connections.",
+        m.connections.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "hallq_lan_connections_closed_for_room_total",
+        "counter",
+        "Connections without a device token closed, or new ones turned away, because every slot was taken.",
+        m.connections_closed_for_room.load(Ordering::Relaxed),
     );
     single(
         &mut out,

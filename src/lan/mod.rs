@@ -5,6 +5,7 @@
 //! - [`auth`]: what each role may send, the terminal registry (one-time pairing codes, hashed device
 //!   tokens) and the pause after wrong codes;
 //! - [`push`]: Server-Sent Events, resumable from any sequence;
+//! - [`serve`]: connections and their limits: timeouts, and room kept for paired terminals;
 //! - [`client`]: the terminal side, with retries that keep the command id;
 //! - [`display`]: what a wall shows; [`metrics`]: `/metrics` and `/healthz`;
 //! - [`wire`]: every body that crosses the LAN, apart from the domain's types; [`openapi`]: the API
@@ -22,10 +23,10 @@ mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod serve;
 mod shared;
 pub mod terminal;
 pub mod tls;
-mod tls_listener;
 mod web;
 pub mod wire;
 
@@ -51,26 +52,6 @@ pub struct HallServer {
     pub certificate: Option<tls::Fingerprint>,
     closing: watch::Sender<bool>,
     task: JoinHandle<()>,
-}
-
-/// Serves `app` on `listener` until `stopped`; pairing counts wrong codes per source address, so
-/// each request knows the address it came from.
-async fn serve<L>(
-    listener: L,
-    app: axum::Router,
-    stopped: impl Future<Output = ()> + Send + 'static,
-) where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-    tls_listener::Peer:
-        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let app = app.into_make_service_with_connect_info::<tls_listener::Peer>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped)
-        .await;
-    if let Err(e) = served {
-        tracing::error!("the LAN server stopped: {e}");
-    }
 }
 
 impl HallServer {
@@ -99,23 +80,23 @@ impl HallServer {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let app = api::router(hall.clone());
-        let stopped = async move {
-            let mut closed = closed;
-            let _ = closed.wait_for(|closing| *closing).await;
+        let limits = serve::Limits::of(lan, None);
+        let tls = match &certificate {
+            Some(certificate) => Some(tokio_rustls::TlsAcceptor::from(
+                certificate.server_config()?,
+            )),
+            None => None,
         };
-        let task = match &certificate {
-            Some(certificate) => {
-                let listener = tls_listener::TlsListener::new(
-                    listener,
-                    certificate.server_config()?,
-                    tls_listener::HANDSHAKE_TIMEOUT,
-                )?;
-                tokio::spawn(serve(listener, app, stopped))
-            }
-            None => tokio::spawn(serve(listener, app, stopped)),
-        };
+        let task = tokio::spawn(serve::serve(
+            listener,
+            app,
+            limits,
+            tls,
+            hall.metrics.clone(),
+            closed,
+        ));
         let scheme = if lan.tls { "https" } else { "http" };
-        tracing::info!(%addr, scheme, "LAN API listening");
+        tracing::info!(%addr, scheme, max_connections = limits.max_connections, "LAN API listening");
         Ok(HallServer {
             addr,
             hall,
@@ -123,6 +104,14 @@ impl HallServer {
             closing,
             task,
         })
+    }
+
+    /// Where the watchdog asks this server whether it still answers.
+    pub fn api_address(&self) -> serve::ApiAddress {
+        serve::ApiAddress {
+            addr: self.addr,
+            certificate: self.certificate,
+        }
     }
 
     /// The base URL terminals on this machine reach the server at.

@@ -62,7 +62,7 @@ pub async fn simulate(engine: EngineHandle) {
             let mut rng = rand::rng();
             let service = services[rng.random_range(0..services.len())].clone();
             let citizen = service.requires_id_card.then(|| CitizenCard {
-                id_hash: format!("{:032x}", rng.random::<u128>()),
+                id_hash: format!("{:032x}{:032x}", rng.random::<u128>(), rng.random::<u128>()),
                 masked_name: "张*三".into(),
                 birth_date: chrono::NaiveDate::from_ymd_opt(rng.random_range(1940..2005), 5, 17),
             });

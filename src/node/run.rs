@@ -118,7 +118,10 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
             }
         });
         crate::node::watchdog::notify_ready();
-        tokio::spawn(crate::node::watchdog::keep_alive(engine.clone()));
+        tokio::spawn(crate::node::watchdog::keep_alive(
+            engine.clone(),
+            Some(lan.server.api_address()),
+        ));
         #[cfg(feature = "sim")]
         if demo_hall && simulate_people {
             tokio::spawn(demo::simulate(engine.clone()));

@@ -343,9 +343,16 @@ impl Ctx<'_> {
     }
 
     fn citizen_of(&self, card: &CitizenCard) -> Result<Citizen, Refusal> {
-        if card.id_hash.len() < 16 || !card.id_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Stored events are kept for good: neither value is echoed, and only their masked forms pass.
+        if !crate::identity::is_id_hash(&card.id_hash) {
+            return Err(Refusal::Invalid(format!(
+                "the id hash is not the hall key's digest ({} lower-case hex digits)",
+                crate::identity::ID_HASH_HEX_DIGITS
+            )));
+        }
+        if !crate::identity::is_masked_name(&card.masked_name) {
             return Err(Refusal::Invalid(
-                "the card's id hash is not a hex digest".into(),
+                "the name is not masked as the kiosk masks it (张*三, Z**** S**)".into(),
             ));
         }
         Ok(Citizen {

@@ -109,6 +109,17 @@ fn the_checked_in_syscall_list_is_the_units_filter() {
 }
 
 #[test]
+fn the_unit_leaves_open_files_for_every_lan_connection() {
+    let files: u64 = unit_values("LimitNOFILE")[0].parse().unwrap();
+    let lan = hallq::config::LanConfig::default();
+    let limits = hallq::lan::serve::Limits::of(&lan, Some(files));
+    assert_eq!(
+        limits.max_connections, lan.max_connections,
+        "LimitNOFILE={files} must fit [lan] max_connections and the node's own files"
+    );
+}
+
+#[test]
 fn the_unit_answers_an_unlisted_call_with_an_error_and_keeps_the_clock_protected() {
     assert_eq!(unit_values("SystemCallErrorNumber"), ["EPERM"]);
     assert_eq!(unit_values("ProtectClock"), ["yes"]);

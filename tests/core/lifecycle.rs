@@ -669,3 +669,86 @@ async fn device_faults_become_events_only_on_change() {
         "invalid"
     );
 }
+
+/// What must never be stored for good in the event log: an ID number, a digest shorter than the hall
+/// key's, a name that is not masked.
+fn unmasked_cards() -> Vec<(&'static str, CitizenCard)> {
+    vec![
+        (
+            "a plain ID number",
+            CitizenCard {
+                id_hash: "110105194912310021".into(),
+                ..card(1)
+            },
+        ),
+        (
+            "16 hex digits",
+            CitizenCard {
+                id_hash: "feedfacecafebeef".into(),
+                ..card(1)
+            },
+        ),
+        (
+            "upper-case hex",
+            CitizenCard {
+                id_hash: card(1).id_hash.to_uppercase().replace('0', "A"),
+                ..card(1)
+            },
+        ),
+        (
+            "a full name",
+            CitizenCard {
+                masked_name: "张小三".into(),
+                ..card(1)
+            },
+        ),
+        (
+            "an ID number as the name",
+            CitizenCard {
+                masked_name: "110105194912310021".into(),
+                ..card(1)
+            },
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn an_unmasked_id_or_name_is_refused_and_nothing_is_stored() {
+    let hall = Hall::new();
+    let before = hall.events().len();
+    for (what, bad) in unmasked_cards() {
+        let refused = hall
+            .refused(Command::IssueTicket {
+                service: "HJ".into(),
+                citizen: Some(bad.clone()),
+                by_staff: false,
+            })
+            .await;
+        assert_eq!(refused.code, "invalid", "{what}");
+        assert!(!refused.message.contains(&bad.id_hash), "{what} echoed");
+        assert!(!refused.message.contains(&bad.masked_name), "{what} echoed");
+        let refused = hall
+            .refused(Command::Book {
+                booking: Booking {
+                    id: format!("BK-{what}"),
+                    service: "CRJ".into(),
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+                    start: "15:00".into(),
+                    end: "15:30".into(),
+                    id_hash: bad.id_hash.clone(),
+                    masked_name: bad.masked_name.clone(),
+                },
+            })
+            .await;
+        assert_eq!(refused.code, "invalid", "{what}");
+        assert!(
+            refused.message.contains("digest") || refused.message.contains("not masked"),
+            "{what}: {}",
+            refused.message
+        );
+        assert_eq!(hall.events().len(), before, "{what} was stored");
+    }
+    // The same card, masked and hashed as the kiosk does it, is taken.
+    let ticket = hall.issue_for("HJ", card(1)).await;
+    assert_eq!(ticket.citizen.unwrap().masked_name, "张*三");
+}

@@ -66,14 +66,14 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
         &finished.result,
         CommandResult::Done(Reply::Ticket { ticket, .. }) if ticket.state == TicketState::Finished
     ));
-    let rated = kiosk
+    let rated = window1
         .execute(Command::Rate {
             number: "A001".into(),
             rating: RatingInput::Rated {
                 score: 5,
                 reasons: vec!["01".into()],
                 comment: None,
-                channel: RatingChannel::HallTerminal,
+                channel: RatingChannel::WindowTablet,
             },
         })
         .await
@@ -140,7 +140,7 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
                 day: "2026-11-25".parse().unwrap(),
                 start: "10:00".into(),
                 end: "10:30".into(),
-                id_hash: "00112233445566778899aabbccddeeff".into(),
+                id_hash: "00112233445566778899aabbccddeeff".repeat(2),
                 masked_name: "张*三".into(),
             },
         })
@@ -149,7 +149,7 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
     let checked_in = kiosk
         .execute(Command::CheckIn {
             citizen: CitizenCard {
-                id_hash: "00112233445566778899aabbccddeeff".into(),
+                id_hash: "00112233445566778899aabbccddeeff".repeat(2),
                 masked_name: "张*三".into(),
                 birth_date: None,
             },
@@ -354,7 +354,7 @@ async fn a_display_never_receives_citizen_data() {
         .execute(Command::IssueTicket {
             service: "HJ".into(),
             citizen: Some(CitizenCard {
-                id_hash: "feedfacecafebeef0123456789abcdef".into(),
+                id_hash: "feedfacecafebeef0123456789abcdef".repeat(2),
                 masked_name: "李*四".into(),
                 birth_date: None,
             }),
@@ -384,7 +384,10 @@ async fn a_display_never_receives_citizen_data() {
     loop {
         let e = next_event(&mut admin_sees).await;
         if let Some(citizen) = issued(&e) {
-            assert_eq!(citizen.unwrap().id_hash, "feedfacecafebeef0123456789abcdef");
+            assert_eq!(
+                citizen.unwrap().id_hash,
+                "feedfacecafebeef0123456789abcdef".repeat(2)
+            );
             break;
         }
     }
@@ -889,7 +892,7 @@ async fn what_the_description_allows_the_hall_node_accepts() {
             "c4",
             json!({"command": "book", "booking": {
             "id": "预".repeat(64), "service": "HJ", "day": "2026-11-26", "start": "9:30",
-            "end": "10:00", "id_hash": "feedfacecafebeef", "masked_name": "王*"}}),
+            "end": "10:00", "id_hash": "feedfacecafebeef".repeat(4), "masked_name": "王*"}}),
         ),
     )
     .await;

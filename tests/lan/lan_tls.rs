@@ -116,3 +116,21 @@ async fn a_hall_node_with_a_new_certificate_is_paired_with_again() {
     again.execute(issue("SB")).await.unwrap();
     assert_eq!(hall.engine.state().await.unwrap().tickets.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_never_starts_its_handshake_is_closed_after_the_head_limit() {
+    use tokio::io::AsyncReadExt;
+    let mut setup = hallq::config::example();
+    setup.config.lan.tls = true;
+    setup.config.lan.request_head_timeout_ms = 300;
+    let hall = TestHall::start_configured(setup).await;
+    let mut silent = tokio::net::TcpStream::connect(hall.addr()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut byte)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the socket was left open: {read:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

@@ -42,6 +42,14 @@ impl TestHall {
         TestHall::start_configured(setup).await
     }
 
+    /// The example hall over plain HTTP, its LAN server with `lan`'s limits.
+    pub async fn start_with_lan(mut lan: LanConfig) -> TestHall {
+        lan.tls = false;
+        let mut setup = config::example();
+        setup.config.lan = lan;
+        TestHall::start_configured(setup).await
+    }
+
     /// A hall node of `setup`, its `[lan]` table as it stands.
     pub async fn start_configured(setup: config::HallSetup) -> TestHall {
         let dir = tempfile::tempdir().unwrap();

@@ -257,7 +257,7 @@ fn hash_of(who: &str) -> String {
     let sum = who.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    format!("{sum:016x}{sum:016x}")
+    format!("{sum:016x}{sum:016x}{sum:016x}{sum:016x}")
 }
 
 /// The texts a citizen sees now: every Text element's label.
@@ -269,7 +269,7 @@ fn visible_texts(component: &impl i_slint_backend_testing::ElementRoot) -> Vec<S
         .collect()
 }
 
-/// A card whose keyed hash (32 hex digits, as the reader makes them) is derived from `who`.
+/// A card whose keyed hash (64 hex digits, as the reader makes them) is derived from `who`.
 fn card(who: &str) -> CitizenCard {
     CitizenCard {
         id_hash: hash_of(who),

@@ -62,6 +62,17 @@ impl Role {
         }
     }
 
+    /// Why this role may not rate a visit served at `served_at` (the ticket's window), or `None` when
+    /// it may: a window terminal rates only the visits its own window served.
+    pub fn refuses_rating(self, number: &str, served_at: Option<u16>) -> Option<String> {
+        match self {
+            Role::Counter { window } if served_at != Some(window) => Some(format!(
+                "the terminal of window {window} may rate only visits its window served, not {number}"
+            )),
+            _ => None,
+        }
+    }
+
     /// Why this role may not send `command`, or `None` when it may.
     pub fn refuses(self, command: &Command) -> Option<String> {
         match self {
@@ -72,9 +83,12 @@ impl Role {
                 Command::IssueTicket { by_staff: true, .. } => {
                     Some("a kiosk may not issue a ticket as staff".into())
                 }
+                // A kiosk serves no one: a rating belongs to the window that served the visit.
+                Command::Rate { .. } => {
+                    Some("a kiosk may not rate a visit; the window that served it does".into())
+                }
                 Command::IssueTicket { .. }
                 | Command::CheckIn { .. }
-                | Command::Rate { .. }
                 | Command::RecordPrint { .. }
                 | Command::ReportDevice { .. } => None,
                 other => Some(format!("a kiosk may not send {}", other.name())),
@@ -128,6 +142,26 @@ mod tests {
         assert!(Role::Counter { window: 3 }.refuses(&call(4)).is_some());
         assert!(Role::Counter { window: 3 }.refuses(&issue).is_some());
         assert!(Role::Admin.refuses(&call(4)).is_none());
+        let rate = Command::Rate {
+            number: "A001".into(),
+            rating: crate::queue::RatingInput::Unrated {
+                why: crate::queue::UnratedWhy::Declined,
+            },
+        };
+        assert!(Role::Kiosk.refuses(&rate).is_some());
+        assert!(Role::Counter { window: 3 }.refuses(&rate).is_none());
+    }
+
+    #[test]
+    fn a_window_rates_only_the_visits_it_served() {
+        let window = Role::Counter { window: 2 };
+        assert_eq!(
+            window.refuses_rating("A001", Some(1)).as_deref(),
+            Some("the terminal of window 2 may rate only visits its window served, not A001")
+        );
+        assert!(window.refuses_rating("A001", None).is_some());
+        assert!(window.refuses_rating("A001", Some(2)).is_none());
+        assert!(Role::Admin.refuses_rating("A001", Some(1)).is_none());
     }
 
     #[test]

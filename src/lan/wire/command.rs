@@ -144,10 +144,13 @@ pub struct WindowNumber(pub u16);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenCard {
-    /// Keyed hex hash of the ID number; never the number.
-    #[schema(pattern = "^[0-9A-Fa-f]{16,}$", min_length = 16)]
+    /// The hall key's HMAC-SHA256 of the ID number, 64 lower-case hex digits; never the number.
+    #[schema(pattern = "^[0-9a-f]{64}$", min_length = 64, max_length = 64)]
+    #[serde(deserialize_with = "id_hash")]
     pub id_hash: String,
-    #[schema(example = "张*三")]
+    /// The name as the kiosk masks it: masking it again changes nothing.
+    #[schema(example = "张*三", max_length = 128)]
+    #[serde(deserialize_with = "masked_name")]
     pub masked_name: String,
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
@@ -203,10 +206,38 @@ pub struct Booking {
     pub start: String,
     #[schema(pattern = "^([01]?[0-9]|2[0-3]):[0-5][0-9]$", example = "10:00")]
     pub end: String,
-    /// Keyed hex hash of the citizen's ID number, as a kiosk makes it.
-    #[schema(pattern = "^[0-9A-Fa-f]{16,}$", min_length = 16)]
+    /// The hall key's HMAC-SHA256 of the citizen's ID number, 64 lower-case hex digits, as a kiosk
+    /// makes it.
+    #[schema(pattern = "^[0-9a-f]{64}$", min_length = 64, max_length = 64)]
+    #[serde(deserialize_with = "id_hash")]
     pub id_hash: String,
+    /// The name as the kiosk masks it: masking it again changes nothing.
+    #[schema(example = "张*三", max_length = 128)]
+    #[serde(deserialize_with = "masked_name")]
     pub masked_name: String,
+}
+
+/// Reads an ID hash, refusing anything else before the engine sees it; the value is not echoed.
+fn id_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if !crate::identity::is_id_hash(&text) {
+        return Err(serde::de::Error::custom(format!(
+            "id_hash must be the hall key's digest, {} lower-case hex digits",
+            crate::identity::ID_HASH_HEX_DIGITS
+        )));
+    }
+    Ok(text)
+}
+
+/// Reads a masked name, refusing a name that is not masked; the value is not echoed.
+fn masked_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if !crate::identity::is_masked_name(&text) {
+        return Err(serde::de::Error::custom(
+            "masked_name must be masked as the kiosk masks it (张*三, Z**** S**)",
+        ));
+    }
+    Ok(text)
 }
 
 /// A device's fault as staff see it.
@@ -508,7 +539,7 @@ mod tests {
     fn every_command() -> Vec<queue::Command> {
         use queue::Command as Q;
         let card = queue::CitizenCard {
-            id_hash: "feedfacecafebeef0123456789abcdef".into(),
+            id_hash: "feedfacecafebeef0123456789abcdef".repeat(2),
             masked_name: "李*四".into(),
             birth_date: NaiveDate::from_ymd_opt(1950, 3, 1),
         };
@@ -575,7 +606,7 @@ mod tests {
                     day: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
                     start: "09:30".into(),
                     end: "10:00".into(),
-                    id_hash: "ab".into(),
+                    id_hash: "ab".repeat(32),
                     masked_name: "王*".into(),
                 },
             },

@@ -109,12 +109,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         let mut events = engine.subscribe();
         tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
-                println!(
-                    "{:>6} {:<24} {}",
-                    event.seq,
-                    event.event.kind(),
-                    serde_json::to_string(&event.event).unwrap_or_default()
-                );
+                println!("{}", event_log_line(&event));
             }
         });
         crate::node::watchdog::notify_ready();
@@ -236,4 +231,61 @@ fn stop_requested(
             _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
         }
     })
+}
+
+/// One committed event as the node prints it, where a service's output ends in the journal: in the
+/// form a lobby display receives, so no ID hash and no name reaches a log.
+fn event_log_line(event: &crate::queue::StoredEvent) -> String {
+    use crate::lan::wire::{Audience, TerminalEvent};
+    let shown = TerminalEvent::for_terminals(event, Audience::Lobby);
+    format!(
+        "{:>6} {:<24} {}",
+        event.seq,
+        event.event.kind(),
+        serde_json::to_string(&shown).unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::queue::{Citizen, Event, Recorded, StoredEvent};
+
+    #[test]
+    fn the_printed_events_carry_no_personal_data() {
+        let hash = "ab".repeat(32);
+        let events = crate::queue::event::tests::one_of_each();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::TicketIssued { .. }))
+        );
+        for (seq, mut event) in events.into_iter().enumerate() {
+            if let Event::TicketIssued { citizen, .. } = &mut event {
+                *citizen = Some(Citizen {
+                    id_hash: hash.clone(),
+                    masked_name: "张*三".into(),
+                    senior: false,
+                });
+            }
+            let stored = StoredEvent {
+                seq: seq as u64 + 1,
+                event_id: uuid::Uuid::now_v7(),
+                hall_id: "hall".into(),
+                command_id: None,
+                recorded: Recorded {
+                    wall_ms: 0,
+                    hall_ms: 0,
+                    boot_id: "boot".into(),
+                    mono_ms: 0,
+                    clock_trusted: true,
+                    business_day: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                },
+                event,
+            };
+            let line = super::event_log_line(&stored);
+            assert!(!line.contains(&hash), "{line}");
+            assert!(!line.contains("张*三"), "{line}");
+            assert!(line.contains(stored.event.kind()), "{line}");
+        }
+    }
 }

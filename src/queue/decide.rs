@@ -568,6 +568,7 @@ impl Ctx<'_> {
         Ok(vec![Event::StaffSignedIn {
             window,
             staff: staff.to_string(),
+            with_pin: proof == StaffProof::Pin,
         }])
     }
 

@@ -42,6 +42,9 @@ pub enum Event {
     StaffSignedIn {
         window: u16,
         staff: String,
+        /// The staff member's PIN was checked: the trail shows who proved who they are.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        with_pin: bool,
     },
     StaffSignedOut {
         window: u16,
@@ -197,6 +200,7 @@ pub(crate) mod tests {
             Event::StaffSignedIn {
                 window: 1,
                 staff: "0001".into(),
+                with_pin: true,
             },
             Event::StaffSignedOut { window: 1 },
             Event::ClockConfirmed {

@@ -207,7 +207,7 @@ impl HallState {
                     a.masked_name = None;
                 }
             }
-            Event::StaffSignedIn { window, staff } => {
+            Event::StaffSignedIn { window, staff, .. } => {
                 self.window_mut(*window).staff = Some(staff.clone());
             }
             Event::StaffSignedOut { window } => {

@@ -91,6 +91,9 @@ pub enum EventBody {
     StaffSignedIn {
         window: u16,
         staff: String,
+        /// The staff member's PIN was checked.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        with_pin: bool,
     },
     StaffSignedOut {
         window: u16,
@@ -336,7 +339,15 @@ impl EventBody {
                 appointment,
                 ticket,
             },
-            Event::StaffSignedIn { window, staff } => EventBody::StaffSignedIn { window, staff },
+            Event::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            } => EventBody::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            },
             Event::StaffSignedOut { window } => EventBody::StaffSignedOut { window },
             Event::ClockConfirmed {
                 window,
@@ -510,7 +521,15 @@ impl EventBody {
                 appointment,
                 ticket,
             },
-            EventBody::StaffSignedIn { window, staff } => Event::StaffSignedIn { window, staff },
+            EventBody::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            } => Event::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            },
             EventBody::StaffSignedOut { window } => Event::StaffSignedOut { window },
             EventBody::ClockConfirmed {
                 window,
@@ -855,6 +874,7 @@ mod tests {
             same(Event::StaffSignedIn {
                 window: 3,
                 staff: "1003".into(),
+                with_pin: true,
             }),
             same(Event::StaffSignedOut { window: 3 }),
             same(Event::ClockConfirmed {

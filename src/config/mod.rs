@@ -114,6 +114,32 @@ mod terminal_tables {
     }
 
     #[test]
+    fn the_hall_url_follows_tls_and_certificate_files_come_in_pairs() {
+        let defaults = parse(EXAMPLE_HALL_TOML, "hall.toml").unwrap().config.lan;
+        assert!(defaults.tls, "TLS unless a hall turns it off");
+        assert!(defaults.hall_url.starts_with("https://"));
+        for (table, words) in [
+            (
+                "[lan]\nhall_url = \"http://10.0.0.2:8470\"\n",
+                "with tls = true",
+            ),
+            (
+                "[lan]\ntls = false\nhall_url = \"https://10.0.0.2:8470\"\n",
+                "with tls = false",
+            ),
+            (
+                "[lan]\ntls_cert_file = \"/etc/hallq/cert.pem\"\n",
+                "give both",
+            ),
+        ] {
+            let errors = parse(&with(table), "hall.toml").unwrap_err().to_string();
+            assert!(errors.contains(words), "{table}: {errors}");
+        }
+        let plain = with("[lan]\ntls = false\nhall_url = \"http://10.0.0.2:8470\"\n");
+        assert!(!parse(&plain, "hall.toml").unwrap().config.lan.tls);
+    }
+
+    #[test]
     fn connection_limits_that_leave_terminals_no_room_are_refused() {
         let text = with(
             "[lan]\nrequest_head_timeout_ms = 0\nmax_connections = 64\n\

@@ -269,10 +269,10 @@ pub async fn api_answers(api: ApiAddress, within: Duration) -> Result<(), String
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
+    super::tls::install_default_provider();
     let mut client = reqwest::Client::builder().timeout(within).no_proxy();
     let scheme = match api.certificate {
         Some(fingerprint) => {
-            super::tls::install_default_provider();
             let tls = super::tls::client_config(CertificatePin::Full(fingerprint))
                 .map_err(|e| e.to_string())?;
             client = client.use_preconfigured_tls(tls);

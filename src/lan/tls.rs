@@ -168,8 +168,9 @@ pub fn split_pairing_code(code: &str) -> Result<(String, Option<CertificatePin>)
 /// Letters of a pairing code's one-time secret.
 const SECRET_LETTERS: usize = 10;
 
-/// Makes ring the process's TLS provider, for the HTTP clients that build a TLS setup of their own
-/// before any is asked for. Harmless when one is installed already.
+/// Makes ring the process's TLS provider. An HTTP client builds a TLS setup of its own even for
+/// `http://` addresses, and without a provider installed it cannot: every place that builds one calls
+/// this first (harmless when one is installed already).
 pub fn install_default_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -52,6 +52,8 @@ impl TestHall {
 
     /// A hall node of `setup`, its `[lan]` table as it stands.
     pub async fn start_configured(setup: config::HallSetup) -> TestHall {
+        // The tests' own HTTP clients build a TLS setup too, and need the process's provider.
+        hallq::lan::tls::install_default_provider();
         let dir = tempfile::tempdir().unwrap();
         let lan = setup.config.lan.clone();
         let setup = Arc::new(setup);

@@ -4,4 +4,5 @@
 //! `wire` holds the types the platform receives, built from domain events by a function that leaves
 //! out by type what the platform must not get; `signing` signs and checks requests.
 
+pub mod signing;
 pub mod wire;

@@ -2,7 +2,9 @@
 //! once, in order, signed (docs/platform.md).
 //!
 //! `wire` holds the types the platform receives, built from domain events by a function that leaves
-//! out by type what the platform must not get; `signing` signs and checks requests.
+//! out by type what the platform must not get; `signing` signs and checks requests; `uplink` is the
+//! hall's uploader.
 
 pub mod signing;
+pub mod uplink;
 pub mod wire;

@@ -5,6 +5,7 @@ mod check_config;
 mod export;
 mod hall_args;
 mod pair;
+mod platform;
 mod run;
 
 mod stats;
@@ -43,6 +44,9 @@ pub enum Commands {
     /// Pair terminals with the hall node.
     #[command(subcommand)]
     Pair(pair::PairCommand),
+    /// The platform link: the reference receiver, a hall's secret.
+    #[command(subcommand)]
+    Platform(platform::PlatformCommand),
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
@@ -74,6 +78,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Platform(command) => platform::platform(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "sim")]
         Commands::Sim { device } => {

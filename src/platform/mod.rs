@@ -3,8 +3,9 @@
 //!
 //! `wire` holds the types the platform receives, built from domain events by a function that leaves
 //! out by type what the platform must not get; `signing` signs and checks requests; `uplink` is the
-//! hall's uploader.
+//! hall's uploader; `receiver` is the reference receiver of the platform's side.
 
+pub mod receiver;
 pub mod signing;
 pub mod uplink;
 pub mod wire;

@@ -162,9 +162,9 @@ mod platform_table {
             ),
             (
                 "url = \"https://platform.example\"\nsecret_file = \"k\"\n",
-                "platform.url",
-                base + 2,
-                "no TLS",
+                "platform.ca_file",
+                base + 1,
+                "certificate",
             ),
             (
                 "url = \"ftp://x\"\nsecret_file = \"k\"\n",

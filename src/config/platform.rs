@@ -13,6 +13,9 @@ pub struct PlatformConfig {
     /// The hall's platform secret (mode 0600, at least 32 bytes; `hallq platform new-secret` makes
     /// one). Not the LAN pairing key.
     pub secret_file: String,
+    /// The platform's certificate, or its CA's (PEM): the only ones trusted for https://.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Events per request, 1 to 1000.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -22,8 +25,7 @@ pub struct PlatformConfig {
     /// How far the platform's clock may be from the hall's; only the receiver uses it.
     #[serde(default = "default_max_skew_s")]
     pub max_skew_s: u32,
-    /// Plain HTTP, for the demo and tests on loopback. This hallq has no TLS for the platform link
-    /// yet, so this is required.
+    /// Plain HTTP, for the demo and tests on loopback only.
     #[serde(default)]
     pub insecure_http_for_tests: bool,
 }
@@ -46,6 +48,7 @@ impl PlatformConfig {
         PlatformConfig {
             url: url.into(),
             secret_file: secret_file.into(),
+            ca_file: None,
             batch_size: default_batch_size(),
             timeout_ms: default_timeout_ms(),
             max_skew_s: default_max_skew_s(),
@@ -69,11 +72,14 @@ impl PlatformConfig {
                 problems.push(("url", format!("\"{}\" names no host", self.url)));
             }
         } else if self.url.starts_with("https://") {
-            problems.push((
-                "url",
-                "this hallq has no TLS for the platform link yet; https:// cannot be used"
-                    .to_string(),
-            ));
+            if self.ca_file.as_deref().is_none_or(|f| f.trim().is_empty()) {
+                problems.push((
+                    "ca_file",
+                    "https:// needs the platform's certificate (or its CA's) in a PEM file: \
+                     only it is trusted"
+                        .to_string(),
+                ));
+            }
         } else {
             problems.push((
                 "url",

@@ -11,6 +11,7 @@ use crate::config::PlatformConfig;
 use crate::engine::EngineHandle;
 use crate::platform::receiver::{Receiver, ReceiverSettings};
 use crate::platform::signing::{DEFAULT_MAX_SKEW_S, PlatformSecret};
+use crate::platform::tls::TlsIdentity;
 use crate::platform::uplink::{PLATFORM_BACKOFF, Uplink, UplinkSettings};
 
 /// What runs of the platform link; dropping it stops the uploader.
@@ -27,8 +28,7 @@ pub fn start(engine: &EngineHandle) -> Option<PlatformLink> {
     let setup = engine.setup().clone();
     let config = setup.config.platform.as_ref()?;
     let started = UplinkSettings::from_config(config, &setup.config.hall.id)
-        .map_err(anyhow::Error::from)
-        .and_then(|settings| Ok(Uplink::start(engine, settings)?));
+        .and_then(|settings| Uplink::start(engine, settings));
     match started {
         Ok(uplink) => {
             tracing::info!(url = %config.url, "platform link running");
@@ -45,8 +45,9 @@ pub fn start(engine: &EngineHandle) -> Option<PlatformLink> {
     }
 }
 
-/// The demo hall's link: a reference receiver on loopback with its database and the hall's secret
-/// beside the hall's database, and the uploader sending to it. Each acknowledgement is printed.
+/// The demo hall's link: a reference receiver on loopback, serving HTTPS with a certificate made for
+/// this run, its database and the hall's secret beside the hall's database, and the uploader sending
+/// to it with that certificate pinned. Each acknowledgement is printed.
 pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<PlatformLink> {
     let hall_id = engine.setup().config.hall.id.clone();
     let secret_file = beside.join("hallq-demo-platform.key");
@@ -54,6 +55,7 @@ pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<
         PlatformSecret::create_file(&secret_file)?;
     }
     let secret = PlatformSecret::load(&secret_file)?;
+    let identity = TlsIdentity::self_signed(&["127.0.0.1", "localhost"])?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let receiver = Receiver::start(
         listener,
@@ -62,10 +64,10 @@ pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<
             secrets: HashMap::from([(hall_id.clone(), secret.clone())]),
             max_skew_s: DEFAULT_MAX_SKEW_S,
             clock: Arc::clone(engine.clock()),
+            tls: Some(identity.clone()),
         },
     )?;
-    let mut config = PlatformConfig::new(receiver.url(), secret_file.display().to_string());
-    config.insecure_http_for_tests = true;
+    let config = PlatformConfig::new(receiver.url(), secret_file.display().to_string());
     let uplink = Uplink::start(
         engine,
         UplinkSettings {
@@ -75,6 +77,8 @@ pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<
             batch_size: config.batch_size,
             timeout: Duration::from_millis(config.timeout_ms),
             backoff: PLATFORM_BACKOFF,
+            ca_pem: Some(identity.cert_pem.into_bytes()),
+            allow_plain_http: false,
         },
     )?;
     let _ = crate::ports::PLATFORM_SYNC.set(Arc::clone(uplink.status()));

@@ -2,10 +2,11 @@
 //! once, in order, signed (docs/platform.md).
 //!
 //! `wire` holds the types the platform receives, built from domain events by a function that leaves
-//! out by type what the platform must not get; `signing` signs and checks requests; `uplink` is the
+//! out by type what the platform must not get; `signing` signs and checks requests; `tls` pins the platform's certificate; `uplink` is the
 //! hall's uploader; `receiver` is the reference receiver of the platform's side.
 
 pub mod receiver;
 pub mod signing;
+pub mod tls;
 pub mod uplink;
 pub mod wire;

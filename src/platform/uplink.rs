@@ -16,7 +16,15 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
 use super::signing::{self, PlatformSecret};
+use super::tls;
 use super::wire::{Ack, EVENTS_PATH, PlatformBatch, PlatformError, PlatformEvent};
 use crate::clock::Clock;
 use crate::config::PlatformConfig;
@@ -36,6 +44,9 @@ pub const PLATFORM_BACKOFF: Backoff = Backoff {
 /// The longest `Retry-After` obeyed; a longer one is taken as this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
+/// A longer answer is no acknowledgement: reading stops there and the try counts as failed.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
 /// How often an idle uploader looks at the log even without news from the engine.
 const IDLE_LOOK: Duration = Duration::from_secs(5);
 
@@ -49,6 +60,10 @@ pub struct UplinkSettings {
     pub batch_size: usize,
     pub timeout: Duration,
     pub backoff: Backoff,
+    /// The certificates the platform's must chain to (PEM); https:// needs them.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Whether a plain http:// URL may be used (the demo and tests on loopback).
+    pub allow_plain_http: bool,
 }
 
 impl UplinkSettings {
@@ -56,7 +71,13 @@ impl UplinkSettings {
     pub fn from_config(
         config: &PlatformConfig,
         hall_id: &str,
-    ) -> Result<UplinkSettings, signing::SecretError> {
+    ) -> Result<UplinkSettings, UplinkError> {
+        let ca_pem = match &config.ca_file {
+            Some(file) => {
+                Some(std::fs::read(file).map_err(|e| UplinkError::Tls(format!("{file}: {e}")))?)
+            }
+            None => None,
+        };
         Ok(UplinkSettings {
             url: config.url.clone(),
             hall_id: hall_id.to_string(),
@@ -64,6 +85,8 @@ impl UplinkSettings {
             batch_size: config.batch_size,
             timeout: Duration::from_millis(config.timeout_ms),
             backoff: PLATFORM_BACKOFF,
+            ca_pem,
+            allow_plain_http: config.insecure_http_for_tests,
         })
     }
 }
@@ -74,8 +97,10 @@ pub enum UplinkError {
     Store(#[from] StoreError),
     #[error("the platform URL {url} is not usable: {why}")]
     BadUrl { url: String, why: String },
-    #[error("the platform link's HTTP client did not start: {0}")]
-    Client(String),
+    #[error("the platform link's TLS: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Secret(#[from] signing::SecretError),
 }
 
 /// A running uploader; stops when dropped or with [`Uplink::stop`].
@@ -105,15 +130,37 @@ impl Uplink {
             log: Store::open_reader(db_path)?,
         };
         let endpoint = format!("{}{EVENTS_PATH}", settings.url.trim_end_matches('/'));
-        let endpoint = reqwest::Url::parse(&endpoint).map_err(|e| UplinkError::BadUrl {
+        let bad_url = |why: String| UplinkError::BadUrl {
             url: settings.url.clone(),
-            why: e.to_string(),
-        })?;
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| UplinkError::Client(e.to_string()))?;
+            why,
+        };
+        let endpoint: hyper::Uri = endpoint.parse().map_err(|e| bad_url(format!("{e}")))?;
+        let tls = match (endpoint.scheme_str(), &settings.ca_pem) {
+            (Some("https"), Some(pem)) => {
+                tls::pinned_client_config(pem).map_err(|e| UplinkError::Tls(e.to_string()))?
+            }
+            (Some("https"), None) => {
+                return Err(bad_url(
+                    "https:// needs the platform's certificate (ca_file)".into(),
+                ));
+            }
+            (Some("http"), _) if settings.allow_plain_http => tls::trusting_nothing(),
+            (Some("http"), _) => {
+                return Err(bad_url(
+                    "plain http:// is for the demo and tests only (insecure_http_for_tests)".into(),
+                ));
+            }
+            _ => return Err(bad_url("not an http:// or https:// URL".into())),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new()).build(connector);
         let status = Arc::new(PlatformSync::default());
         let sender = Sender {
             outbox: Arc::new(Mutex::new(outbox)),
@@ -171,8 +218,8 @@ struct Outbox {
 
 struct Sender {
     outbox: Arc<Mutex<Outbox>>,
-    client: reqwest::Client,
-    endpoint: reqwest::Url,
+    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    endpoint: hyper::Uri,
     settings: UplinkSettings,
     clock: Arc<dyn Clock>,
     status: Arc<PlatformSync>,
@@ -279,23 +326,43 @@ impl Sender {
             timestamp_s,
             &body,
         );
-        let mut request = self
-            .client
-            .post(self.endpoint.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
+        let mut request = hyper::Request::post(self.endpoint.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json");
         for (name, value) in signature.headers() {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(transport_failure)?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| Failed::new(PlatformFailure::Connect, format!("{e:?}")))?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| Failed::new(PlatformFailure::Connect, e.to_string()))?
+                .to_bytes();
+            Ok::<_, Failed>((parts, bytes))
+        };
+        let (parts, bytes) = tokio::time::timeout(self.settings.timeout, exchange)
+            .await
+            .map_err(|_| {
+                Failed::new(
+                    PlatformFailure::Timeout,
+                    format!("no whole answer within {:?}", self.settings.timeout),
+                )
+            })??;
+        let status = parts.status;
+        let retry_after = parts
+            .headers
+            .get(hyper::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(transport_failure)?;
         if status.is_success() {
             return serde_json::from_slice::<Ack>(&bytes).map_err(|e| {
                 Failed::new(
@@ -325,15 +392,6 @@ enum Sent {
     Nothing,
     /// The cursor moved forward.
     Acknowledged,
-}
-
-fn transport_failure(e: reqwest::Error) -> Failed {
-    let kind = if e.is_timeout() {
-        PlatformFailure::Timeout
-    } else {
-        PlatformFailure::Connect
-    };
-    Failed::new(kind, e.to_string())
 }
 
 /// Returns at the engine's next commit, or after a while without one.

@@ -8,3 +8,4 @@ mod platform_support;
 mod platform_delivery;
 mod platform_faults;
 mod platform_signatures;
+mod platform_tls;

@@ -74,6 +74,8 @@ pub fn settings(hall: &Hall, url: &str, batch_size: usize, timeout: Duration) ->
             first: Duration::from_millis(40),
             cap: Duration::from_millis(200),
         },
+        ca_pem: None,
+        allow_plain_http: true,
     }
 }
 
@@ -95,6 +97,7 @@ pub fn start_receiver(
             secrets: HashMap::from([(hall_id.to_string(), secret())]),
             max_skew_s: 300,
             clock: clock.clone(),
+            tls: None,
         },
     )
     .unwrap();

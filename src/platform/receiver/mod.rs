@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::signing::{PlatformSecret, Verifier};
+use super::tls::{TlsIdentity, TlsListener};
 use super::wire::{
     Ack, EVENTS_PATH, MAX_BATCH_EVENTS, PLATFORM_EVENT_VERSION, PlatformBatch, PlatformError,
 };
@@ -40,6 +41,8 @@ pub struct ReceiverSettings {
     /// How far a request's timestamp may be from `clock`.
     pub max_skew_s: i64,
     pub clock: Arc<dyn Clock>,
+    /// Serve HTTPS with this certificate; without it, plain HTTP (tests and the loopback only).
+    pub tls: Option<TlsIdentity>,
 }
 
 struct Shared {
@@ -51,6 +54,7 @@ struct Shared {
 /// A running receiver, until [`Receiver::stop`].
 pub struct Receiver {
     pub addr: SocketAddr,
+    tls: bool,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     shared: Arc<Shared>,
@@ -72,18 +76,34 @@ impl Receiver {
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let tls = settings.tls.is_some();
+        let task = match settings.tls {
+            Some(identity) => {
+                let listener = TlsListener::new(listener, &identity)?;
+                tokio::spawn(async move {
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!("the platform receiver stopped: {e}");
+                    }
                 })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("the platform receiver stopped: {e}");
             }
-        });
+            None => tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!("the platform receiver stopped: {e}");
+                }
+            }),
+        };
         Ok(Receiver {
             addr,
+            tls,
             stop: Some(stop),
             task,
             shared,
@@ -92,7 +112,8 @@ impl Receiver {
 
     /// The base URL a hall on this machine posts to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Every event held of `hall_id`: (seq, event id, the event as received).

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod lan;
 pub mod lang;
 pub mod node;
+pub mod platform;
 pub mod ports;
 pub mod queue;
 pub mod retry;

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use tokio::sync::broadcast;
 
@@ -255,6 +255,100 @@ pub struct CardCounters {
 pub static CARD_COUNTERS: CardCounters = CardCounters {
     unreadable: AtomicU64::new(0),
 };
+
+/// Why a try to reach the platform failed, as `/metrics` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformFailure {
+    /// No connection, or it broke before the answer was read.
+    Connect,
+    /// No whole answer within the request's time.
+    Timeout,
+    /// A 5xx other than 503.
+    ServerError,
+    /// 429 or 503: the platform asked the hall to come back later.
+    Throttled,
+    /// A 4xx: the platform refused the batch or its signature, or acknowledged nothing new.
+    Refused,
+    /// A 2xx whose body is not an acknowledgement.
+    MalformedReply,
+    /// The hall's own database could not be read or the cursor not written.
+    Store,
+}
+
+impl PlatformFailure {
+    pub const ALL: [PlatformFailure; 7] = [
+        PlatformFailure::Connect,
+        PlatformFailure::Timeout,
+        PlatformFailure::ServerError,
+        PlatformFailure::Throttled,
+        PlatformFailure::Refused,
+        PlatformFailure::MalformedReply,
+        PlatformFailure::Store,
+    ];
+
+    /// The `kind` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlatformFailure::Connect => "connect",
+            PlatformFailure::Timeout => "timeout",
+            PlatformFailure::ServerError => "server_error",
+            PlatformFailure::Throttled => "throttled",
+            PlatformFailure::Refused => "refused",
+            PlatformFailure::MalformedReply => "malformed_reply",
+            PlatformFailure::Store => "store",
+        }
+    }
+}
+
+/// How far the platform link has come: the uploader writes it, `/metrics` reads it. Neither knows
+/// the other.
+#[derive(Debug, Default)]
+pub struct PlatformSync {
+    /// The last sequence the platform acknowledged.
+    pub acked_seq: AtomicU64,
+    /// The log's last sequence, as the uploader last looked.
+    pub last_seq: AtomicU64,
+    /// When the oldest event not yet acknowledged was recorded (wall ms); 0 when none waits.
+    pub oldest_waiting_ms: AtomicI64,
+    /// Failed tries, by [`PlatformFailure`] in the order of [`PlatformFailure::ALL`].
+    pub failures: [AtomicU64; 7],
+}
+
+impl PlatformSync {
+    pub fn count(&self, failure: PlatformFailure) {
+        let at = PlatformFailure::ALL
+            .iter()
+            .position(|f| *f == failure)
+            .expect("every failure is listed");
+        self.failures[at].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn failures_of(&self, failure: PlatformFailure) -> u64 {
+        let at = PlatformFailure::ALL
+            .iter()
+            .position(|f| *f == failure)
+            .expect("every failure is listed");
+        self.failures[at].load(Ordering::Relaxed)
+    }
+
+    /// Events recorded but not yet acknowledged.
+    pub fn behind_events(&self) -> u64 {
+        self.last_seq
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.acked_seq.load(Ordering::Relaxed))
+    }
+
+    /// How long the oldest unacknowledged event has waited, at `now_ms`.
+    pub fn behind_seconds(&self, now_ms: i64) -> f64 {
+        match self.oldest_waiting_ms.load(Ordering::Relaxed) {
+            0 => 0.0,
+            since => (now_ms - since).max(0) as f64 / 1000.0,
+        }
+    }
+}
+
+/// The platform link of this process, once the node has started one: `/metrics` shows it.
+pub static PLATFORM_SYNC: std::sync::OnceLock<Arc<PlatformSync>> = std::sync::OnceLock::new();
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ use crate::queue::Command;
 use crate::store::{CommandResult, Store, wal_path_of};
 
 /// The example hall, open around the clock and without daily caps, so the bench measures the engine.
-fn bench_setup() -> Arc<HallSetup> {
+pub(super) fn bench_setup() -> Arc<HallSetup> {
     let mut setup = crate::config::example();
     setup.open_around_the_clock();
     for service in &mut setup.config.services {

@@ -1,6 +1,7 @@
 //! `hallq bench`: figures measured on this machine, each section by the part of hallq it measures.
 
 pub mod engine;
+pub mod platform;
 pub mod screens;
 
 /// Latency percentiles of a set of samples, in milliseconds.

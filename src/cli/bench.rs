@@ -11,6 +11,9 @@ pub struct BenchArgs {
     /// Where the benchmark's database files go (a disk like the one the hall runs on).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Measure only these sections (screens, engine, lan, ticket, platform); all by default.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -18,24 +21,47 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
+    const SECTIONS: [&str; 5] = ["screens", "engine", "lan", "ticket", "platform"];
+    if let Some(unknown) = args.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        anyhow::bail!(
+            "no bench section {unknown}; the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let wanted = |section: &str| args.only.is_empty() || args.only.iter().any(|s| s == section);
+    let mut report = serde_json::Map::new();
+    report.insert(
+        "machine".into(),
+        json!({ "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }),
+    );
     // The screens go first, on a thread of their own (Slint's platform is per thread), so the resident
     // memory they report is not inflated by the other sections.
-    let screens = std::thread::spawn(crate::bench::screens::frame_times)
-        .join()
-        .map_err(|_| anyhow::anyhow!("the screen benchmark panicked"))??;
+    if wanted("screens") {
+        let screens = std::thread::spawn(crate::bench::screens::frame_times)
+            .join()
+            .map_err(|_| anyhow::anyhow!("the screen benchmark panicked"))??;
+        report.insert("screens".into(), screens);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
-    let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
-    let lan = runtime.block_on(crate::lan::bench::run())?;
-    let ticket = crate::devices::printer::bench::example_ticket_wire_stats(
-        &crate::devices::printer::bench::example_ticket(),
-    )?;
-    let report = json!({
-        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
-        "engine": engine,
-        "lan": lan,
-        "ticket": ticket,
-        "screens": screens,
-    });
+    if wanted("engine") {
+        let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
+        report.insert("engine".into(), engine);
+    }
+    if wanted("lan") {
+        let lan = runtime.block_on(crate::lan::bench::run())?;
+        report.insert("lan".into(), lan);
+    }
+    if wanted("ticket") {
+        let ticket = crate::devices::printer::bench::example_ticket_wire_stats(
+            &crate::devices::printer::bench::example_ticket(),
+        )?;
+        report.insert("ticket".into(), serde_json::to_value(ticket)?);
+    }
+    if wanted("platform") {
+        let platform = runtime.block_on(crate::bench::platform::run(scratch.path()))?;
+        report.insert("platform".into(), platform);
+    }
+    let report = serde_json::Value::Object(report);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

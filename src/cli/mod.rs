@@ -5,6 +5,7 @@ mod check_config;
 mod export;
 mod hall_args;
 mod pair;
+mod platform;
 mod run;
 mod staff;
 
@@ -47,6 +48,9 @@ pub enum Commands {
     /// Staff PINs for signing in at a window: set, unlock, remove, list.
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// The platform link: the reference receiver, a hall's secret.
+    #[command(subcommand)]
+    Platform(platform::PlatformCommand),
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
@@ -79,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
         Commands::Staff(command) => staff::staff(command).map(|()| ExitCode::SUCCESS),
+        Commands::Platform(command) => platform::platform(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "sim")]
         Commands::Sim { device } => {

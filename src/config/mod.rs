@@ -8,6 +8,7 @@
 pub mod devices;
 mod hours;
 pub mod idcard;
+mod platform;
 pub mod printer;
 mod roles;
 mod screens;
@@ -20,6 +21,7 @@ use std::path::Path;
 
 pub use crate::lang::{Lang, Localized, localized};
 pub use hours::{ClockTime, HoursError, NotAClockTime, OpeningHours, TimeRange};
+pub use platform::{MAX_PLATFORM_BATCH, PlatformConfig};
 pub use roles::{NodeRole, has_role, is_hall_node};
 pub use screens::{Orientation, ScreensConfig};
 pub use setup::{
@@ -171,5 +173,90 @@ mod terminal_tables {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `port`"), "{err}");
+    }
+}
+
+#[cfg(test)]
+/// The `[platform]` table as the whole file is parsed.
+mod platform_table {
+    use super::{EXAMPLE_HALL_TOML, parse};
+
+    #[test]
+    fn without_the_table_the_hall_sends_nothing() {
+        assert_eq!(
+            parse(EXAMPLE_HALL_TOML, "hall.toml")
+                .unwrap()
+                .config
+                .platform,
+            None
+        );
+    }
+
+    #[test]
+    fn the_table_is_read_with_defaults() {
+        let text = format!(
+            "{EXAMPLE_HALL_TOML}\n[platform]\nurl = \"http://127.0.0.1:8480\"\n\
+             secret_file = \"/var/lib/hallq/platform.key\"\ninsecure_http_for_tests = true\n"
+        );
+        let platform = parse(&text, "hall.toml").unwrap().config.platform.unwrap();
+        assert_eq!(platform.batch_size, 500);
+        assert_eq!(platform.timeout_ms, 10_000);
+        assert_eq!(platform.secret_file, "/var/lib/hallq/platform.key");
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_line() {
+        let base = EXAMPLE_HALL_TOML.lines().count() + 1;
+        for (table, location, line, words) in [
+            (
+                "url = \"http://127.0.0.1:8480\"\nsecret_file = \"k\"\n",
+                "platform.url",
+                base + 2,
+                "insecure_http_for_tests",
+            ),
+            (
+                "url = \"https://platform.example\"\nsecret_file = \"k\"\n",
+                "platform.ca_file",
+                base + 1,
+                "certificate",
+            ),
+            (
+                "url = \"ftp://x\"\nsecret_file = \"k\"\n",
+                "platform.url",
+                base + 2,
+                "not a URL",
+            ),
+            (
+                "url = \"http://h\"\nsecret_file = \"k\"\ninsecure_http_for_tests = true\nbatch_size = 0\n",
+                "platform.batch_size",
+                base + 5,
+                "between 1 and 1000",
+            ),
+            (
+                "url = \"http://h\"\nsecret_file = \" \"\ninsecure_http_for_tests = true\ntimeout_ms = 5\n",
+                "platform.timeout_ms",
+                base + 5,
+                "between 100",
+            ),
+        ] {
+            let text = format!("{EXAMPLE_HALL_TOML}\n[platform]\n{table}");
+            let errors = parse(&text, "hall.toml").unwrap_err().to_string();
+            let expected = format!("hall.toml:{line}: {location}: ");
+            assert!(
+                errors
+                    .lines()
+                    .any(|l| l.starts_with(&expected) && l.contains(words)),
+                "{expected} … {words} missing in:\n{errors}"
+            );
+        }
+        let unknown = format!(
+            "{EXAMPLE_HALL_TOML}\n[platform]\nurl = \"http://h\"\nsecret_file = \"k\"\nport = 1\n"
+        );
+        assert!(
+            parse(&unknown, "hall.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `port`")
+        );
     }
 }

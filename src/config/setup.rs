@@ -44,6 +44,9 @@ pub struct Config {
     /// The kiosk's ID-card reader.
     #[serde(default)]
     pub idcard: idcard::IdCardReaderConfig,
+    /// Where the hall's events go upstream; without it they stay in the hall.
+    #[serde(default)]
+    pub platform: Option<super::platform::PlatformConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -382,6 +382,11 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
 
     check_terminals(c, &config);
     check_devices(c, &config);
+    if let Some(platform) = &config.platform {
+        for (field, problem) in platform.problems() {
+            c.report(&[key("platform"), key(field)], problem);
+        }
+    }
 
     Some(HallSetup {
         utc_offset: utc_offset?,

@@ -203,7 +203,11 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         "The last sequence of the event log.",
         state.last_seq,
     );
-    let acked = hall.metrics.sync_acked_seq.load(Ordering::Relaxed);
+    let platform = crate::ports::PLATFORM_SYNC.get();
+    let acked = match platform {
+        Some(sync) => sync.acked_seq.load(Ordering::Relaxed),
+        None => hall.metrics.sync_acked_seq.load(Ordering::Relaxed),
+    };
     single(
         &mut out,
         "hallq_sync_lag_events",
@@ -211,6 +215,9 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         "Events recorded but not yet acknowledged by the platform.",
         state.last_seq.saturating_sub(acked),
     );
+    if let Some(sync) = platform {
+        render_platform(&mut out, sync, state.last_seq, now_ms);
+    }
 
     let m = &hall.metrics;
     family(
@@ -268,6 +275,51 @@ fn render(hall: &Hall, state: &HallState, paired: u64, now_ms: i64) -> String {
         paired,
     );
     out
+}
+
+/// The platform link's progress, when this node runs one.
+fn render_platform(
+    out: &mut String,
+    sync: &crate::ports::PlatformSync,
+    last_seq: u64,
+    now_ms: i64,
+) {
+    let acked = sync.acked_seq.load(Ordering::Relaxed);
+    single(
+        out,
+        "hallq_platform_acked_seq",
+        "gauge",
+        "The last event sequence the platform acknowledged.",
+        acked,
+    );
+    single(
+        out,
+        "hallq_platform_behind_events",
+        "gauge",
+        "Events recorded but not yet acknowledged by the platform.",
+        last_seq.saturating_sub(acked),
+    );
+    single(
+        out,
+        "hallq_platform_behind_seconds",
+        "gauge",
+        "How long the oldest event not yet acknowledged has waited.",
+        format!("{:.3}", sync.behind_seconds(now_ms)),
+    );
+    family(
+        out,
+        "hallq_platform_failures_total",
+        "counter",
+        "Failed tries to send events to the platform, by kind.",
+    );
+    for kind in crate::ports::PlatformFailure::ALL {
+        let _ = writeln!(
+            out,
+            "hallq_platform_failures_total{{kind=\"{}\"}} {}",
+            kind.name(),
+            sync.failures_of(kind)
+        );
+    }
 }
 
 /// Healthy when the engine answers within 2 s.

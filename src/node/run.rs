@@ -89,6 +89,25 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let lan = runtime.block_on(crate::node::hall::start_hall_node(
         &engine, &roles, demo_hall,
     ))?;
+    // The events go up from the log; a link that does not start costs the platform its feed for now,
+    // never the hall.
+    let platform_link = {
+        let _entered = runtime.enter();
+        match crate::node::platform::start(&engine) {
+            Some(link) => Some(link),
+            None if demo_hall && setup.config.platform.is_none() => {
+                let beside = db_path
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .to_path_buf();
+                runtime
+                    .block_on(crate::node::platform::start_demo(&engine, &beside))
+                    .inspect_err(|e| tracing::warn!("demo platform receiver not started: {e:#}"))
+                    .ok()
+            }
+            None => None,
+        }
+    };
     // The demo's simulated printer and ID-card reader run until the node stops.
     #[cfg(feature = "sim")]
     let mut devices = None;
@@ -202,6 +221,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     }
     // No new requests from the LAN; those in flight are answered, push streams end.
     runtime.block_on(lan.server.stop());
+    drop(platform_link);
     // The devices and the runtime's tasks hold engine handles too: the engine thread ends, its last
     // batch written, only once all are gone. A blocking read of standard input (the keyboard's
     // buttons) never ends on its own, so the runtime is not waited for beyond a moment.

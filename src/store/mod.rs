@@ -6,6 +6,7 @@
 
 mod batch;
 mod checkpoint;
+mod cursor;
 mod error;
 mod projection;
 mod schema;
@@ -22,6 +23,7 @@ use crate::queue::{
 use batch::StateMeta;
 pub use batch::{Batch, CommandResult, Outcome};
 pub use checkpoint::Checkpointer;
+pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;

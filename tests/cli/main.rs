@@ -3,6 +3,8 @@
 // The node under the systemd unit's sandbox, and the voice clip packs `hallq voice` makes.
 mod systemd_sandbox;
 mod voice_pack;
+// The platform's reference receiver and its files, made by `hallq platform`.
+mod platform_cli;
 
 use std::process::Command;
 

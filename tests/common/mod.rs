@@ -36,6 +36,8 @@ impl Hall {
     }
 
     pub fn with_setup(setup: HallSetup) -> Hall {
+        // HTTP clients a test builds (reqwest, with rustls) need the process's TLS provider.
+        hallq::lan::tls::install_default_provider();
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(FRIDAY_10AM));
         let setup = Arc::new(setup);

@@ -1,0 +1,106 @@
+//! The `[platform]` table: where the hall's events go upstream. Without it the hall sends nothing.
+
+use serde::{Deserialize, Serialize};
+
+/// The most events one request may carry; the reference receiver takes no more.
+pub const MAX_PLATFORM_BATCH: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// The platform's base URL; batches go to `{url}/v1/events`.
+    pub url: String,
+    /// The hall's platform secret (mode 0600, at least 32 bytes; `hallq platform new-secret` makes
+    /// one). Not the LAN pairing key.
+    pub secret_file: String,
+    /// The platform's certificate, or its CA's (PEM): the only ones trusted for https://.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Events per request, 1 to 1000.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// One request, from connecting to the last byte of the answer.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How far the platform's clock may be from the hall's; only the receiver uses it.
+    #[serde(default = "default_max_skew_s")]
+    pub max_skew_s: u32,
+    /// Plain HTTP, for the demo and tests on loopback only.
+    #[serde(default)]
+    pub insecure_http_for_tests: bool,
+}
+
+fn default_batch_size() -> usize {
+    500
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_max_skew_s() -> u32 {
+    300
+}
+
+impl PlatformConfig {
+    /// A link to `url` with the secret in `secret_file` and every other key at its default.
+    pub fn new(url: impl Into<String>, secret_file: impl Into<String>) -> PlatformConfig {
+        PlatformConfig {
+            url: url.into(),
+            secret_file: secret_file.into(),
+            ca_file: None,
+            batch_size: default_batch_size(),
+            timeout_ms: default_timeout_ms(),
+            max_skew_s: default_max_skew_s(),
+            insecure_http_for_tests: false,
+        }
+    }
+
+    /// Every mistake, as (key, what is wrong).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if let Some(rest) = self.url.strip_prefix("http://") {
+            if !self.insecure_http_for_tests {
+                problems.push((
+                    "url",
+                    "plain http:// would send citizens' data in clear; it is allowed only with \
+                     insecure_http_for_tests = true (demo and tests on loopback)"
+                        .to_string(),
+                ));
+            }
+            if rest.is_empty() || rest.starts_with('/') {
+                problems.push(("url", format!("\"{}\" names no host", self.url)));
+            }
+        } else if self.url.starts_with("https://") {
+            if self.ca_file.as_deref().is_none_or(|f| f.trim().is_empty()) {
+                problems.push((
+                    "ca_file",
+                    "https:// needs the platform's certificate (or its CA's) in a PEM file: \
+                     only it is trusted"
+                        .to_string(),
+                ));
+            }
+        } else {
+            problems.push((
+                "url",
+                format!("\"{}\" is not a URL like http://127.0.0.1:8480", self.url),
+            ));
+        }
+        if self.secret_file.trim().is_empty() {
+            problems.push(("secret_file", "names no file".to_string()));
+        }
+        if !(1..=MAX_PLATFORM_BATCH).contains(&self.batch_size) {
+            problems.push((
+                "batch_size",
+                format!("must be between 1 and {MAX_PLATFORM_BATCH}"),
+            ));
+        }
+        if !(100..=300_000).contains(&self.timeout_ms) {
+            problems.push(("timeout_ms", "must be between 100 and 300000".to_string()));
+        }
+        if !(1..=86_400).contains(&self.max_skew_s) {
+            problems.push(("max_skew_s", "must be between 1 and 86400".to_string()));
+        }
+        problems
+    }
+}

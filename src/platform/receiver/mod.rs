@@ -1,0 +1,256 @@
+//! The reference receiver: the platform's side of the link, small enough to read, run in tests and
+//! the demo, or run as it is for a prefecture with a few halls (docs/platform.md).
+//!
+//! It checks each request's signature, stores the batch's events once per (hall id, sequence) in its
+//! own SQLite file, and acknowledges the highest sequence up to which it holds every event of the
+//! hall, with its own time.
+
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::signing::{PlatformSecret, Verifier};
+use super::tls::{TlsIdentity, TlsListener};
+use super::wire::{
+    Ack, EVENTS_PATH, MAX_BATCH_EVENTS, PLATFORM_EVENT_VERSION, PlatformBatch, PlatformError,
+};
+use crate::clock::Clock;
+use store::{ReceiveError, ReceiverStore};
+
+/// Larger bodies are refused with 413: a full batch of 1000 events is well under a megabyte.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct ReceiverSettings {
+    /// The receiver's own database file.
+    pub db: PathBuf,
+    /// Each hall's secret, by hall id.
+    pub secrets: HashMap<String, PlatformSecret>,
+    /// How far a request's timestamp may be from `clock`.
+    pub max_skew_s: i64,
+    pub clock: Arc<dyn Clock>,
+    /// Serve HTTPS with this certificate; without it, plain HTTP (tests and the loopback only).
+    pub tls: Option<TlsIdentity>,
+}
+
+struct Shared {
+    store: Mutex<ReceiverStore>,
+    verifier: Verifier,
+    clock: Arc<dyn Clock>,
+}
+
+/// A running receiver, until [`Receiver::stop`].
+pub struct Receiver {
+    pub addr: SocketAddr,
+    tls: bool,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl Receiver {
+    /// Opens the database and serves on `listener`.
+    pub fn start(listener: TcpListener, settings: ReceiverSettings) -> anyhow::Result<Receiver> {
+        let store = ReceiverStore::open(&settings.db)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", settings.db.display()))?;
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            verifier: Verifier::new(settings.secrets, settings.max_skew_s),
+            clock: settings.clock,
+        });
+        let addr = listener.local_addr()?;
+        let app = Router::new()
+            .route(EVENTS_PATH, post(receive))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let tls = settings.tls.is_some();
+        let task = match settings.tls {
+            Some(identity) => {
+                let listener = TlsListener::new(listener, &identity)?;
+                tokio::spawn(async move {
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!("the platform receiver stopped: {e}");
+                    }
+                })
+            }
+            None => tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!("the platform receiver stopped: {e}");
+                }
+            }),
+        };
+        Ok(Receiver {
+            addr,
+            tls,
+            stop: Some(stop),
+            task,
+            shared,
+        })
+    }
+
+    /// The base URL a hall on this machine posts to.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Every event held of `hall_id`: (seq, event id, the event as received).
+    pub fn events(&self, hall_id: &str) -> anyhow::Result<Vec<(u64, String, String)>> {
+        Ok(self.shared.store.lock().unwrap().events(hall_id)?)
+    }
+
+    pub fn acked_through(&self, hall_id: &str) -> anyhow::Result<u64> {
+        Ok(self.shared.store.lock().unwrap().acked_through(hall_id)?)
+    }
+
+    /// Stops taking requests; those in flight are answered.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    refuse_with(status, code, message, None)
+}
+
+fn refuse_with(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    acked_through: Option<u64>,
+) -> Response {
+    let body = PlatformError {
+        code: code.to_string(),
+        message: message.into(),
+        acked_through,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn receive(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now_ms = shared.clock.read().wall_ms;
+    let hall_id = match shared.verifier.verify(
+        method.as_str(),
+        uri.path(),
+        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        &body,
+        now_ms,
+    ) {
+        Ok(hall_id) => hall_id,
+        Err(refusal) => {
+            tracing::warn!("platform receiver: refused a request: {refusal}");
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                refusal.code(),
+                refusal.to_string(),
+            );
+        }
+    };
+    let batch: PlatformBatch = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "malformed_batch", e.to_string()),
+    };
+    if let Some(refusal) = check_batch(&hall_id, &batch) {
+        return refusal;
+    }
+    let stored = tokio::task::spawn_blocking(move || {
+        let mut store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.store(&hall_id, &batch.events, now_ms)
+    })
+    .await;
+    match stored {
+        Ok(Ok(acked_through)) => axum::Json(Ack {
+            acked_through,
+            platform_time_ms: now_ms,
+        })
+        .into_response(),
+        Ok(Err(e @ ReceiveError::Gap { acked_through, .. }))
+        | Ok(Err(e @ ReceiveError::SeqConflict { acked_through, .. })) => {
+            let code = match e {
+                ReceiveError::Gap { .. } => "gap",
+                _ => "seq_conflict",
+            };
+            refuse_with(
+                StatusCode::CONFLICT,
+                code,
+                e.to_string(),
+                Some(acked_through),
+            )
+        }
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
+    }
+}
+
+/// What serde cannot check: the batch's size, version, hall and order.
+fn check_batch(hall_id: &str, batch: &PlatformBatch) -> Option<Response> {
+    if batch.events.len() > MAX_BATCH_EVENTS {
+        return Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_batch",
+            format!("a batch holds at most {MAX_BATCH_EVENTS} events"),
+        ));
+    }
+    if let Some(event) = batch.events.iter().find(|e| e.v != PLATFORM_EVENT_VERSION) {
+        return Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_batch",
+            format!(
+                "event {} is of version {}; this receiver reads {PLATFORM_EVENT_VERSION}",
+                event.seq, event.v
+            ),
+        ));
+    }
+    if batch.hall_id != hall_id || batch.events.iter().any(|e| e.hall_id != hall_id) {
+        return Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "hall_mismatch",
+            format!("the request is signed for hall {hall_id}; the batch names another"),
+        ));
+    }
+    let first = batch.events.first().map_or(1, |e| e.seq);
+    let in_order = batch
+        .events
+        .iter()
+        .enumerate()
+        .all(|(i, e)| Some(e.seq) == first.checked_add(i as u64));
+    if first == 0 || !in_order {
+        return Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "not_contiguous",
+            "a batch's events run in sequence order from 1 up, without gaps",
+        ));
+    }
+    None
+}

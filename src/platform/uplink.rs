@@ -1,0 +1,410 @@
+//! The uploader: sends the hall's event log to the platform from the last acknowledged sequence,
+//! oldest first, in signed batches, and moves its cursor only when the platform acknowledges.
+//!
+//! Whatever goes wrong on the way (no connection, a timeout, a 5xx, a 429 or 503, an answer it cannot
+//! read) leaves the cursor where it was; the same events go again after a wait. The platform keeps
+//! each event once per (hall id, sequence), so a batch that arrived but whose acknowledgement was
+//! lost is stored once. Nothing is skipped: the cursor is on disk before it counts, and a restart
+//! starts from it.
+//!
+//! A live event goes up at once: the uploader wakes on the engine's broadcast of each commit.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::signing::{self, PlatformSecret};
+use super::tls;
+use super::wire::{Ack, EVENTS_PATH, PlatformBatch, PlatformError, PlatformEvent};
+use crate::clock::Clock;
+use crate::config::PlatformConfig;
+use crate::engine::EngineHandle;
+use crate::ports::{PlatformFailure, PlatformSync};
+use crate::queue::StoredEvent;
+use crate::retry::{Backoff, Delays};
+use crate::store::{PlatformCursor, Store, StoreError};
+
+/// The waits between failed tries: short at first, at most half a minute, so the platform's return
+/// is noticed soon but a platform in trouble is not hammered by every hall at once.
+pub const PLATFORM_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(200),
+    cap: Duration::from_secs(30),
+};
+
+/// The longest `Retry-After` obeyed; a longer one is taken as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// A longer answer is no acknowledgement: reading stops there and the try counts as failed.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// How often an idle uploader looks at the log even without news from the engine.
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+
+/// What the uploader needs to know.
+#[derive(Debug, Clone)]
+pub struct UplinkSettings {
+    /// The platform's base URL.
+    pub url: String,
+    pub hall_id: String,
+    pub secret: PlatformSecret,
+    pub batch_size: usize,
+    pub timeout: Duration,
+    pub backoff: Backoff,
+    /// The certificates the platform's must chain to (PEM); https:// needs them.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Whether a plain http:// URL may be used (the demo and tests on loopback).
+    pub allow_plain_http: bool,
+}
+
+impl UplinkSettings {
+    /// The settings of the hall's `[platform]` table, its secret read from its file.
+    pub fn from_config(
+        config: &PlatformConfig,
+        hall_id: &str,
+    ) -> Result<UplinkSettings, UplinkError> {
+        let ca_pem = match &config.ca_file {
+            Some(file) => {
+                Some(std::fs::read(file).map_err(|e| UplinkError::Tls(format!("{file}: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(UplinkSettings {
+            url: config.url.clone(),
+            hall_id: hall_id.to_string(),
+            secret: PlatformSecret::load(std::path::Path::new(&config.secret_file))?,
+            batch_size: config.batch_size,
+            timeout: Duration::from_millis(config.timeout_ms),
+            backoff: PLATFORM_BACKOFF,
+            ca_pem,
+            allow_plain_http: config.insecure_http_for_tests,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UplinkError {
+    #[error("the platform link cannot read the hall's database: {0}")]
+    Store(#[from] StoreError),
+    #[error("the platform URL {url} is not usable: {why}")]
+    BadUrl { url: String, why: String },
+    #[error("the platform link's TLS: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Secret(#[from] signing::SecretError),
+}
+
+/// A running uploader; stops when dropped or with [`Uplink::stop`].
+pub struct Uplink {
+    task: JoinHandle<()>,
+    status: Arc<PlatformSync>,
+}
+
+impl Uplink {
+    /// Starts sending the log of `engine`'s hall. Must be called inside a tokio runtime.
+    pub fn start(engine: &EngineHandle, settings: UplinkSettings) -> Result<Uplink, UplinkError> {
+        // Subscribed before the first read, so no commit falls between the two unnoticed.
+        let news = engine.subscribe();
+        Uplink::start_with(engine.db_path(), news, Arc::clone(engine.clock()), settings)
+    }
+
+    /// [`Uplink::start`] from its parts: the database, the news of commits, and the clock that
+    /// dates the signatures.
+    pub fn start_with(
+        db_path: &std::path::Path,
+        news: broadcast::Receiver<Arc<StoredEvent>>,
+        clock: Arc<dyn Clock>,
+        settings: UplinkSettings,
+    ) -> Result<Uplink, UplinkError> {
+        let outbox = Outbox {
+            cursor: PlatformCursor::open(db_path)?,
+            log: Store::open_reader(db_path)?,
+        };
+        let endpoint = format!("{}{EVENTS_PATH}", settings.url.trim_end_matches('/'));
+        let bad_url = |why: String| UplinkError::BadUrl {
+            url: settings.url.clone(),
+            why,
+        };
+        let endpoint: hyper::Uri = endpoint.parse().map_err(|e| bad_url(format!("{e}")))?;
+        let tls = match (endpoint.scheme_str(), &settings.ca_pem) {
+            (Some("https"), Some(pem)) => {
+                tls::pinned_client_config(pem).map_err(|e| UplinkError::Tls(e.to_string()))?
+            }
+            (Some("https"), None) => {
+                return Err(bad_url(
+                    "https:// needs the platform's certificate (ca_file)".into(),
+                ));
+            }
+            (Some("http"), _) if settings.allow_plain_http => tls::trusting_nothing(),
+            (Some("http"), _) => {
+                return Err(bad_url(
+                    "plain http:// is for the demo and tests only (insecure_http_for_tests)".into(),
+                ));
+            }
+            _ => return Err(bad_url("not an http:// or https:// URL".into())),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new()).build(connector);
+        let status = Arc::new(PlatformSync::default());
+        let sender = Sender {
+            outbox: Arc::new(Mutex::new(outbox)),
+            client,
+            endpoint,
+            settings,
+            clock,
+            status: Arc::clone(&status),
+        };
+        let task = tokio::spawn(sender.run(news));
+        Ok(Uplink { task, status })
+    }
+
+    /// How far the link has come.
+    pub fn status(&self) -> &Arc<PlatformSync> {
+        &self.status
+    }
+
+    /// Stops at once; a batch in flight is sent again by the next start.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Uplink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A failed try, and how long the platform asked the hall to wait, if it did.
+#[derive(Debug)]
+struct Failed {
+    kind: PlatformFailure,
+    retry_after: Option<Duration>,
+    why: String,
+}
+
+impl Failed {
+    fn new(kind: PlatformFailure, why: impl Into<String>) -> Failed {
+        Failed {
+            kind,
+            retry_after: None,
+            why: why.into(),
+        }
+    }
+}
+
+/// The uploader's two connections: its cursor, and the log it reads.
+struct Outbox {
+    cursor: PlatformCursor,
+    log: Store,
+}
+
+struct Sender {
+    outbox: Arc<Mutex<Outbox>>,
+    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    endpoint: hyper::Uri,
+    settings: UplinkSettings,
+    clock: Arc<dyn Clock>,
+    status: Arc<PlatformSync>,
+}
+
+impl Sender {
+    async fn run(self, mut news: broadcast::Receiver<Arc<StoredEvent>>) {
+        let mut delays: Option<Delays> = None;
+        loop {
+            match self.send_next().await {
+                Ok(Sent::Nothing) => {
+                    delays = None;
+                    wait_for_news(&mut news).await;
+                }
+                Ok(Sent::Acknowledged) => delays = None,
+                Err(failed) => {
+                    self.status.count(failed.kind);
+                    let backoff = delays
+                        .get_or_insert_with(|| self.settings.backoff.delays())
+                        .next_delay();
+                    let wait = failed
+                        .retry_after
+                        .map_or(backoff, |asked| asked.min(MAX_RETRY_AFTER));
+                    tracing::warn!(
+                        kind = failed.kind.name(),
+                        wait_ms = wait.as_millis() as u64,
+                        "platform link: {}",
+                        failed.why
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Runs `read` on the uploader's connection, off the runtime's threads.
+    async fn with_outbox<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Outbox) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Failed> {
+        let outbox = Arc::clone(&self.outbox);
+        tokio::task::spawn_blocking(move || {
+            let outbox = outbox.lock().unwrap_or_else(|p| p.into_inner());
+            read(&outbox)
+        })
+        .await
+        .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?
+        .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))
+    }
+
+    /// Sends the oldest unacknowledged batch, if any, and moves the cursor by the answer.
+    async fn send_next(&self) -> Result<Sent, Failed> {
+        let batch_size = self.settings.batch_size;
+        let (cursor, batch, last_seq) = self
+            .with_outbox(move |outbox| {
+                let cursor = outbox.cursor.acked_through()?;
+                let batch = outbox.log.events_after(cursor, batch_size)?;
+                Ok((cursor, batch, outbox.log.last_seq()?))
+            })
+            .await?;
+        self.status.acked_seq.store(cursor, Ordering::Relaxed);
+        self.status.last_seq.store(last_seq, Ordering::Relaxed);
+        self.status.oldest_waiting_ms.store(
+            batch.first().map_or(0, |e| e.recorded.wall_ms.max(1)),
+            Ordering::Relaxed,
+        );
+        let Some(last) = batch.last() else {
+            return Ok(Sent::Nothing);
+        };
+        let sent_through = last.seq;
+        let body = serde_json::to_vec(&PlatformBatch {
+            hall_id: self.settings.hall_id.clone(),
+            events: batch.iter().map(PlatformEvent::for_platform).collect(),
+        })
+        .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
+        let ack = self.post(body).await?;
+        // An acknowledgement past what was sent is the platform holding events from an earlier
+        // send: the cursor goes only as far as this batch, and the next one starts after it.
+        let target = ack.acked_through.min(sent_through);
+        if target <= cursor {
+            return Err(Failed::new(
+                PlatformFailure::Refused,
+                format!(
+                    "the platform acknowledged through {} for a batch of {}..={sent_through}",
+                    ack.acked_through,
+                    cursor + 1
+                ),
+            ));
+        }
+        let now = self
+            .with_outbox(move |outbox| outbox.cursor.acknowledge(target))
+            .await?;
+        self.status.acked_seq.store(now, Ordering::Relaxed);
+        Ok(Sent::Acknowledged)
+    }
+
+    async fn post(&self, body: Vec<u8>) -> Result<Ack, Failed> {
+        let timestamp_s = self.clock.read().wall_ms.div_euclid(1000);
+        let signature = signing::sign(
+            &self.settings.secret,
+            "POST",
+            self.endpoint.path(),
+            &self.settings.hall_id,
+            timestamp_s,
+            &body,
+        );
+        let mut request = hyper::Request::post(self.endpoint.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        for (name, value) in signature.headers() {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| Failed::new(PlatformFailure::Connect, format!("{e:?}")))?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| Failed::new(PlatformFailure::Connect, e.to_string()))?
+                .to_bytes();
+            Ok::<_, Failed>((parts, bytes))
+        };
+        let (parts, bytes) = tokio::time::timeout(self.settings.timeout, exchange)
+            .await
+            .map_err(|_| {
+                Failed::new(
+                    PlatformFailure::Timeout,
+                    format!("no whole answer within {:?}", self.settings.timeout),
+                )
+            })??;
+        let status = parts.status;
+        let retry_after = parts
+            .headers
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        if status.is_success() {
+            return serde_json::from_slice::<Ack>(&bytes).map_err(|e| {
+                Failed::new(
+                    PlatformFailure::MalformedReply,
+                    format!("{status} without an acknowledgement: {e}"),
+                )
+            });
+        }
+        let said = serde_json::from_slice::<PlatformError>(&bytes)
+            .map(|e| format!("{}: {}", e.code, e.message))
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+        let kind = match status.as_u16() {
+            429 | 503 => PlatformFailure::Throttled,
+            500..=599 => PlatformFailure::ServerError,
+            _ => PlatformFailure::Refused,
+        };
+        Err(Failed {
+            kind,
+            retry_after: retry_after.filter(|_| kind == PlatformFailure::Throttled),
+            why: format!("{status}: {said}"),
+        })
+    }
+}
+
+enum Sent {
+    /// Nothing waited.
+    Nothing,
+    /// The cursor moved forward.
+    Acknowledged,
+}
+
+/// Returns at the engine's next commit, or after a while without one.
+async fn wait_for_news(news: &mut broadcast::Receiver<Arc<StoredEvent>>) {
+    tokio::select! {
+        received = news.recv() => {
+            if let Err(broadcast::error::RecvError::Closed) = received {
+                // The engine is gone: what it committed is still to be sent, at the idle pace.
+                tokio::time::sleep(IDLE_LOOK).await;
+            }
+            // The commits that came together are one wake.
+            while news.try_recv().is_ok() {}
+        }
+        _ = tokio::time::sleep(IDLE_LOOK) => {}
+    }
+}

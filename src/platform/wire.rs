@@ -1,0 +1,677 @@
+//! The event log as the platform receives it.
+//!
+//! A [`PlatformEvent`] is built from the stored event by [`PlatformEvent::for_platform`], which names
+//! every field of every domain event: a field added to a domain event does not compile until someone
+//! decides whether the platform gets it. Of a citizen the platform gets the keyed ID hash and the
+//! masked name (张*三), because its types have a place for nothing else: not the age band behind the
+//! senior flag, not a ticket's status-link token (a secret of the citizen's phone), not the command
+//! ids terminals chose.
+//!
+//! The protocol around these types (batches, acknowledgements, signatures, error codes) is described
+//! in `docs/platform.md`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::queue::{self, Event, StoredEvent};
+
+/// The shape of [`PlatformEvent`], sent in each as `v`. It changes when a field changes meaning or
+/// goes away; a new optional field does not change it.
+pub const PLATFORM_EVENT_VERSION: u32 = 1;
+
+/// Where the hall posts its batches, relative to the platform's base URL.
+pub const EVENTS_PATH: &str = "/v1/events";
+
+/// The most events the reference receiver takes in one batch.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+
+/// One event of the hall's log as the platform receives it. The platform keeps it once per
+/// `(hall_id, seq)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformEvent {
+    /// The shape of this message; 1 today.
+    pub v: u32,
+    pub hall_id: String,
+    /// Per hall, gap-free, from 1.
+    pub seq: u64,
+    pub event_id: uuid::Uuid,
+    /// The wall clock when the hall recorded it, ms since the Unix epoch.
+    pub wall_ms: i64,
+    /// The hall's time, which its queue rules used (equal to `wall_ms` unless the wall clock jumped).
+    pub hall_ms: i64,
+    /// Whether the hall's clock was vouched for (time-synchronised or confirmed by staff).
+    pub clock_trusted: bool,
+    pub business_day: NaiveDate,
+    /// What happened: `kind` names it, `data` holds its fields.
+    #[serde(flatten)]
+    pub body: PlatformBody,
+}
+
+/// What happened, as `"kind": …, "data": {…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum PlatformBody {
+    BusinessDayOpened {
+        day: NaiveDate,
+        expired: Vec<u64>,
+        unrated: Vec<u64>,
+    },
+    TicketIssued {
+        ticket: u64,
+        number: String,
+        sequence: u32,
+        prefix: String,
+        service: String,
+        channel: Channel,
+        appointment: Option<SlotRef>,
+        at_ms: i64,
+        /// The citizen, when the ticket was taken with an ID card or a booking.
+        citizen: Option<Citizen>,
+    },
+    AppointmentCheckedIn {
+        appointment: String,
+        ticket: u64,
+    },
+    StaffSignedIn {
+        window: u16,
+        staff: String,
+        /// The staff member proved who they are with their PIN.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        with_pin: bool,
+    },
+    StaffSignedOut {
+        window: u16,
+    },
+    ClockConfirmed {
+        window: u16,
+        staff: String,
+        at_ms: i64,
+    },
+    TicketCalled {
+        ticket: u64,
+        window: u16,
+        staff: String,
+        at_ms: i64,
+    },
+    TicketRecalled {
+        ticket: u64,
+        window: u16,
+        calls: u8,
+    },
+    ServiceStarted {
+        ticket: u64,
+        window: u16,
+        at_ms: i64,
+    },
+    TicketFinished {
+        ticket: u64,
+        window: u16,
+        at_ms: i64,
+    },
+    TicketNoShow {
+        ticket: u64,
+        window: u16,
+    },
+    TicketRequeued {
+        ticket: u64,
+        queue_ms: i64,
+    },
+    TicketTransferred {
+        ticket: u64,
+        from_window: u16,
+        service: String,
+        only_window: Option<u16>,
+        queue_ms: i64,
+    },
+    GreenChannelFlagged {
+        ticket: u64,
+    },
+    WindowPaused {
+        window: u16,
+    },
+    WindowResumed {
+        window: u16,
+    },
+    TicketRated {
+        ticket: u64,
+        rating: Rating,
+    },
+    AppointmentBooked {
+        appointment: Appointment,
+    },
+    AppointmentCancelled {
+        appointment: String,
+    },
+    DeviceFaulted {
+        device: String,
+        code: String,
+        message: String,
+    },
+    DeviceRecovered {
+        device: String,
+    },
+    TicketPrinted {
+        ticket: u64,
+    },
+    TicketPrintFailed {
+        ticket: u64,
+        detail: Option<String>,
+    },
+}
+
+/// A ticket's citizen as the platform knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Citizen {
+    /// The keyed hash of the ID number (the hall key's HMAC), never the number.
+    pub id_hash: String,
+    /// E.g. 张*三.
+    pub masked_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Kiosk,
+    Staff,
+    Appointment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotRef {
+    pub appointment_id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// A citizen's verdict (好差评), or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rating {
+    Rated {
+        score: u8,
+        reasons: Vec<String>,
+        comment: Option<String>,
+        channel: RatingChannel,
+    },
+    Unrated {
+        why: UnratedWhy,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingChannel {
+    WindowTablet,
+    HallTerminal,
+    QrCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnratedWhy {
+    TimedOut,
+    Declined,
+    DayClosed,
+}
+
+/// A booked slot. Who booked it is there while the booking waits for its citizen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Appointment {
+    pub id: String,
+    pub service: String,
+    pub business_day: NaiveDate,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub id_hash: Option<String>,
+    pub masked_name: Option<String>,
+    pub state: AppointmentState,
+    pub ticket: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentState {
+    Booked,
+    CheckedIn,
+    Cancelled,
+}
+
+/// What the hall posts: events of one hall, in sequence order without gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformBatch {
+    pub hall_id: String,
+    pub events: Vec<PlatformEvent>,
+}
+
+/// The platform's answer to a batch: it holds every event of the hall up to `acked_through`, with no
+/// gap. The hall moves its cursor there and sends on from the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub acked_through: u64,
+    /// The platform's clock, ms since the Unix epoch: lets the hall see how far its own clock is off.
+    pub platform_time_ms: i64,
+}
+
+/// The body of every refused request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformError {
+    /// E.g. `bad_signature`; the list is in docs/platform.md.
+    pub code: String,
+    pub message: String,
+    /// For `gap`: what the platform holds, so the hall knows where it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_through: Option<u64>,
+}
+
+impl PlatformEvent {
+    /// The stored event as the platform may receive it.
+    pub fn for_platform(stored: &StoredEvent) -> PlatformEvent {
+        let StoredEvent {
+            seq,
+            event_id,
+            hall_id,
+            // Chosen by terminals for their retries: no meaning outside the hall.
+            command_id: _,
+            recorded:
+                queue::Recorded {
+                    wall_ms,
+                    hall_ms,
+                    // The board's boot and monotonic clock explain the hall's time inside the hall;
+                    // the platform gets the result.
+                    boot_id: _,
+                    mono_ms: _,
+                    clock_trusted,
+                    business_day,
+                },
+            event,
+        } = stored;
+        PlatformEvent {
+            v: PLATFORM_EVENT_VERSION,
+            hall_id: hall_id.clone(),
+            seq: *seq,
+            event_id: *event_id,
+            wall_ms: *wall_ms,
+            hall_ms: *hall_ms,
+            clock_trusted: *clock_trusted,
+            business_day: *business_day,
+            body: PlatformBody::of(event.clone()),
+        }
+    }
+
+    /// The name of the event's kind, as the hall's log names it.
+    pub fn kind(&self) -> &'static str {
+        self.body.kind()
+    }
+}
+
+impl PlatformBody {
+    fn of(event: Event) -> PlatformBody {
+        match event {
+            Event::BusinessDayOpened {
+                day,
+                expired,
+                unrated,
+            } => PlatformBody::BusinessDayOpened {
+                day,
+                expired,
+                unrated,
+            },
+            Event::TicketIssued {
+                ticket,
+                number,
+                sequence,
+                prefix,
+                service,
+                channel,
+                citizen,
+                appointment,
+                at_ms,
+                // The citizen's own key to the ticket's status page: it stays in the hall.
+                status_token: _,
+            } => PlatformBody::TicketIssued {
+                ticket,
+                number,
+                sequence,
+                prefix,
+                service,
+                channel: channel.into(),
+                appointment: appointment.map(
+                    |queue::SlotRef {
+                         appointment_id,
+                         start_ms,
+                         end_ms,
+                     }| SlotRef {
+                        appointment_id,
+                        start_ms,
+                        end_ms,
+                    },
+                ),
+                at_ms,
+                citizen: citizen.map(
+                    |queue::Citizen {
+                         id_hash,
+                         masked_name,
+                         // Derived from the birth date: more than the platform needs.
+                         senior: _,
+                     }| Citizen {
+                        id_hash,
+                        masked_name,
+                    },
+                ),
+            },
+            Event::AppointmentCheckedIn {
+                appointment,
+                ticket,
+            } => PlatformBody::AppointmentCheckedIn {
+                appointment,
+                ticket,
+            },
+            Event::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            } => PlatformBody::StaffSignedIn {
+                window,
+                staff,
+                with_pin,
+            },
+            Event::StaffSignedOut { window } => PlatformBody::StaffSignedOut { window },
+            Event::ClockConfirmed {
+                window,
+                staff,
+                at_ms,
+            } => PlatformBody::ClockConfirmed {
+                window,
+                staff,
+                at_ms,
+            },
+            Event::TicketCalled {
+                ticket,
+                window,
+                staff,
+                at_ms,
+            } => PlatformBody::TicketCalled {
+                ticket,
+                window,
+                staff,
+                at_ms,
+            },
+            Event::TicketRecalled {
+                ticket,
+                window,
+                calls,
+            } => PlatformBody::TicketRecalled {
+                ticket,
+                window,
+                calls,
+            },
+            Event::ServiceStarted {
+                ticket,
+                window,
+                at_ms,
+            } => PlatformBody::ServiceStarted {
+                ticket,
+                window,
+                at_ms,
+            },
+            Event::TicketFinished {
+                ticket,
+                window,
+                at_ms,
+            } => PlatformBody::TicketFinished {
+                ticket,
+                window,
+                at_ms,
+            },
+            Event::TicketNoShow { ticket, window } => PlatformBody::TicketNoShow { ticket, window },
+            Event::TicketRequeued { ticket, queue_ms } => {
+                PlatformBody::TicketRequeued { ticket, queue_ms }
+            }
+            Event::TicketTransferred {
+                ticket,
+                from_window,
+                service,
+                only_window,
+                queue_ms,
+            } => PlatformBody::TicketTransferred {
+                ticket,
+                from_window,
+                service,
+                only_window,
+                queue_ms,
+            },
+            Event::GreenChannelFlagged { ticket } => PlatformBody::GreenChannelFlagged { ticket },
+            Event::WindowPaused { window } => PlatformBody::WindowPaused { window },
+            Event::WindowResumed { window } => PlatformBody::WindowResumed { window },
+            Event::TicketRated { ticket, rating } => PlatformBody::TicketRated {
+                ticket,
+                rating: rating.into(),
+            },
+            Event::AppointmentBooked {
+                appointment:
+                    queue::Appointment {
+                        id,
+                        service,
+                        business_day,
+                        start_ms,
+                        end_ms,
+                        id_hash,
+                        masked_name,
+                        state,
+                        ticket,
+                    },
+            } => PlatformBody::AppointmentBooked {
+                appointment: Appointment {
+                    id,
+                    service,
+                    business_day,
+                    start_ms,
+                    end_ms,
+                    id_hash,
+                    masked_name,
+                    state: state.into(),
+                    ticket,
+                },
+            },
+            Event::AppointmentCancelled { appointment } => {
+                PlatformBody::AppointmentCancelled { appointment }
+            }
+            Event::DeviceFaulted {
+                device,
+                fault: queue::DeviceFault { code, message },
+            } => PlatformBody::DeviceFaulted {
+                device,
+                code,
+                message,
+            },
+            Event::DeviceRecovered { device } => PlatformBody::DeviceRecovered { device },
+            Event::TicketPrinted { ticket } => PlatformBody::TicketPrinted { ticket },
+            Event::TicketPrintFailed { ticket, detail } => {
+                PlatformBody::TicketPrintFailed { ticket, detail }
+            }
+        }
+    }
+
+    /// The `kind` this body is sent under: the same names as the hall's log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlatformBody::BusinessDayOpened { .. } => "business_day_opened",
+            PlatformBody::TicketIssued { .. } => "ticket_issued",
+            PlatformBody::AppointmentCheckedIn { .. } => "appointment_checked_in",
+            PlatformBody::StaffSignedIn { .. } => "staff_signed_in",
+            PlatformBody::StaffSignedOut { .. } => "staff_signed_out",
+            PlatformBody::ClockConfirmed { .. } => "clock_confirmed",
+            PlatformBody::TicketCalled { .. } => "ticket_called",
+            PlatformBody::TicketRecalled { .. } => "ticket_recalled",
+            PlatformBody::ServiceStarted { .. } => "service_started",
+            PlatformBody::TicketFinished { .. } => "ticket_finished",
+            PlatformBody::TicketNoShow { .. } => "ticket_no_show",
+            PlatformBody::TicketRequeued { .. } => "ticket_requeued",
+            PlatformBody::TicketTransferred { .. } => "ticket_transferred",
+            PlatformBody::GreenChannelFlagged { .. } => "green_channel_flagged",
+            PlatformBody::WindowPaused { .. } => "window_paused",
+            PlatformBody::WindowResumed { .. } => "window_resumed",
+            PlatformBody::TicketRated { .. } => "ticket_rated",
+            PlatformBody::AppointmentBooked { .. } => "appointment_booked",
+            PlatformBody::AppointmentCancelled { .. } => "appointment_cancelled",
+            PlatformBody::DeviceFaulted { .. } => "device_faulted",
+            PlatformBody::DeviceRecovered { .. } => "device_recovered",
+            PlatformBody::TicketPrinted { .. } => "ticket_printed",
+            PlatformBody::TicketPrintFailed { .. } => "ticket_print_failed",
+        }
+    }
+}
+
+impl From<queue::Channel> for Channel {
+    fn from(channel: queue::Channel) -> Channel {
+        match channel {
+            queue::Channel::Kiosk => Channel::Kiosk,
+            queue::Channel::Staff => Channel::Staff,
+            queue::Channel::Appointment => Channel::Appointment,
+        }
+    }
+}
+
+impl From<queue::Rating> for Rating {
+    fn from(rating: queue::Rating) -> Rating {
+        match rating {
+            queue::Rating::Rated {
+                score,
+                reasons,
+                comment,
+                channel,
+            } => Rating::Rated {
+                score,
+                reasons,
+                comment,
+                channel: match channel {
+                    queue::RatingChannel::WindowTablet => RatingChannel::WindowTablet,
+                    queue::RatingChannel::HallTerminal => RatingChannel::HallTerminal,
+                    queue::RatingChannel::QrCode => RatingChannel::QrCode,
+                },
+            },
+            queue::Rating::Unrated { why } => Rating::Unrated {
+                why: match why {
+                    queue::UnratedWhy::TimedOut => UnratedWhy::TimedOut,
+                    queue::UnratedWhy::Declined => UnratedWhy::Declined,
+                    queue::UnratedWhy::DayClosed => UnratedWhy::DayClosed,
+                },
+            },
+        }
+    }
+}
+
+impl From<queue::AppointmentState> for AppointmentState {
+    fn from(state: queue::AppointmentState) -> AppointmentState {
+        match state {
+            queue::AppointmentState::Booked => AppointmentState::Booked,
+            queue::AppointmentState::CheckedIn => AppointmentState::CheckedIn,
+            queue::AppointmentState::Cancelled => AppointmentState::Cancelled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(event: Event) -> StoredEvent {
+        StoredEvent {
+            seq: 7,
+            event_id: uuid::Uuid::now_v7(),
+            hall_id: "hall-1".into(),
+            command_id: Some("terminal-cmd-1".into()),
+            recorded: queue::Recorded {
+                wall_ms: 1_000,
+                hall_ms: 1_001,
+                boot_id: "boot-secret".into(),
+                mono_ms: 55,
+                clock_trusted: true,
+                business_day: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            },
+            event,
+        }
+    }
+
+    #[test]
+    fn every_kind_is_sent_under_the_name_the_hall_log_gives_it() {
+        for event in queue::event::tests::one_of_each() {
+            let kind = event.kind();
+            let platform = PlatformEvent::for_platform(&stored(event));
+            assert_eq!(platform.kind(), kind);
+            let json = serde_json::to_value(&platform).unwrap();
+            assert_eq!(json["kind"], kind);
+            assert_eq!(json["v"], 1);
+            let back: PlatformEvent = serde_json::from_value(json).unwrap();
+            assert_eq!(back, platform, "{kind} reads back as sent");
+        }
+    }
+
+    #[test]
+    fn a_ticket_carries_the_id_hash_and_masked_name_and_nothing_else_personal() {
+        let issued = Event::TicketIssued {
+            ticket: 3,
+            number: "A001".into(),
+            sequence: 1,
+            prefix: "A".into(),
+            service: "social".into(),
+            channel: queue::Channel::Kiosk,
+            citizen: Some(queue::Citizen {
+                id_hash: "hash-of-id".into(),
+                masked_name: "张*三".into(),
+                senior: true,
+            }),
+            appointment: None,
+            at_ms: 10,
+            status_token: Some("status-secret".into()),
+        };
+        let json = serde_json::to_string(&PlatformEvent::for_platform(&stored(issued))).unwrap();
+        assert!(json.contains(r#""citizen":{"id_hash":"hash-of-id","masked_name":"张*三"}"#));
+        for left_out in ["senior", "status", "boot", "terminal-cmd", "mono"] {
+            assert!(!json.contains(left_out), "{left_out} in {json}");
+        }
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "business_day",
+                "clock_trusted",
+                "data",
+                "event_id",
+                "hall_id",
+                "hall_ms",
+                "kind",
+                "seq",
+                "v",
+                "wall_ms"
+            ],
+            "no other field at the top"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_or_kind_is_refused() {
+        let good =
+            serde_json::to_value(PlatformEvent::for_platform(&stored(Event::TicketPrinted {
+                ticket: 1,
+            })))
+            .unwrap();
+        let mut extra = good.clone();
+        extra["id_number"] = "110101199001011234".into();
+        assert!(serde_json::from_value::<PlatformEvent>(extra).is_err());
+        let mut unknown = good;
+        unknown["kind"] = "ticket_teleported".into();
+        assert!(serde_json::from_value::<PlatformEvent>(unknown).is_err());
+    }
+}

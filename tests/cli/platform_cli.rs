@@ -1,0 +1,165 @@
+//! `hallq platform`: a secret and a certificate made on the command line, the reference receiver
+//! serving HTTPS with them, and a hall sending to it with the certificate pinned.
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hallq::platform::signing::PlatformSecret;
+use hallq::platform::uplink::{PLATFORM_BACKOFF, Uplink, UplinkSettings};
+use hallq::queue::Command as HallCommand;
+
+fn hallq(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hallq"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Stops the receiver however the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_reference_receiver_serves_https_with_the_files_the_cli_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let made = hallq(&["platform", "new-secret", &path("platform.key")]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let again = hallq(&["platform", "new-secret", &path("platform.key")]);
+    assert!(
+        !again.status.success(),
+        "an existing secret is never overwritten"
+    );
+    let made = hallq(&[
+        "platform",
+        "new-cert",
+        "127.0.0.1",
+        "--cert",
+        &path("platform.pem"),
+        "--key",
+        &path("platform-key.pem"),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let setup = hallq::config::example();
+    let hall_id = setup.config.hall.id.clone();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut receiver = Child(
+        Command::new(env!("CARGO_BIN_EXE_hallq"))
+            .args([
+                "platform",
+                "serve",
+                "--db",
+                &path("platform.db"),
+                "--listen",
+                &listen,
+            ])
+            .args(["--hall", &hall_id, "--secret-file", &path("platform.key")])
+            .args(["--tls-cert", &path("platform.pem")])
+            .args(["--tls-key", &path("platform-key.pem")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = String::new();
+    std::io::BufReader::new(receiver.0.stdout.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    assert!(said.contains(&format!("https://{listen}")), "{said}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut setup = setup;
+        setup.open_around_the_clock();
+        let clock = Arc::new(hallq::clock::SystemClock::new(true));
+        let (engine, _writer) =
+            hallq::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();
+        let uplink = Uplink::start(
+            &engine,
+            UplinkSettings {
+                url: format!("https://{listen}"),
+                hall_id: hall_id.clone(),
+                secret: PlatformSecret::load(&dir.path().join("platform.key")).unwrap(),
+                batch_size: 100,
+                timeout: Duration::from_secs(2),
+                backoff: PLATFORM_BACKOFF,
+                ca_pem: Some(std::fs::read(dir.path().join("platform.pem")).unwrap()),
+                allow_plain_http: false,
+            },
+        )
+        .unwrap();
+        let outcome = engine
+            .execute(
+                "cli-1",
+                HallCommand::IssueTicket {
+                    service: "SB".into(),
+                    citizen: None,
+                    by_staff: true,
+                },
+            )
+            .await
+            .unwrap();
+        let give_up = Instant::now() + Duration::from_secs(5);
+        while uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < outcome.seq
+        {
+            assert!(Instant::now() < give_up, "not acknowledged");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let stored: i64 = rusqlite::Connection::open(dir.path().join("platform.db"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM platform_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 2, "the day's opening and the ticket");
+}
+
+#[test]
+fn a_secret_others_can_read_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("platform.key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef0123\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = hallq(&[
+        "platform",
+        "serve",
+        "--db",
+        dir.path().join("p.db").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--hall",
+        "h",
+        "--secret-file",
+        key.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    assert!(!dir.path().join("p.db").exists(), "nothing started");
+}

@@ -1,0 +1,97 @@
+//! The link inside TLS: the hall trusts the platform's pinned certificate and nothing else, and
+//! sends over plain HTTP only when told it is a test.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hallq::clock::ManualClock;
+use hallq::platform::receiver::{Receiver, ReceiverSettings};
+use hallq::platform::tls::TlsIdentity;
+use hallq::platform::uplink::{Uplink, UplinkError};
+use hallq::ports::PlatformFailure;
+
+use crate::common::FRIDAY_10AM;
+use crate::platform_support::*;
+
+async fn https_receiver(dir: &std::path::Path, hall_id: &str, identity: &TlsIdentity) -> Receiver {
+    Receiver::start(
+        loopback().await,
+        ReceiverSettings {
+            db: dir.join("platform.db"),
+            secrets: HashMap::from([(hall_id.to_string(), secret())]),
+            max_skew_s: 300,
+            clock: Arc::new(ManualClock::new(FRIDAY_10AM)),
+            tls: Some(identity.clone()),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_go_up_over_https_to_the_pinned_certificate() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let identity = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &identity).await;
+    assert!(receiver.url().starts_with("https://127.0.0.1:"));
+    issue_many(&hall, 200).await;
+    let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+    settings.ca_pem = Some(identity.cert_pem.clone().into_bytes());
+    settings.allow_plain_http = false;
+    let uplink = start_uplink(&hall, settings);
+    let last = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(5), || receiver
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == last)
+        .await
+    );
+    assert_holds_the_whole_log(&receiver, &hall);
+    drop(uplink);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_with_another_certificate_gets_nothing() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let real = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let impostor = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &impostor).await;
+    issue_many(&hall, 20).await;
+    let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+    settings.ca_pem = Some(real.cert_pem.into_bytes());
+    let uplink = start_uplink(&hall, settings);
+    assert!(
+        wait_until(Duration::from_secs(3), || uplink
+            .status()
+            .failures_of(PlatformFailure::Connect)
+            >= 2)
+        .await
+    );
+    assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
+    assert_eq!(
+        uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_and_https_without_a_pinned_certificate_are_refused_at_start() {
+    let hall = uncapped_hall();
+    let mut plain = settings(&hall, "http://127.0.0.1:9", 50, Duration::from_secs(1));
+    plain.allow_plain_http = false;
+    let refused = Uplink::start(&hall.engine, plain).err().unwrap();
+    assert!(matches!(refused, UplinkError::BadUrl { .. }), "{refused}");
+    assert!(
+        refused.to_string().contains("insecure_http_for_tests"),
+        "{refused}"
+    );
+    let unpinned = settings(&hall, "https://127.0.0.1:9", 50, Duration::from_secs(1));
+    let refused = Uplink::start(&hall.engine, unpinned).err().unwrap();
+    assert!(refused.to_string().contains("ca_file"), "{refused}");
+}

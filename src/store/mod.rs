@@ -142,18 +142,17 @@ impl Store {
             return Ok(HallState::default());
         };
         let meta: StateMeta = serde_json::from_str(&meta)?;
-        let mut state = HallState {
-            last_seq: meta.last_seq,
-            business_day: meta.business_day,
-            clock: meta.clock,
-            last_ticket_id: meta.last_ticket_id,
-            sequences: meta.sequences,
-            ..HallState::default()
-        };
+        let mut state = HallState::default();
+        state.last_seq = meta.last_seq;
+        state.business_day = meta.business_day;
+        state.clock = meta.clock;
+        state.last_ticket_id = meta.last_ticket_id;
+        state.sequences = meta.sequences;
         if let Some(day) = state.business_day {
             for ticket in self.tickets_of_day(day)? {
                 state.tickets.insert(ticket.id, ticket);
             }
+            state.reindex();
         }
         state.windows = self
             .rows::<WindowState>("SELECT data FROM windows", [])?

@@ -380,6 +380,19 @@ impl HallState {
     }
 }
 
+/// A ticket as it stood after `events`: the events that name it, from its issue on, in order. How a
+/// kept command result gets back the ticket its reply showed.
+pub fn ticket_after<'a>(
+    id: TicketId,
+    events: impl IntoIterator<Item = &'a StoredEvent>,
+) -> Option<Ticket> {
+    let mut state = HallState::default();
+    for stored in events {
+        state.apply(&stored.event, &stored.recorded);
+    }
+    state.tickets.remove(&id)
+}
+
 /// What closing the previous business day does to its tickets, for the `BusinessDayOpened` event.
 pub fn closing_of_day(state: &HallState) -> (Vec<TicketId>, Vec<TicketId>) {
     let expired = state

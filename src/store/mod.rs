@@ -15,11 +15,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::queue::{
-    Appointment, DeviceFault, HallState, Recorded, StoredEvent, Ticket, WindowState,
-};
+use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, WindowState};
 use batch::StateMeta;
-pub use batch::{Batch, CommandResult, Outcome};
+pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use checkpoint::Checkpointer;
 pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
@@ -209,65 +207,14 @@ impl Store {
         let after_seq =
             i64::try_from(after_seq).map_err(|_| StoreError::SeqOutOfRange(after_seq))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, boot_id, mono_ms,
-                    clock_trusted, business_day, kind, event_version
-             FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, bool>(9)?,
-                r.get::<_, String>(10)?,
-                r.get::<_, String>(11)?,
-                r.get::<_, u32>(12)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            upcast::EVENT_COLUMNS
+        ))?;
+        let mut rows = stmt.query(params![after_seq, limit])?;
         let mut events = Vec::new();
-        for row in rows {
-            let (
-                seq,
-                event_id,
-                hall_id,
-                command_id,
-                payload,
-                wall_ms,
-                hall_ms,
-                boot_id,
-                mono_ms,
-                trusted,
-                day,
-                kind,
-                version,
-            ) = row?;
-            let seq = seq as u64;
-            events.push(StoredEvent {
-                seq,
-                event_id: event_id
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad id: {e}")))?,
-                hall_id,
-                command_id,
-                recorded: Recorded {
-                    wall_ms,
-                    hall_ms,
-                    boot_id,
-                    mono_ms,
-                    clock_trusted: trusted,
-                    business_day: day
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad day: {e}")))?,
-                },
-                event: upcast::read_event(seq, &kind, version, &payload)?,
-            });
+        while let Some(row) = rows.next()? {
+            events.push(upcast::stored_event_from_row(row)?);
         }
         Ok(events)
     }
@@ -310,11 +257,10 @@ impl Store {
         Ok((page_count * page_size) as u64)
     }
 
-    /// Bytes of text held by stored command results.
+    /// Bytes the kept command results take in the database file, pages included.
     pub fn command_result_bytes(&self) -> Result<u64, StoreError> {
         let bytes: Option<i64> = self.conn.query_row(
-            "SELECT SUM(length(command_id) + length(command) + length(outcome) + length(business_day) + 8)
-             FROM commands",
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'command_results'",
             [],
             |r| r.get(0),
         )?;

@@ -11,6 +11,9 @@ pub struct BenchArgs {
     /// Where the benchmark's database files go (a disk like the one the hall runs on).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// How many tickets the day holds when issue and call-next are timed a second time.
+    #[arg(long, default_value_t = 100_000)]
+    pub day_tickets: usize,
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -25,6 +28,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("the screen benchmark panicked"))??;
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
+    let day_fill = runtime.block_on(crate::bench::engine::day_fill(
+        scratch.path(),
+        args.day_tickets,
+        1000,
+    ))?;
     let lan = runtime.block_on(crate::lan::bench::run())?;
     let ticket = crate::devices::printer::bench::example_ticket_wire_stats(
         &crate::devices::printer::bench::example_ticket(),
@@ -32,6 +40,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let report = json!({
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
         "engine": engine,
+        "day_fill": day_fill,
         "lan": lan,
         "ticket": ticket,
         "screens": screens,

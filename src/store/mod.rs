@@ -267,6 +267,17 @@ impl Store {
         Ok(bytes.unwrap_or(0) as u64)
     }
 
+    /// Bytes each table and index takes in the database file, pages included, largest first.
+    pub fn bytes_per_table(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Folds the WAL back into the main file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
@@ -354,6 +365,22 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn the_bytes_of_each_table_and_of_kept_results_are_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("hall.db"), "H1").unwrap();
+        let tables = store.bytes_per_table().unwrap();
+        let of = |name: &str| tables.iter().find(|(t, _)| t == name).map(|(_, b)| *b);
+        let page: i64 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(of("events"), Some(page as u64), "{tables:?}");
+        assert_eq!(of("command_results"), Some(page as u64), "{tables:?}");
+        assert_eq!(of("commands"), None, "{tables:?}");
+        assert_eq!(store.command_result_bytes().unwrap(), page as u64);
     }
 
     #[test]

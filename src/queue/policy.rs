@@ -10,7 +10,6 @@
 //! with `call_order = "service_order"`, the window's services in their configured order first.
 
 use std::collections::BTreeSet;
-use std::ops::Bound::{Excluded, Unbounded};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -140,33 +139,33 @@ fn overdue_from(setup: &HallSetup, now_ms: i64) -> Option<Place> {
 }
 
 /// How many waiting tickets of the same service stand before `ticket`: the figure printed on the ticket.
-/// Counts along the service's queue up to `ticket`'s place, never over the rest of the day.
+/// Counts only the overdue and those behind `ticket`, and takes the rest from the queues' sizes: for a
+/// ticket just issued, at the back of its queue, the cost does not grow with the queue or the day.
 pub fn people_ahead_in(setup: &HallSetup, now_ms: i64, ticket: &Ticket, state: &HallState) -> u32 {
     let Some(queue) = state.index().waiting(&ticket.service) else {
         return 0;
     };
     let mine: Place = (ticket.queue_ms, ticket.id);
     let overdue_from = overdue_from(setup, now_ms);
+    let overdue_in =
+        |set: &BTreeSet<Place>| overdue_from.map_or(0, |from| set.range(..=from).count());
     if overdue_from.is_some_and(|from| mine <= from) {
         // Whoever stands before an overdue ticket has waited longer: overdue too.
         return queue.all.range(..mine).count() as u32;
     }
-    let not_overdue = |set: &BTreeSet<Place>| match overdue_from {
-        Some(from) => set.range((Excluded(from), Unbounded)).count(),
-        None => set.len(),
-    };
-    let overdue = overdue_from.map_or(0, |from| queue.all.range(..=from).count());
     let my_class = WaitingClass::of(ticket);
     let classes_before: usize = WaitingClass::ALL
         .iter()
         .filter(|c| **c < my_class)
-        .map(|c| not_overdue(&queue.by_class[*c as usize]))
+        .map(|c| {
+            let set = &queue.by_class[*c as usize];
+            set.len() - overdue_in(set)
+        })
         .sum();
-    let lower = overdue_from.map_or(Unbounded, Excluded);
-    let same_class_before = queue.by_class[my_class as usize]
-        .range((lower, Excluded(mine)))
-        .count();
-    (overdue + classes_before + same_class_before) as u32
+    let same_class = &queue.by_class[my_class as usize];
+    let same_class_before =
+        same_class.len() - overdue_in(same_class) - same_class.range(mine..).count();
+    (overdue_in(&queue.all) + classes_before + same_class_before) as u32
 }
 
 /// How many waiting tickets of the same service stand before `ticket`, counted over `tickets`: for a

@@ -21,7 +21,9 @@ use crate::queue::{
     Command, Drawn, Event, HallState, Recorded, StaffProof, StoredEvent, day_opening, decide,
     reply_for,
 };
-use crate::store::{self, CommandResult, Outcome, PinLimits, StaffBookError, Store, StoreError};
+use crate::store::{
+    self, CommandDigest, CommandResult, Outcome, PinLimits, StaffBookError, Store, StoreError,
+};
 
 /// Most commands written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -352,33 +354,35 @@ impl Writer {
         let mut tally = Tally::default();
         let batch = self.store.begin()?;
         // Commands earlier in this same batch, not yet visible through the store.
-        let mut in_batch: HashMap<String, (String, Outcome)> = HashMap::new();
+        let mut in_batch: HashMap<String, (CommandDigest, Outcome)> = HashMap::new();
         for (command_id, command) in commands {
             let outcome = if !valid_command_id(&command_id) {
                 Err(EngineError::BadCommandId)
             } else {
-                let command_json = serde_json::to_string(&command).map_err(StoreError::from)?;
-                let earlier = match in_batch.get(&command_id) {
-                    Some(found) => Some(found.clone()),
-                    None => batch.command_outcome(&command_id)?,
-                };
-                match earlier {
-                    Some((earlier_json, _)) if earlier_json != command_json => {
+                let digest = CommandDigest::of(&command)?;
+                if let Some((earlier, outcome)) = in_batch.get(&command_id) {
+                    if *earlier == digest {
+                        Ok(outcome.clone())
+                    } else {
                         Err(EngineError::CommandIdReused(command_id))
                     }
-                    Some((_, outcome)) => Ok(outcome),
-                    None => {
-                        let (outcome, day) =
-                            self.live
-                                .execute(&batch, &command_id, &command, new_events)?;
-                        tally.decided += 1;
-                        if let CommandResult::Refused(_) = outcome.result {
-                            tally.refused += 1;
-                        }
-                        batch.record_command(&command_json, &outcome, day)?;
-                        in_batch.insert(command_id, (command_json, outcome.clone()));
-                        Ok(outcome)
+                } else if let Some(kept) = batch.kept_result(&command_id)? {
+                    if kept.digest == digest {
+                        Ok(batch.outcome_of(&kept)?)
+                    } else {
+                        Err(EngineError::CommandIdReused(command_id))
                     }
+                } else {
+                    let (outcome, day) =
+                        self.live
+                            .execute(&batch, &command_id, &command, new_events)?;
+                    tally.decided += 1;
+                    if let CommandResult::Refused(_) = outcome.result {
+                        tally.refused += 1;
+                    }
+                    batch.keep_result(digest, &outcome, day)?;
+                    in_batch.insert(command_id, (digest, outcome.clone()));
+                    Ok(outcome)
                 }
             };
             outcomes.push(outcome);

@@ -11,7 +11,7 @@ use super::{percentiles_ms, round};
 use crate::clock::SystemClock;
 use crate::config::HallSetup;
 use crate::engine::{self, EngineHandle};
-use crate::queue::Command;
+use crate::queue::{Command, RatingChannel, RatingInput, Reply};
 use crate::store::{CommandResult, Store, wal_path_of};
 
 /// The example hall, open around the clock and without daily caps, so the bench measures the engine.
@@ -33,8 +33,12 @@ fn issue() -> Command {
 }
 
 async fn expect_done(engine: &EngineHandle, id: String, command: Command) -> anyhow::Result<()> {
+    done(engine, id, command).await.map(drop)
+}
+
+async fn done(engine: &EngineHandle, id: String, command: Command) -> anyhow::Result<Reply> {
     match engine.execute(id, command).await?.result {
-        CommandResult::Done(_) => Ok(()),
+        CommandResult::Done(reply) => Ok(reply),
         CommandResult::Refused(r) => anyhow::bail!("bench command refused: {}", r.message),
     }
 }
@@ -45,6 +49,16 @@ async fn issue_rate(
     clients: usize,
     per_client: usize,
     tag: &str,
+) -> anyhow::Result<f64> {
+    issue_rate_of(engine, clients, per_client, tag, issue).await
+}
+
+async fn issue_rate_of(
+    engine: &EngineHandle,
+    clients: usize,
+    per_client: usize,
+    tag: &str,
+    issue: fn() -> Command,
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -128,7 +142,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
 
     let wal_after_stop = wal_bytes(&wal);
 
-    let (bytes_per_10k, results_per_10k) = size_per_10k(&setup, &size_db).await?;
+    let size = size_per_10k(&setup, &size_db).await?;
     let wal_peak = wal_peak.finish().await;
     Ok(json!({
         "issued_per_s_1_client": round(single_rate, 0),
@@ -138,12 +152,15 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
         "wal_bytes_after_stop": wal_after_stop,
         "issue_latency_ms": { "p50": round(issue_p50, 3), "p99": round(issue_p99, 3) },
         "call_next_latency_ms": { "p50": round(call_p50, 3), "p99": round(call_p99, 3) },
-        "db_bytes_per_10000_tickets": bytes_per_10k,
-        "command_result_bytes_per_10000_tickets": results_per_10k,
+        "db_bytes_per_10000_tickets": size.bytes_per_10k,
+        "command_result_bytes_per_10000_tickets": size.results_per_10k,
+        "store_bytes_per_lifecycle": size.bytes_per_lifecycle,
+        "store_bytes_per_lifecycle_by_table": size.per_table,
         "goals": {
             "issued_per_s_64_clients_min": 2000,
             "issue_p99_ms_1_client_max": 5.0,
             "wal_bytes_max": WAL_BYTES_GOAL,
+            "store_bytes_per_lifecycle_max": 1024,
         },
     }))
 }
@@ -186,9 +203,9 @@ impl WalPeak {
     }
 }
 
-/// The database size after 10,000 tickets were issued, called and finished, and the part of it that
-/// holds command results (kept for retries, pruned after a day).
-async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<(u64, u64)> {
+/// The database size after 10,000 full lifecycles (issued, called, started, finished, rated), after a
+/// checkpoint, and the part of it that holds command results (kept for retries, pruned after a day).
+async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<StoreSize> {
     let (engine, writer) = engine::start(setup.clone(), db, Arc::new(SystemClock::new(true)))?;
     issue_rate(&engine, 64, 10_000 / 64 + 1, "size").await?;
     let before_lifecycle = engine.state().await?.tickets.len();
@@ -203,12 +220,15 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<(u64,
     )
     .await?;
     for n in 0..before_lifecycle {
-        expect_done(
+        let Reply::Ticket { ticket, .. } = done(
             &engine,
             format!("size-call-{n}"),
             Command::CallNext { window: 3 },
         )
-        .await?;
+        .await?
+        else {
+            anyhow::bail!("a call answered without its ticket");
+        };
         expect_done(
             &engine,
             format!("size-start-{n}"),
@@ -221,13 +241,151 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<(u64,
             Command::Finish { window: 3 },
         )
         .await?;
+        expect_done(
+            &engine,
+            format!("size-rate-{n}"),
+            Command::Rate {
+                number: ticket.number,
+                rating: RatingInput::Rated {
+                    score: 5,
+                    reasons: Vec::new(),
+                    comment: None,
+                    channel: RatingChannel::WindowTablet,
+                },
+            },
+        )
+        .await?;
     }
     drop(engine);
     writer.join();
     let store = Store::open(db, &setup.config.hall.id)?;
     store.checkpoint()?;
     let bytes = std::fs::metadata(db)?.len();
-    let results = store.command_result_bytes()?;
-    let per_10k = |b: u64| b * 10_000 / before_lifecycle as u64;
-    Ok((per_10k(bytes), per_10k(results)))
+    let tickets = before_lifecycle as u64;
+    let per_table = store
+        .bytes_per_table()?
+        .into_iter()
+        .map(|(table, b)| (table, json!(b / tickets)))
+        .collect::<serde_json::Map<_, _>>();
+    Ok(StoreSize {
+        bytes_per_10k: bytes * 10_000 / tickets,
+        results_per_10k: store.command_result_bytes()? * 10_000 / tickets,
+        bytes_per_lifecycle: bytes / tickets,
+        per_table: per_table.into(),
+    })
+}
+
+struct StoreSize {
+    bytes_per_10k: u64,
+    results_per_10k: u64,
+    bytes_per_lifecycle: u64,
+    per_table: serde_json::Value,
+}
+
+/// Issue and call-next latency on a fresh day and again once the day holds `fill` more tickets, which
+/// wait in a service the measured window does not serve: a command's cost must not grow with the day.
+pub async fn day_fill(
+    dir: &Path,
+    fill: usize,
+    samples: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let setup = bench_setup();
+    let db = dir.join("bench-day.db");
+    let (engine, writer) = engine::start(setup.clone(), &db, Arc::new(SystemClock::new(true)))?;
+    expect_done(
+        &engine,
+        "day-signin".into(),
+        Command::SignIn {
+            window: 3,
+            staff: "B3".into(),
+            proof: crate::queue::StaffProof::NumberOnly,
+        },
+    )
+    .await?;
+    let at_start = issue_and_call(&engine, samples, "day0").await?;
+    issue_rate_of(&engine, 64, fill.div_ceil(64), "day-fill", || {
+        Command::IssueTicket {
+            service: "YB".into(),
+            citizen: None,
+            by_staff: true,
+        }
+    })
+    .await?;
+    let day_tickets = engine.state().await?.tickets.len();
+    let at_fill = issue_and_call(&engine, samples, "day1").await?;
+    drop(engine);
+    writer.join();
+    let ratio = |key: &str| {
+        round(
+            at_fill[key]["p99"].as_f64().unwrap_or(f64::NAN)
+                / at_start[key]["p99"].as_f64().unwrap_or(f64::NAN),
+            2,
+        )
+    };
+    Ok(json!({
+        "day_tickets_at_fill": day_tickets,
+        "samples": samples,
+        "at_start": at_start,
+        "at_fill": at_fill,
+        "issue_p99_ratio": ratio("issue_latency_ms"),
+        "call_next_p99_ratio": ratio("call_next_latency_ms"),
+        "goals": { "p99_ratio_max": 1.2 },
+    }))
+}
+
+/// `samples` issues at window 3's service, then `samples` calls there, each call followed by a no-show.
+async fn issue_and_call(
+    engine: &EngineHandle,
+    samples: usize,
+    tag: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let mut issue_lat = latencies(engine, samples, &format!("{tag}-issue"), |_| issue()).await?;
+    let mut call_lat = Vec::with_capacity(samples);
+    for n in 0..samples {
+        let started = Instant::now();
+        expect_done(
+            engine,
+            format!("{tag}-call-{n}"),
+            Command::CallNext { window: 3 },
+        )
+        .await?;
+        call_lat.push(started.elapsed());
+        expect_done(
+            engine,
+            format!("{tag}-noshow-{n}"),
+            Command::NoShow { window: 3 },
+        )
+        .await?;
+    }
+    let (issue_p50, issue_p99) = percentiles_ms(&mut issue_lat);
+    let (call_p50, call_p99) = percentiles_ms(&mut call_lat);
+    Ok(json!({
+        "issue_latency_ms": { "p50": round(issue_p50, 3), "p99": round(issue_p99, 3) },
+        "call_next_latency_ms": { "p50": round(call_p50, 3), "p99": round(call_p99, 3) },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_day_fill_times_both_commands_before_and_after_filling_the_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = day_fill(dir.path(), 200, 20).await.unwrap();
+        // The 20 issued before the fill, and the fill's 200 rounded up to 64 clients' equal shares.
+        assert_eq!(figures["day_tickets_at_fill"], 20 + 64 * 4, "{figures}");
+        for key in ["issue_p99_ratio", "call_next_p99_ratio"] {
+            assert!(
+                figures[key].as_f64().is_some_and(|r| r > 0.0),
+                "{key}: {figures}"
+            );
+        }
+        for phase in ["at_start", "at_fill"] {
+            let p99 = figures[phase]["call_next_latency_ms"]["p99"]
+                .as_f64()
+                .unwrap();
+            assert!(p99 > 0.0, "{phase}: {figures}");
+        }
+    }
 }

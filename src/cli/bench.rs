@@ -11,9 +11,12 @@ pub struct BenchArgs {
     /// Where the benchmark's database files go (a disk like the one the hall runs on).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Measure only these sections (screens, engine, lan, ticket, platform); all by default.
+    /// Measure only these sections (screens, engine, day_fill, lan, ticket, platform); all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// How many tickets the day holds when issue and call-next are timed a second time.
+    #[arg(long, default_value_t = 100_000)]
+    pub day_tickets: usize,
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -21,7 +24,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
-    const SECTIONS: [&str; 5] = ["screens", "engine", "lan", "ticket", "platform"];
+    const SECTIONS: [&str; 6] = ["screens", "engine", "day_fill", "lan", "ticket", "platform"];
     if let Some(unknown) = args.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
         anyhow::bail!(
             "no bench section {unknown}; the sections are {}",
@@ -46,6 +49,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if wanted("engine") {
         let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
         report.insert("engine".into(), engine);
+    }
+    if wanted("day_fill") {
+        let day_fill = runtime.block_on(crate::bench::engine::day_fill(
+            scratch.path(),
+            args.day_tickets,
+            1000,
+        ))?;
+        report.insert("day_fill".into(), day_fill);
     }
     if wanted("lan") {
         let lan = runtime.block_on(crate::lan::bench::run())?;

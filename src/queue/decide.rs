@@ -241,7 +241,7 @@ pub fn reply_for(
                     command,
                     Command::IssueTicket { .. } | Command::CheckIn { .. }
                 )
-                .then(|| policy::people_ahead(setup, now_ms, &ticket, state.tickets.values()));
+                .then(|| policy::people_ahead_in(setup, now_ms, &ticket, state));
                 Reply::Ticket {
                     ticket: Box::new(ticket),
                     people_ahead,
@@ -373,12 +373,7 @@ impl Ctx<'_> {
             .setup
             .service(service)
             .ok_or_else(|| Refusal::UnknownService(service.to_string()))?;
-        let issued_today = self
-            .state
-            .tickets
-            .values()
-            .filter(|t| t.service == service)
-            .count() as u32;
+        let issued_today = self.state.index().tickets_of_service(service);
         if let Some(cap) = config.daily_cap
             && issued_today >= cap
         {
@@ -389,11 +384,12 @@ impl Ctx<'_> {
         }
         if self.setup.policy().one_open_ticket_per_service
             && let Some(c) = &citizen
-            && let Some(held) = self.state.tickets.values().find(|t| {
-                t.service == service
-                    && t.state.is_open()
-                    && t.citizen.as_ref().is_some_and(|o| o.id_hash == c.id_hash)
-            })
+            && let Some(held) = self
+                .state
+                .index()
+                .of_citizen(&c.id_hash)
+                .filter_map(|id| self.state.tickets.get(&id))
+                .find(|t| t.service == service && t.state.is_open())
         {
             return Err(Refusal::AlreadyHoldsTicket(held.number.clone()));
         }
@@ -584,13 +580,8 @@ impl Ctx<'_> {
                 number: t.number.clone(),
             });
         }
-        let next = policy::next_for_window(
-            self.setup,
-            window,
-            self.now.hall_ms,
-            self.state.tickets.values(),
-        )
-        .ok_or(Refusal::QueueEmpty(window))?;
+        let next = policy::next_for_window(self.setup, window, self.now.hall_ms, self.state)
+            .ok_or(Refusal::QueueEmpty(window))?;
         Ok(vec![Event::TicketCalled {
             ticket: next.id,
             window,

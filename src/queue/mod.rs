@@ -5,6 +5,7 @@ pub mod command;
 pub mod day;
 pub mod decide;
 pub mod event;
+pub mod index;
 pub mod policy;
 pub mod refusal;
 pub mod state;

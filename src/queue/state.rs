@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use super::day::{ClockAnchor, StaffReference};
 use super::event::{Event, Recorded, StoredEvent};
+use super::index::TicketIndex;
 use super::ticket::{
     Appointment, AppointmentState, DeviceFault, PrintState, Rating, Ticket, TicketId, TicketState,
     UnratedWhy, WindowState,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(from = "HallStateFields")]
 pub struct HallState {
     /// The sequence of the last applied event.
     pub last_seq: u64,
@@ -30,6 +32,43 @@ pub struct HallState {
     pub appointments: BTreeMap<String, Appointment>,
     /// Devices currently in fault.
     pub faults: BTreeMap<String, DeviceFault>,
+    /// Lookups over `tickets`, so a command costs the same however many tickets the day holds. Not
+    /// sent anywhere: a state read back from JSON gets it from [`HallState::reindex`].
+    #[serde(skip)]
+    index: TicketIndex,
+}
+
+/// The state as sent and stored in JSON: everything but the index, which is rebuilt on reading.
+#[derive(Deserialize)]
+struct HallStateFields {
+    last_seq: u64,
+    business_day: Option<NaiveDate>,
+    clock: Option<ClockAnchor>,
+    last_ticket_id: TicketId,
+    sequences: BTreeMap<String, u32>,
+    tickets: BTreeMap<TicketId, Ticket>,
+    windows: BTreeMap<u16, WindowState>,
+    appointments: BTreeMap<String, Appointment>,
+    faults: BTreeMap<String, DeviceFault>,
+}
+
+impl From<HallStateFields> for HallState {
+    fn from(f: HallStateFields) -> HallState {
+        let mut state = HallState {
+            last_seq: f.last_seq,
+            business_day: f.business_day,
+            clock: f.clock,
+            last_ticket_id: f.last_ticket_id,
+            sequences: f.sequences,
+            tickets: f.tickets,
+            windows: f.windows,
+            appointments: f.appointments,
+            faults: f.faults,
+            index: TicketIndex::default(),
+        };
+        state.reindex();
+        state
+    }
 }
 
 impl HallState {
@@ -48,15 +87,26 @@ impl HallState {
         self.last_seq = stored.seq;
     }
 
+    /// Rebuilds the lookups after `tickets` was filled or changed other than by events.
+    pub fn reindex(&mut self) {
+        self.index = TicketIndex::of(self.tickets.values());
+    }
+
+    pub fn index(&self) -> &TicketIndex {
+        &self.index
+    }
+
     pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
-        self.tickets.values().find(|t| t.number == number)
+        self.index
+            .by_number(number)
+            .and_then(|id| self.tickets.get(&id))
     }
 
     /// The ticket a status link points at: its token, not its guessable number.
     pub fn ticket_by_status_token(&self, token: &str) -> Option<&Ticket> {
-        self.tickets
-            .values()
-            .find(|t| t.status_token.as_deref() == Some(token))
+        self.index
+            .by_status_token(token)
+            .and_then(|id| self.tickets.get(&id))
     }
 
     pub fn window(&self, number: u16) -> Option<&WindowState> {
@@ -119,7 +169,28 @@ impl HallState {
             .expect("events only name tickets the state holds")
     }
 
+    /// Applies `event`, taking the tickets it touches out of the index before and back in after.
     fn apply(&mut self, event: &Event, recorded: &Recorded) {
+        if let Event::BusinessDayOpened { .. } = event {
+            self.apply_event(event, recorded);
+            self.index.clear();
+            return;
+        }
+        let (touched, _) = HallState::touched(event);
+        for id in &touched {
+            if let Some(ticket) = self.tickets.get(id) {
+                self.index.remove(ticket);
+            }
+        }
+        self.apply_event(event, recorded);
+        for id in &touched {
+            if let Some(ticket) = self.tickets.get(id) {
+                self.index.insert(ticket);
+            }
+        }
+    }
+
+    fn apply_event(&mut self, event: &Event, recorded: &Recorded) {
         // A staff confirmation counts for the boot it was given in.
         let staff_reference = match event {
             Event::ClockConfirmed { at_ms, .. } => Some(StaffReference {
@@ -307,6 +378,19 @@ impl HallState {
             }
         }
     }
+}
+
+/// A ticket as it stood after `events`: the events that name it, from its issue on, in order. How a
+/// kept command result gets back the ticket its reply showed.
+pub fn ticket_after<'a>(
+    id: TicketId,
+    events: impl IntoIterator<Item = &'a StoredEvent>,
+) -> Option<Ticket> {
+    let mut state = HallState::default();
+    for stored in events {
+        state.apply(&stored.event, &stored.recorded);
+    }
+    state.tickets.remove(&id)
 }
 
 /// What closing the previous business day does to its tickets, for the `BusinessDayOpened` event.

@@ -17,11 +17,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::queue::{
-    Appointment, DeviceFault, HallState, Recorded, StoredEvent, Ticket, WindowState,
-};
+use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, WindowState};
 use batch::StateMeta;
-pub use batch::{Batch, CommandResult, Outcome};
+pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use checkpoint::Checkpointer;
 pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};
@@ -146,18 +144,17 @@ impl Store {
             return Ok(HallState::default());
         };
         let meta: StateMeta = serde_json::from_str(&meta)?;
-        let mut state = HallState {
-            last_seq: meta.last_seq,
-            business_day: meta.business_day,
-            clock: meta.clock,
-            last_ticket_id: meta.last_ticket_id,
-            sequences: meta.sequences,
-            ..HallState::default()
-        };
+        let mut state = HallState::default();
+        state.last_seq = meta.last_seq;
+        state.business_day = meta.business_day;
+        state.clock = meta.clock;
+        state.last_ticket_id = meta.last_ticket_id;
+        state.sequences = meta.sequences;
         if let Some(day) = state.business_day {
             for ticket in self.tickets_of_day(day)? {
                 state.tickets.insert(ticket.id, ticket);
             }
+            state.reindex();
         }
         state.windows = self
             .rows::<WindowState>("SELECT data FROM windows", [])?
@@ -214,65 +211,14 @@ impl Store {
         let after_seq =
             i64::try_from(after_seq).map_err(|_| StoreError::SeqOutOfRange(after_seq))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, boot_id, mono_ms,
-                    clock_trusted, business_day, kind, event_version
-             FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, bool>(9)?,
-                r.get::<_, String>(10)?,
-                r.get::<_, String>(11)?,
-                r.get::<_, u32>(12)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            upcast::EVENT_COLUMNS
+        ))?;
+        let mut rows = stmt.query(params![after_seq, limit])?;
         let mut events = Vec::new();
-        for row in rows {
-            let (
-                seq,
-                event_id,
-                hall_id,
-                command_id,
-                payload,
-                wall_ms,
-                hall_ms,
-                boot_id,
-                mono_ms,
-                trusted,
-                day,
-                kind,
-                version,
-            ) = row?;
-            let seq = seq as u64;
-            events.push(StoredEvent {
-                seq,
-                event_id: event_id
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad id: {e}")))?,
-                hall_id,
-                command_id,
-                recorded: Recorded {
-                    wall_ms,
-                    hall_ms,
-                    boot_id,
-                    mono_ms,
-                    clock_trusted: trusted,
-                    business_day: day
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad day: {e}")))?,
-                },
-                event: upcast::read_event(seq, &kind, version, &payload)?,
-            });
+        while let Some(row) = rows.next()? {
+            events.push(upcast::stored_event_from_row(row)?);
         }
         Ok(events)
     }
@@ -320,15 +266,25 @@ impl Store {
         Ok((page_count * page_size) as u64)
     }
 
-    /// Bytes of text held by stored command results.
+    /// Bytes the kept command results take in the database file, pages included.
     pub fn command_result_bytes(&self) -> Result<u64, StoreError> {
         let bytes: Option<i64> = self.conn.query_row(
-            "SELECT SUM(length(command_id) + length(command) + length(outcome) + length(business_day) + 8)
-             FROM commands",
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'command_results'",
             [],
             |r| r.get(0),
         )?;
         Ok(bytes.unwrap_or(0) as u64)
+    }
+
+    /// Bytes each table and index takes in the database file, pages included, largest first.
+    pub fn bytes_per_table(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Folds the WAL back into the main file.
@@ -418,6 +374,22 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn the_bytes_of_each_table_and_of_kept_results_are_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("hall.db"), "H1").unwrap();
+        let tables = store.bytes_per_table().unwrap();
+        let of = |name: &str| tables.iter().find(|(t, _)| t == name).map(|(_, b)| *b);
+        let page: i64 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(of("events"), Some(page as u64), "{tables:?}");
+        assert_eq!(of("command_results"), Some(page as u64), "{tables:?}");
+        assert_eq!(of("commands"), None, "{tables:?}");
+        assert_eq!(store.command_result_bytes().unwrap(), page as u64);
     }
 
     #[test]

@@ -2,6 +2,9 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::batch::{CommandDigest, KeptResult, Outcome, insert_kept};
+use super::error::StoreError;
+
 /// Each entry upgrades the schema by one version. Never edit a released entry: add a new one.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the event log, idempotent command results, and the state tables.
@@ -104,7 +107,25 @@ pub(super) const MIGRATIONS: &[&str] = &[
         locked_until_ms INTEGER
     ) WITHOUT ROWID;
     "#,
+    // 6: command results kept for retries hold what a retry needs, not a second copy of the trail: a
+    // digest of the command instead of its text, and a ticket reply as the ticket's id (read back from
+    // the log). The day is a day number, and no index: results are forgotten once a day, by a scan.
+    // The rows of `commands` are carried over by `carry_over_command_results`, which then drops it.
+    r#"
+    CREATE TABLE command_results (
+        command_id   TEXT    PRIMARY KEY,
+        digest       BLOB    NOT NULL,
+        ticket       INTEGER,
+        people_ahead INTEGER,
+        other        TEXT,
+        last_seq     INTEGER NOT NULL,
+        business_day INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// The migration after which results kept in `commands` move to `command_results`.
+const LEAN_COMMAND_RESULTS: u32 = 6;
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -112,11 +133,11 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// takes the write lock before it reads the version: a node starting and `hallq pair code` run beside
 /// it may open a fresh database at the same moment, and the second must see the first's tables rather
 /// than create them again.
-pub fn migrate(conn: &mut Connection) -> Result<(), super::error::StoreError> {
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(super::error::StoreError::TooNew {
+        return Err(StoreError::TooNew {
             found: version,
             supported: SCHEMA_VERSION,
         });
@@ -124,11 +145,37 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::error::StoreError> {
     if version == SCHEMA_VERSION {
         return Ok(());
     }
-    for sql in &MIGRATIONS[version as usize..] {
+    for (applied, sql) in (1..).zip(MIGRATIONS).skip(version as usize) {
         tx.execute_batch(sql)?;
+        if applied == LEAN_COMMAND_RESULTS {
+            carry_over_command_results(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Moves each result kept in the older `commands` table (command text, full outcome) to
+/// `command_results`, so a retry that straddles the upgrade still gets its first answer.
+fn carry_over_command_results(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT command_id, command, outcome, business_day FROM commands")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let command_id: String = row.get(0)?;
+        let command: String = row.get(1)?;
+        let outcome: Outcome = serde_json::from_str(&row.get::<_, String>(2)?)?;
+        let day: String = row.get(3)?;
+        let day = day.parse().map_err(|e| {
+            StoreError::Corrupt(format!("command {command_id}: bad day {day:?}: {e}"))
+        })?;
+        let kept = KeptResult::of(CommandDigest::of_json(&command), &outcome)?;
+        insert_kept(conn, &kept, day)?;
+    }
+    drop(rows);
+    drop(stmt);
+    conn.execute_batch("DROP TABLE commands")?;
     Ok(())
 }
 

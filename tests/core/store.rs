@@ -109,7 +109,7 @@ fn a_write_from_another_connection_during_a_batch_waits_instead_of_failing_it() 
     let path = dir.path().join("hall.db");
     let mut store = hallq::store::Store::open(&path, "H1").unwrap();
     let batch = store.begin().unwrap();
-    batch.command_outcome("c-1").unwrap();
+    batch.kept_result("c-1").unwrap();
     // As `hallq pair revoke` does, from its own process, while the engine writes a batch.
     let other = std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -137,7 +137,7 @@ async fn every_command_of_a_failed_batch_is_told_the_storage_error() {
     let before = hall.engine.state().await.unwrap();
     let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
     conn.execute_batch(
-        "CREATE TRIGGER refuse_commands BEFORE INSERT ON commands \
+        "CREATE TRIGGER refuse_commands BEFORE INSERT ON command_results \
          BEGIN SELECT RAISE(ABORT, 'the disk said no'); END;",
     )
     .unwrap();
@@ -424,4 +424,114 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
     let refused = Store::open(&nowhere, "hall-1").err().unwrap();
     assert!(matches!(refused, StoreError::Io(_)), "{refused}");
     assert!(refused.to_string().contains("missing/hall.db"), "{refused}");
+}
+
+/// Puts the kept results back as hallq kept them up to schema 4: the command's text and the whole
+/// outcome in `commands`.
+fn as_schema_4(
+    path: &std::path::Path,
+    kept: &[(&str, &hallq::queue::Command, &hallq::store::Outcome)],
+) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE command_results;
+         DROP TABLE staff;
+         CREATE TABLE commands (
+             command_id   TEXT    PRIMARY KEY,
+             command      TEXT    NOT NULL,
+             outcome      TEXT    NOT NULL,
+             last_seq     INTEGER NOT NULL,
+             business_day TEXT    NOT NULL
+         ) WITHOUT ROWID;
+         CREATE INDEX commands_by_day ON commands (business_day);
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    for (id, command, outcome) in kept {
+        conn.execute(
+            "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, '2026-11-27')",
+            rusqlite::params![
+                id,
+                serde_json::to_string(command).unwrap(),
+                serde_json::to_string(outcome).unwrap(),
+                outcome.seq as i64
+            ],
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn results_kept_before_the_upgrade_answer_retries_after_it() {
+    let mut hall = Hall::new();
+    let issue = hallq::queue::Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: false,
+    };
+    let call = hallq::queue::Command::CallNext { window: 3 };
+    let issued = hall.engine.execute("kiosk-1", issue.clone()).await.unwrap();
+    let refused = hall.engine.execute("w3-1", call.clone()).await.unwrap();
+    assert!(matches!(refused.result, CommandResult::Refused(_)));
+    as_schema_4(
+        &hall.db_path(),
+        &[("kiosk-1", &issue, &issued), ("w3-1", &call, &refused)],
+    );
+    hall.restart();
+    let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, hallq::store::SCHEMA_VERSION);
+    let old_table: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'commands'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_table, 0, "the old table is gone once carried over");
+
+    assert_eq!(hall.engine.execute("kiosk-1", issue).await.unwrap(), issued);
+    assert_eq!(hall.engine.execute("w3-1", call).await.unwrap(), refused);
+    let reused = hall
+        .engine
+        .execute("kiosk-1", hallq::queue::Command::CallNext { window: 1 })
+        .await;
+    assert!(
+        matches!(reused, Err(hallq::engine::EngineError::CommandIdReused(_))),
+        "{reused:?}"
+    );
+    assert_eq!(hall.state().await.tickets.len(), 1, "no retry acted twice");
+}
+
+#[tokio::test]
+async fn a_retry_gets_the_ticket_as_its_command_left_it_not_as_it_stands_now() {
+    let hall = Hall::new();
+    hall.sign_in(3).await;
+    let issue = hallq::queue::Command::IssueTicket {
+        service: "SB".into(),
+        citizen: None,
+        by_staff: false,
+    };
+    let issued = hall.engine.execute("kiosk-7", issue.clone()).await.unwrap();
+    let call = hallq::queue::Command::CallNext { window: 3 };
+    let called = hall.engine.execute("w3-7", call.clone()).await.unwrap();
+    hall.ok(hallq::queue::Command::StartService { window: 3 })
+        .await;
+    hall.issue("SB").await;
+    assert_eq!(hall.engine.execute("kiosk-7", issue).await.unwrap(), issued);
+    assert_eq!(hall.engine.execute("w3-7", call).await.unwrap(), called);
+    let rows: i64 = rusqlite::Connection::open(hall.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM command_results WHERE length(digest) = 16 AND other IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        rows >= 3,
+        "ticket replies are kept as the ticket's id: {rows}"
+    );
 }

@@ -16,6 +16,16 @@ fn assert_figures(figures: &serde_json::Value, calls: u64) {
     );
     assert!(p50 > 0.0 && p50 <= p99, "{figures}");
     assert_eq!(figures["lan_call_samples"], calls);
+    let one = &figures["one_client"];
+    let one_number = |key: &str| {
+        one[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("one_client.{key} missing in {figures}"))
+    };
+    assert!(one_number("issue_p50_ms") > 0.0, "{figures}");
+    assert!(one_number("issue_p50_ms") <= one_number("issue_p99_ms"));
+    assert!(one_number("server_cpu_ms_per_issue") > 0.0, "{figures}");
+    assert!(one_number("kiosk_cpu_ms_per_issue") > 0.0, "{figures}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,6 +36,7 @@ async fn a_small_lan_bench_measures_every_call_at_every_display() {
         issues: 60,
         concurrency: 4,
         calls_per_counter: 4,
+        one_client_issues: 30,
     };
     let figures = bench::run_with(options).await.unwrap();
     assert_figures(&figures, 3 * 4 * 2);

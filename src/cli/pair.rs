@@ -237,18 +237,9 @@ fn device_table(setup: &HallSetup, devices: &[PairedDevice]) -> String {
 
 /// The token file is readable by its owner only: it is the terminal's credential.
 fn write_token(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(file, "{token}")?;
-    Ok(())
+    crate::identity::replace_private_file(path, format!("{token}\n").as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -2,14 +2,14 @@
 //! a citizen without any board keeping the number. The hall node makes it on first start; kiosk
 //! boards receive it when they pair and keep it beside their device token.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+
+use super::private_file::{create_private_file, replace_private_file};
 
 /// Bytes of a hall key made on first start.
 const KEY_BYTES: usize = 32;
@@ -92,13 +92,7 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<HallKey> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = vec![0u8; KEY_BYTES];
             rand::rng().fill_bytes(&mut bytes);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
+            create_private_file(path, &bytes)?;
             Ok(HallKey::new(bytes)?)
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
@@ -127,18 +121,8 @@ pub fn load_paired_key(path: &Path) -> Result<HallKey, HallKeyError> {
 /// hall must hash a card the same way. Written aside and renamed, so a crash leaves the old key or
 /// the new one, never half of one.
 pub fn store_key(path: &Path, key: &HallKey) -> anyhow::Result<()> {
-    let aside = path.with_extension("key.new");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&aside)
-        .with_context(|| format!("writing {}", aside.display()))?;
-    file.write_all(key.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&aside, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    replace_private_file(path, key.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

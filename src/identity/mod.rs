@@ -6,12 +6,14 @@
 
 mod hall_key;
 mod id_number;
+mod private_file;
 mod staff_pin;
 
 pub use hall_key::{
     HallKey, HallKeyError, key_path_beside, load_or_create_key, load_paired_key, store_key,
 };
 pub use id_number::{id_check_character, mask_name};
+pub use private_file::{create_private_file, replace_private_file};
 pub use staff_pin::{BadPin, PIN_DIGITS, StaffPin, hash_pin, pin_matches};
 
 /// Hex digits of an ID hash: the hall key's HMAC-SHA256 of the number, in lower case

@@ -8,8 +8,6 @@
 //! Dates in the certificate are not checked: a board without a real-time clock may boot years off,
 //! and the pin, not the validity period, says which certificate is the hall node's.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +17,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
+
+use crate::identity::{create_private_file, replace_private_file};
 
 /// The letters of pairing codes (no I, L, O, 0 or 1 to misread): the fingerprint part uses them too.
 const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -182,10 +182,8 @@ pub fn pin_path_beside(token_file: &Path) -> PathBuf {
 
 /// Keeps the hall node's fingerprint a terminal saw when it paired (written aside and renamed).
 pub fn store_pin(path: &Path, fingerprint: &Fingerprint) -> Result<(), TlsError> {
-    let aside = path.with_extension("sha256.new");
-    let _ = std::fs::remove_file(&aside);
-    write_private(&aside, format!("{}\n", fingerprint.to_hex()).as_bytes())?;
-    std::fs::rename(&aside, path).map_err(|e| TlsError::File {
+    let text = format!("{}\n", fingerprint.to_hex());
+    replace_private_file(path, text.as_bytes()).map_err(|e| TlsError::File {
         path: path.to_path_buf(),
         why: e.to_string(),
     })
@@ -349,18 +347,10 @@ impl ServerCertVerifier for PinnedCertificate {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    let failed = |e: std::io::Error| TlsError::File {
+    create_private_file(path, bytes).map_err(|e| TlsError::File {
         path: path.to_path_buf(),
         why: e.to_string(),
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(failed)?;
-    file.write_all(bytes).map_err(failed)?;
-    file.sync_all().map_err(failed)
+    })
 }
 
 #[cfg(test)]

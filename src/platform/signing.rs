@@ -95,22 +95,13 @@ impl PlatformSecret {
     /// Writes a new random secret (64 hex digits) to `path`, readable by its owner alone; an existing
     /// file is left as it is and refused.
     pub fn create_file(path: &Path) -> Result<(), SecretError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let unwritable = |e: std::io::Error| SecretError::Unwritable {
             path: path.display().to_string(),
             error: e.to_string(),
         };
         let bytes: [u8; 32] = rand::random();
         let text = Zeroizing::new(hex::encode(bytes) + "\n");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(unwritable)?;
-        file.write_all(text.as_bytes()).map_err(unwritable)?;
-        file.sync_all().map_err(unwritable)
+        crate::identity::create_private_file(path, text.as_bytes()).map_err(unwritable)
     }
 
     fn mac(&self) -> HmacSha256 {

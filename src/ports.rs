@@ -384,11 +384,7 @@ mod tests {
                 citizen: None,
                 by_staff: false,
             },
-            Command::SignIn {
-                window: 1,
-                staff: "1001".into(),
-                proof: crate::queue::StaffProof::NumberOnly,
-            },
+            Command::sign_in_by_number(1, "1001"),
             Command::CallNext { window: 1 },
         ];
         for (i, command) in commands.into_iter().enumerate() {

@@ -112,11 +112,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     expect_done(
         &engine,
         "lat-signin".into(),
-        Command::SignIn {
-            window: 3,
-            staff: "B1".into(),
-            proof: crate::queue::StaffProof::NumberOnly,
-        },
+        Command::sign_in_by_number(3, "B1"),
     )
     .await?;
     let mut call_lat = Vec::new();
@@ -212,11 +208,7 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<Store
     expect_done(
         &engine,
         "size-signin".into(),
-        Command::SignIn {
-            window: 3,
-            staff: "B2".into(),
-            proof: crate::queue::StaffProof::NumberOnly,
-        },
+        Command::sign_in_by_number(3, "B2"),
     )
     .await?;
     for n in 0..before_lifecycle {
@@ -295,11 +287,7 @@ pub async fn day_fill(
     expect_done(
         &engine,
         "day-signin".into(),
-        Command::SignIn {
-            window: 3,
-            staff: "B3".into(),
-            proof: crate::queue::StaffProof::NumberOnly,
-        },
+        Command::sign_in_by_number(3, "B3"),
     )
     .await?;
     let at_start = issue_and_call(&engine, samples, "day0").await?;

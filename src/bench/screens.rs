@@ -45,14 +45,7 @@ pub fn frame_times() -> anyhow::Result<serde_json::Value> {
             }
         }
         let _ = engine
-            .execute(
-                "bench-signin",
-                Command::SignIn {
-                    window: 1,
-                    staff: "1001".into(),
-                    proof: crate::queue::StaffProof::NumberOnly,
-                },
-            )
+            .execute("bench-signin", Command::sign_in_by_number(1, "1001"))
             .await;
         let _ = engine
             .execute("bench-call", Command::CallNext { window: 1 })

@@ -143,11 +143,10 @@ async fn measure(
 
     for (window, counter) in &counters {
         counter
-            .execute(Command::SignIn {
-                window: *window,
-                staff: format!("{}", 2000 + window),
-                proof: crate::queue::StaffProof::NumberOnly,
-            })
+            .execute(Command::sign_in_by_number(
+                *window,
+                format!("{}", 2000 + window),
+            ))
             .await?;
     }
     let sent_at = call_at_every_window(&counters, options.calls_per_counter).await?;

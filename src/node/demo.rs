@@ -40,11 +40,7 @@ pub async fn simulate(engine: EngineHandle) {
         let _ = engine
             .execute(
                 id("signin"),
-                Command::SignIn {
-                    window: window.number,
-                    staff: format!("{}", 1001 + i),
-                    proof: crate::queue::StaffProof::NumberOnly,
-                },
+                Command::sign_in_by_number(window.number, format!("{}", 1001 + i)),
             )
             .await;
     }

@@ -165,6 +165,16 @@ pub enum Command {
 }
 
 impl Command {
+    /// A sign-in by staff number alone: where the hall asks for no PIN, and for the demo and the
+    /// benches, which sign their staff in themselves.
+    pub fn sign_in_by_number(window: u16, staff: impl Into<String>) -> Command {
+        Command::SignIn {
+            window,
+            staff: staff.into(),
+            proof: StaffProof::NumberOnly,
+        }
+    }
+
     /// The window a command acts for, so the LAN can check a terminal acts only for its own window.
     pub fn window(&self) -> Option<u16> {
         match self {
@@ -210,11 +220,7 @@ mod tests {
                 by_staff: false,
             },
             Command::CheckIn { citizen: card },
-            Command::SignIn {
-                window: 1,
-                staff: "0001".into(),
-                proof: StaffProof::NumberOnly,
-            },
+            Command::sign_in_by_number(1, "0001"),
             Command::SignOut { window: 1 },
             Command::ConfirmClock {
                 window: 1,

@@ -119,12 +119,8 @@ impl Hall {
     }
 
     pub async fn sign_in(&self, window: u16) {
-        self.ok(Command::SignIn {
-            window,
-            staff: format!("S{window}"),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
-        .await;
+        self.ok(Command::sign_in_by_number(window, format!("S{window}")))
+            .await;
     }
 
     pub async fn call(&self, window: u16) -> Ticket {

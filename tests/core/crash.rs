@@ -44,11 +44,7 @@ fn crash_child() {
             let _ = engine
                 .execute(
                     format!("{run}-sign-in-{}", w.number),
-                    Command::SignIn {
-                        window: w.number,
-                        staff: format!("S{}", w.number),
-                        proof: hallq::queue::StaffProof::NumberOnly,
-                    },
+                    Command::sign_in_by_number(w.number, format!("S{}", w.number)),
                 )
                 .await;
         }

@@ -165,44 +165,22 @@ async fn window_actions_need_signed_in_staff() {
         "unknown_window"
     );
     assert_eq!(
-        hall.refused(Command::SignIn {
-            window: 3,
-            staff: "".into(),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
-        .await
-        .code,
+        hall.refused(Command::sign_in_by_number(3, "")).await.code,
         "invalid"
     );
     assert_eq!(
-        hall.refused(Command::SignIn {
-            window: 3,
-            staff: "12 34".into(),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
-        .await
-        .code,
+        hall.refused(Command::sign_in_by_number(3, "12 34"))
+            .await
+            .code,
         "invalid"
     );
     hall.sign_in(3).await;
     assert_eq!(
-        hall.refused(Command::SignIn {
-            window: 3,
-            staff: "77".into(),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
-        .await
-        .code,
+        hall.refused(Command::sign_in_by_number(3, "77")).await.code,
         "already_signed_in"
     );
     assert_eq!(
-        hall.refused(Command::SignIn {
-            window: 4,
-            staff: "S3".into(),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
-        .await
-        .code,
+        hall.refused(Command::sign_in_by_number(4, "S3")).await.code,
         "staff_at_another_window"
     );
 }

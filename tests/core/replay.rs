@@ -29,11 +29,7 @@ fn random_command(
             citizen: rng.random_bool(0.5).then(|| card(rng.random_range(0..50))),
             by_staff: rng.random_bool(0.2),
         },
-        5 => Command::SignIn {
-            window,
-            staff: format!("S{}", rng.random_range(0..12)),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        },
+        5 => Command::sign_in_by_number(window, format!("S{}", rng.random_range(0..12))),
         6 => Command::SignOut { window },
         7..=9 => Command::CallNext { window },
         10 => Command::Recall { window },

@@ -396,14 +396,7 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime
-        .block_on(engine.execute(
-            "c1",
-            hallq::queue::Command::SignIn {
-                window: 1,
-                staff: "1001".into(),
-                proof: hallq::queue::StaffProof::NumberOnly,
-            },
-        ))
+        .block_on(engine.execute("c1", hallq::queue::Command::sign_in_by_number(1, "1001")))
         .unwrap();
     assert_eq!(mode(&fresh), 0o600);
     let wal = dir.path().join("fresh.db-wal");

@@ -145,11 +145,10 @@ pub async fn issue_tickets(kiosk: &HallClient, service: &str, count: usize) {
 /// Signs a staff member in at `window` through its terminal.
 pub async fn sign_in(counter: &HallClient, window: u16) {
     let signed = counter
-        .execute(hallq::queue::Command::SignIn {
+        .execute(hallq::queue::Command::sign_in_by_number(
             window,
-            staff: format!("10{window:02}"),
-            proof: hallq::queue::StaffProof::NumberOnly,
-        })
+            format!("10{window:02}"),
+        ))
         .await
         .unwrap();
     assert!(

@@ -216,14 +216,7 @@ impl Hall {
     }
 
     fn sign_in_window_1(&self) {
-        self.command(
-            "t-signin",
-            Command::SignIn {
-                window: 1,
-                staff: "1001".into(),
-                proof: hallq::queue::StaffProof::NumberOnly,
-            },
-        );
+        self.command("t-signin", Command::sign_in_by_number(1, "1001"));
         self.wait("the panel to show the signed-in staff", || {
             self.panel().global::<PanelAdapter>().get_signed_in()
         });

@@ -100,6 +100,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
             max_skew_s: DEFAULT_MAX_SKEW_S,
             clock: clock.clone(),
             tls: Some(identity.clone()),
+            client_ca_pem: None,
         },
     )?;
     let settings = UplinkSettings {
@@ -111,6 +112,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
         backoff: PLATFORM_BACKOFF,
         ca_pem: Some(identity.cert_pem.into_bytes()),
         allow_plain_http: false,
+        client_identity: None,
     };
     // No engine writes this log: nothing to wake the uploader but its first look.
     let (_quiet, news) = tokio::sync::broadcast::channel(1);

@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: the certificates (PEM) a hall's client certificate must chain to: each hall's own
+    /// (`hallq platform new-cert`), or the CA that issued them. A hall without one is refused.
+    #[arg(long, requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 pub fn platform(command: PlatformCommand) -> anyhow::Result<()> {
@@ -106,6 +110,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let client_ca_pem = match &args.client_ca {
+        Some(file) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+        ),
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -117,6 +128,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 max_skew_s: args.max_skew_s,
                 clock: Arc::new(SystemClock::new(true)),
                 tls,
+                client_ca_pem,
             },
         )?;
         println!(

@@ -238,6 +238,19 @@ mod platform_table {
                 base + 5,
                 "between 100",
             ),
+            (
+                "url = \"https://p\"\nsecret_file = \"k\"\nca_file = \"c\"\nclient_cert_file = \"x\"\n",
+                "platform.client_key_file",
+                base + 1,
+                "name both or neither",
+            ),
+            (
+                "url = \"http://h\"\nsecret_file = \"k\"\ninsecure_http_for_tests = true\n\
+                 client_cert_file = \"x\"\nclient_key_file = \"y\"\n",
+                "platform.client_cert_file",
+                base + 5,
+                "https://",
+            ),
         ] {
             let text = format!("{EXAMPLE_HALL_TOML}\n[platform]\n{table}");
             let errors = parse(&text, "hall.toml").unwrap_err().to_string();

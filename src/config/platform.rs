@@ -28,6 +28,12 @@ pub struct PlatformConfig {
     /// Plain HTTP, for the demo and tests on loopback only.
     #[serde(default)]
     pub insecure_http_for_tests: bool,
+    /// The hall's own certificate (PEM), for a platform that wants mutual TLS; with `client_key_file`.
+    #[serde(default)]
+    pub client_cert_file: Option<String>,
+    /// That certificate's private key (PEM, readable by the service alone).
+    #[serde(default)]
+    pub client_key_file: Option<String>,
 }
 
 fn default_batch_size() -> usize {
@@ -53,6 +59,8 @@ impl PlatformConfig {
             timeout_ms: default_timeout_ms(),
             max_skew_s: default_max_skew_s(),
             insecure_http_for_tests: false,
+            client_cert_file: None,
+            client_key_file: None,
         }
     }
 
@@ -84,6 +92,25 @@ impl PlatformConfig {
             problems.push((
                 "url",
                 format!("\"{}\" is not a URL like http://127.0.0.1:8480", self.url),
+            ));
+        }
+        let named = |file: &Option<String>| file.as_deref().is_some_and(|f| !f.trim().is_empty());
+        match (named(&self.client_cert_file), named(&self.client_key_file)) {
+            (true, false) => problems.push((
+                "client_key_file",
+                "client_cert_file needs its key: name both or neither".to_string(),
+            )),
+            (false, true) => problems.push((
+                "client_cert_file",
+                "client_key_file needs its certificate: name both or neither".to_string(),
+            )),
+            _ => {}
+        }
+        if named(&self.client_cert_file) && !self.url.starts_with("https://") {
+            problems.push((
+                "client_cert_file",
+                "a client certificate is shown only inside TLS: the url must be https://"
+                    .to_string(),
             ));
         }
         if self.secret_file.trim().is_empty() {

@@ -65,6 +65,7 @@ pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<
             max_skew_s: DEFAULT_MAX_SKEW_S,
             clock: Arc::clone(engine.clock()),
             tls: Some(identity.clone()),
+            client_ca_pem: None,
         },
     )?;
     let config = PlatformConfig::new(receiver.url(), secret_file.display().to_string());
@@ -79,6 +80,7 @@ pub async fn start_demo(engine: &EngineHandle, beside: &Path) -> anyhow::Result<
             backoff: PLATFORM_BACKOFF,
             ca_pem: Some(identity.cert_pem.into_bytes()),
             allow_plain_http: false,
+            client_identity: None,
         },
     )?;
     let _ = crate::ports::PLATFORM_SYNC.set(Arc::clone(uplink.status()));

@@ -30,19 +30,40 @@ fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
-/// A client that trusts the certificates in `pem` alone (the platform's own, or its CA's).
-pub fn pinned_client_config(pem: &[u8]) -> Result<rustls::ClientConfig, TlsError> {
+fn trust_store(pem: &[u8]) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in certificates(pem)? {
         roots
             .add(cert)
             .map_err(|e| TlsError(format!("unusable certificate: {e}")))?;
     }
-    Ok(rustls::ClientConfig::builder_with_provider(provider())
+    Ok(roots)
+}
+
+fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|e| TlsError(format!("not a PEM private key: {e}")))
+}
+
+/// A client that trusts the certificates in `pem` alone (the platform's own, or its CA's), and shows
+/// `own` when the platform asks for a client certificate (mutual TLS).
+pub fn pinned_client_config(
+    pem: &[u8],
+    own: Option<&TlsIdentity>,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(trust_store(pem)?);
+    match own {
+        None => Ok(builder.with_no_client_auth()),
+        Some(own) => builder
+            .with_client_auth_cert(
+                certificates(own.cert_pem.as_bytes())?,
+                private_key(&own.key_pem)?,
+            )
+            .map_err(|e| TlsError(format!("the hall's certificate and key do not fit: {e}"))),
+    }
 }
 
 /// A client for plain HTTP only: it trusts nothing, so an https:// URL fails.
@@ -54,11 +75,20 @@ pub fn trusting_nothing() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
-/// The receiver's certificate chain and key, both PEM.
+/// A certificate chain and its key, both PEM: the receiver's for HTTPS, or a hall's for mutual TLS.
 #[derive(Clone)]
 pub struct TlsIdentity {
     pub cert_pem: String,
     pub key_pem: Zeroizing<String>,
+}
+
+/// Shows the certificate, never the key.
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert_pem", &self.cert_pem)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TlsIdentity {
@@ -73,14 +103,57 @@ impl TlsIdentity {
         })
     }
 
-    fn server_config(&self) -> Result<rustls::ServerConfig, TlsError> {
-        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
-            .map_err(|e| TlsError(format!("not a PEM private key: {e}")))?;
-        rustls::ServerConfig::builder_with_provider(provider())
+    /// Reads a certificate file and its key file; a key others may read is refused, as it may
+    /// have been copied.
+    pub fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsIdentity, TlsError> {
+        use std::os::unix::fs::PermissionsExt;
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|e| TlsError(format!("{}: {e}", path.display())))
+        };
+        let mode = std::fs::metadata(key)
+            .map_err(|e| TlsError(format!("{}: {e}", key.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(TlsError(format!(
+                "the private key {path} can be read by other users (mode {mode:o}); make it \
+                 readable by the service alone: chmod 600 {path}",
+                path = key.display(),
+                mode = mode & 0o777,
+            )));
+        }
+        let identity = TlsIdentity {
+            cert_pem: read(cert)?,
+            key_pem: Zeroizing::new(read(key)?),
+        };
+        certificates(identity.cert_pem.as_bytes())?;
+        private_key(&identity.key_pem)?;
+        Ok(identity)
+    }
+
+    /// The server's configuration; with `client_roots`, every client must show a certificate that
+    /// chains to one of them (mutual TLS), and one that does not is refused in the handshake.
+    fn server_config(&self, client_roots: Option<&[u8]>) -> Result<rustls::ServerConfig, TlsError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(certificates(self.cert_pem.as_bytes())?, key)
+            .map_err(|e| TlsError(e.to_string()))?;
+        let builder = match client_roots {
+            None => builder.with_no_client_auth(),
+            Some(pem) => {
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(trust_store(pem)?),
+                    provider(),
+                )
+                .build()
+                .map_err(|e| TlsError(format!("the client certificates to trust: {e}")))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        builder
+            .with_single_cert(
+                certificates(self.cert_pem.as_bytes())?,
+                private_key(&self.key_pem)?,
+            )
             .map_err(|e| TlsError(format!("the certificate and key do not fit: {e}")))
     }
 }
@@ -95,10 +168,15 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, identity: &TlsIdentity) -> Result<TlsListener, TlsError> {
+    /// With `client_roots`, only clients whose certificate chains to one of them get through.
+    pub fn new(
+        tcp: TcpListener,
+        identity: &TlsIdentity,
+        client_roots: Option<&[u8]>,
+    ) -> Result<TlsListener, TlsError> {
         Ok(TlsListener {
             tcp,
-            acceptor: TlsAcceptor::from(Arc::new(identity.server_config()?)),
+            acceptor: TlsAcceptor::from(Arc::new(identity.server_config(client_roots)?)),
         })
     }
 }

@@ -64,6 +64,8 @@ pub struct UplinkSettings {
     pub ca_pem: Option<Vec<u8>>,
     /// Whether a plain http:// URL may be used (the demo and tests on loopback).
     pub allow_plain_http: bool,
+    /// The hall's own certificate and key, shown to a platform that asks for one (mutual TLS).
+    pub client_identity: Option<tls::TlsIdentity>,
 }
 
 impl UplinkSettings {
@@ -78,6 +80,13 @@ impl UplinkSettings {
             }
             None => None,
         };
+        let client_identity = match (&config.client_cert_file, &config.client_key_file) {
+            (Some(cert), Some(key)) => Some(
+                tls::TlsIdentity::load(std::path::Path::new(cert), std::path::Path::new(key))
+                    .map_err(|e| UplinkError::Tls(e.to_string()))?,
+            ),
+            _ => None,
+        };
         Ok(UplinkSettings {
             url: config.url.clone(),
             hall_id: hall_id.to_string(),
@@ -87,6 +96,7 @@ impl UplinkSettings {
             backoff: PLATFORM_BACKOFF,
             ca_pem,
             allow_plain_http: config.insecure_http_for_tests,
+            client_identity,
         })
     }
 }
@@ -137,7 +147,8 @@ impl Uplink {
         let endpoint: hyper::Uri = endpoint.parse().map_err(|e| bad_url(format!("{e}")))?;
         let tls = match (endpoint.scheme_str(), &settings.ca_pem) {
             (Some("https"), Some(pem)) => {
-                tls::pinned_client_config(pem).map_err(|e| UplinkError::Tls(e.to_string()))?
+                tls::pinned_client_config(pem, settings.client_identity.as_ref())
+                    .map_err(|e| UplinkError::Tls(e.to_string()))?
             }
             (Some("https"), None) => {
                 return Err(bad_url(

@@ -1,12 +1,13 @@
-//! `hallq platform`: a secret and a certificate made on the command line, the reference receiver
-//! serving HTTPS with them, and a hall sending to it with the certificate pinned.
+//! `hallq platform`: a secret and certificates made on the command line, the reference receiver
+//! serving HTTPS with them and asking for the hall's certificate (mutual TLS), and a hall sending to
+//! it from its `[platform]` settings with the platform's certificate pinned.
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hallq::platform::signing::PlatformSecret;
+use hallq::config::PlatformConfig;
 use hallq::platform::uplink::{PLATFORM_BACKOFF, Uplink, UplinkSettings};
 use hallq::queue::Command as HallCommand;
 
@@ -56,6 +57,16 @@ fn the_reference_receiver_serves_https_with_the_files_the_cli_made() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    let made = hallq(&[
+        "platform",
+        "new-cert",
+        "hall-1.example",
+        "--cert",
+        &path("hall.pem"),
+        "--key",
+        &path("hall-key.pem"),
+    ]);
+    assert!(made.status.success());
 
     let setup = hallq::config::example();
     let hall_id = setup.config.hall.id.clone();
@@ -78,6 +89,7 @@ fn the_reference_receiver_serves_https_with_the_files_the_cli_made() {
             .args(["--hall", &hall_id, "--secret-file", &path("platform.key")])
             .args(["--tls-cert", &path("platform.pem")])
             .args(["--tls-key", &path("platform-key.pem")])
+            .args(["--client-ca", &path("hall.pem")])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -96,20 +108,16 @@ fn the_reference_receiver_serves_https_with_the_files_the_cli_made() {
         let clock = Arc::new(hallq::clock::SystemClock::new(true));
         let (engine, _writer) =
             hallq::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();
-        let uplink = Uplink::start(
-            &engine,
-            UplinkSettings {
-                url: format!("https://{listen}"),
-                hall_id: hall_id.clone(),
-                secret: PlatformSecret::load(&dir.path().join("platform.key")).unwrap(),
-                batch_size: 100,
-                timeout: Duration::from_secs(2),
-                backoff: PLATFORM_BACKOFF,
-                ca_pem: Some(std::fs::read(dir.path().join("platform.pem")).unwrap()),
-                allow_plain_http: false,
-            },
-        )
-        .unwrap();
+        let mut config = PlatformConfig::new(format!("https://{listen}"), path("platform.key"));
+        config.ca_file = Some(path("platform.pem"));
+        config.client_cert_file = Some(path("hall.pem"));
+        config.client_key_file = Some(path("hall-key.pem"));
+        assert_eq!(config.problems(), vec![]);
+        let mut settings = UplinkSettings::from_config(&config, &hall_id).unwrap();
+        settings.timeout = Duration::from_secs(2);
+        settings.backoff = PLATFORM_BACKOFF;
+        assert!(settings.client_identity.is_some());
+        let uplink = Uplink::start(&engine, settings).unwrap();
         let outcome = engine
             .execute(
                 "cli-1",

@@ -76,6 +76,7 @@ pub fn settings(hall: &Hall, url: &str, batch_size: usize, timeout: Duration) ->
         },
         ca_pem: None,
         allow_plain_http: true,
+        client_identity: None,
     }
 }
 
@@ -98,6 +99,7 @@ pub fn start_receiver(
             max_skew_s: 300,
             clock: clock.clone(),
             tls: None,
+            client_ca_pem: None,
         },
     )
     .unwrap();

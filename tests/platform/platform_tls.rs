@@ -23,6 +23,7 @@ async fn https_receiver(dir: &std::path::Path, hall_id: &str, identity: &TlsIden
             max_skew_s: 300,
             clock: Arc::new(ManualClock::new(FRIDAY_10AM)),
             tls: Some(identity.clone()),
+            client_ca_pem: None,
         },
     )
     .unwrap()
@@ -94,4 +95,116 @@ async fn plain_http_and_https_without_a_pinned_certificate_are_refused_at_start(
     let unpinned = settings(&hall, "https://127.0.0.1:9", 50, Duration::from_secs(1));
     let refused = Uplink::start(&hall.engine, unpinned).err().unwrap();
     assert!(refused.to_string().contains("ca_file"), "{refused}");
+}
+
+/// A receiver that asks each hall for a certificate chaining to `client_ca`.
+async fn mutual_tls_receiver(
+    dir: &std::path::Path,
+    hall_id: &str,
+    identity: &TlsIdentity,
+    client_ca: &TlsIdentity,
+) -> Receiver {
+    Receiver::start(
+        loopback().await,
+        ReceiverSettings {
+            db: dir.join("platform.db"),
+            secrets: HashMap::from([(hall_id.to_string(), secret())]),
+            max_skew_s: 300,
+            clock: Arc::new(ManualClock::new(FRIDAY_10AM)),
+            tls: Some(identity.clone()),
+            client_ca_pem: Some(client_ca.cert_pem.clone()),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_wants_mutual_tls_takes_the_hall_with_its_certificate() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let hall_certificate = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let receiver =
+        mutual_tls_receiver(dir.path(), &hall_id(&hall), &platform, &hall_certificate).await;
+    issue_many(&hall, 30).await;
+    let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+    settings.ca_pem = Some(platform.cert_pem.clone().into_bytes());
+    settings.allow_plain_http = false;
+    settings.client_identity = Some(hall_certificate);
+    let uplink = start_uplink(&hall, settings);
+    let last = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(5), || receiver
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == last)
+        .await
+    );
+    assert_holds_the_whole_log(&receiver, &hall);
+    drop(uplink);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_wants_mutual_tls_refuses_a_hall_without_its_certificate() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let expected = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let stranger = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let receiver = mutual_tls_receiver(dir.path(), &hall_id(&hall), &platform, &expected).await;
+    issue_many(&hall, 10).await;
+    // No certificate at all, then a certificate the platform did not issue or list: the hall's
+    // secret alone does not get its events in.
+    for shown in [None, Some(stranger)] {
+        let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+        settings.ca_pem = Some(platform.cert_pem.clone().into_bytes());
+        settings.allow_plain_http = false;
+        settings.client_identity = shown;
+        let uplink = start_uplink(&hall, settings);
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                let status = uplink.status();
+                PlatformFailure::ALL
+                    .iter()
+                    .map(|f| status.failures_of(*f))
+                    .sum::<u64>()
+                    >= 2
+            })
+            .await
+        );
+        assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
+        assert_eq!(
+            uplink
+                .status()
+                .acked_seq
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        uplink.stop().await;
+    }
+}
+
+#[test]
+fn a_hall_key_others_can_read_or_that_does_not_fit_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let other = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let (cert, key) = (dir.path().join("hall.pem"), dir.path().join("hall-key.pem"));
+    std::fs::write(&cert, &one.cert_pem).unwrap();
+    std::fs::write(&key, other.key_pem.as_bytes()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = TlsIdentity::load(&cert, &key).err().unwrap();
+    assert!(refused.to_string().contains("chmod 600"), "{refused}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let identity = TlsIdentity::load(&cert, &key).unwrap();
+    let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let refused =
+        hallq::platform::tls::pinned_client_config(platform.cert_pem.as_bytes(), Some(&identity))
+            .err()
+            .expect("a certificate with another's key is refused");
+    assert!(refused.to_string().contains("do not fit"), "{refused}");
+    std::fs::write(&key, "not a key").unwrap();
+    let refused = TlsIdentity::load(&cert, &key).err().unwrap();
+    assert!(refused.to_string().contains("private key"), "{refused}");
 }

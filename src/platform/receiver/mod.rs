@@ -43,6 +43,9 @@ pub struct ReceiverSettings {
     pub clock: Arc<dyn Clock>,
     /// Serve HTTPS with this certificate; without it, plain HTTP (tests and the loopback only).
     pub tls: Option<TlsIdentity>,
+    /// With HTTPS: the certificates (PEM) a hall's client certificate must chain to, for platforms
+    /// that want mutual TLS. A hall without one is refused in the handshake.
+    pub client_ca_pem: Option<String>,
 }
 
 struct Shared {
@@ -80,9 +83,16 @@ impl Receiver {
             let _ = stopped.await;
         };
         let tls = settings.tls.is_some();
+        if settings.client_ca_pem.is_some() && !tls {
+            anyhow::bail!("mutual TLS needs the receiver's own certificate (HTTPS)");
+        }
         let task = match settings.tls {
             Some(identity) => {
-                let listener = TlsListener::new(listener, &identity)?;
+                let listener = TlsListener::new(
+                    listener,
+                    &identity,
+                    settings.client_ca_pem.as_deref().map(str::as_bytes),
+                )?;
                 tokio::spawn(async move {
                     let served = axum::serve(listener, app)
                         .with_graceful_shutdown(stopped)

@@ -201,8 +201,7 @@ fn a_hall_key_others_can_read_or_that_does_not_fit_is_refused_at_start() {
     let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
     let refused =
         hallq::platform::tls::pinned_client_config(platform.cert_pem.as_bytes(), Some(&identity))
-            .err()
-            .expect("a certificate with another's key is refused");
+            .expect_err("a certificate with another's key is refused");
     assert!(refused.to_string().contains("do not fit"), "{refused}");
     std::fs::write(&key, "not a key").unwrap();
     let refused = TlsIdentity::load(&cert, &key).err().unwrap();

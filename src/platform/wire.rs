@@ -12,6 +12,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::queue::{self, Event, StoredEvent};
 
@@ -27,7 +28,7 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 
 /// One event of the hall's log as the platform receives it. The platform keeps it once per
 /// `(hall_id, seq)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformEvent {
     /// The shape of this message; 1 today.
@@ -49,7 +50,7 @@ pub struct PlatformEvent {
 }
 
 /// What happened, as `"kind": …, "data": {…}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum PlatformBody {
     BusinessDayOpened {
@@ -161,7 +162,7 @@ pub enum PlatformBody {
 }
 
 /// A ticket's citizen as the platform knows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Citizen {
     /// The keyed hash of the ID number (the hall key's HMAC), never the number.
@@ -170,7 +171,7 @@ pub struct Citizen {
     pub masked_name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Kiosk,
@@ -178,7 +179,7 @@ pub enum Channel {
     Appointment,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotRef {
     pub appointment_id: String,
@@ -187,7 +188,7 @@ pub struct SlotRef {
 }
 
 /// A citizen's verdict (好差评), or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rating {
     Rated {
@@ -201,7 +202,7 @@ pub enum Rating {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RatingChannel {
     WindowTablet,
@@ -209,7 +210,7 @@ pub enum RatingChannel {
     QrCode,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnratedWhy {
     TimedOut,
@@ -218,7 +219,7 @@ pub enum UnratedWhy {
 }
 
 /// A booked slot. Who booked it is there while the booking waits for its citizen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Appointment {
     pub id: String,
@@ -232,7 +233,7 @@ pub struct Appointment {
     pub ticket: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentState {
     Booked,
@@ -241,7 +242,7 @@ pub enum AppointmentState {
 }
 
 /// What the hall posts: events of one hall, in sequence order without gaps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformBatch {
     pub hall_id: String,
@@ -250,7 +251,7 @@ pub struct PlatformBatch {
 
 /// The platform's answer to a batch: it holds every event of the hall up to `acked_through`, with no
 /// gap. The hall moves its cursor there and sends on from the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Ack {
     pub acked_through: u64,
     /// The platform's clock, ms since the Unix epoch: lets the hall see how far its own clock is off.
@@ -258,7 +259,7 @@ pub struct Ack {
 }
 
 /// The body of every refused request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlatformError {
     /// E.g. `bad_signature`; the list is in docs/platform.md.
     pub code: String,

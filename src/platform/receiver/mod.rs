@@ -162,7 +162,27 @@ fn refuse_with(
     (status, axum::Json(body)).into_response()
 }
 
-async fn receive(
+/// Takes a batch of one hall's events, stores each once per (hall id, sequence), and acknowledges.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    request_body(content = PlatformBatch, description = "Events of one hall, in `seq` order without gaps, at most 1000"),
+    params(
+        ("X-Hallq-Hall" = String, Header, description = "The hall id"),
+        ("X-Hallq-Timestamp" = i64, Header, description = "Seconds since the Unix epoch, from the hall's clock"),
+        ("X-Hallq-Nonce" = String, Header, description = "16-64 characters [A-Za-z0-9_-], fresh for every request"),
+        ("X-Hallq-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the signed text, keyed by the hall's secret"),
+    ),
+    responses(
+        (status = 200, description = "Every event of the hall up to `acked_through` is held", body = Ack),
+        (status = 400, description = "`malformed_batch`, `hall_mismatch` or `not_contiguous`", body = PlatformError),
+        (status = 401, description = "`missing_signature`, `unknown_hall`, `stale_timestamp`, `nonce_reused` or `bad_signature`", body = PlatformError),
+        (status = 409, description = "`gap` (with `acked_through`) or `seq_conflict`", body = PlatformError),
+        (status = 413, description = "The body is larger than 8 MiB"),
+        (status = 500, description = "`storage`: nothing of the batch is kept", body = PlatformError),
+    ),
+)]
+pub(crate) async fn receive(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,

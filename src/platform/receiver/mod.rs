@@ -48,7 +48,7 @@ pub struct ReceiverSettings {
     pub client_ca_pem: Option<String>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     store: Mutex<ReceiverStore>,
     verifier: Verifier,
     clock: Arc<dyn Clock>,

@@ -1,4 +1,5 @@
-//! The display wall web page in headless Chromium: a call made through the API shows on the page.
+//! The display wall web page in headless Chromium: a call made through the API shows on the page,
+//! over plain HTTP and inside the hall node's TLS for a browser told to trust the hall's key.
 //! Needs the `chromium` package; without /usr/bin/chromium the test says so and passes.
 
 use crate::lan_support;
@@ -30,6 +31,11 @@ struct Browser {
 
 impl Browser {
     async fn open(url: &str) -> Browser {
+        Browser::open_with(url, &[]).await
+    }
+
+    /// Opens `url` with Chromium's `extra` flags.
+    async fn open_with(url: &str, extra: &[String]) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut process = tokio::process::Command::new(CHROMIUM)
             .args([
@@ -43,6 +49,7 @@ impl Browser {
                 "--no-first-run",
                 "--remote-debugging-port=0",
             ])
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(url)
             .stdin(Stdio::null())
@@ -215,4 +222,83 @@ async fn an_unpaired_browser_is_asked_for_a_pairing_code_and_shown_no_calls() {
         .wait_for("document.getElementById('board').hidden", json!(true))
         .await;
     assert_eq!(browser.eval(&text_of("latest-number")).await, json!("—"));
+}
+
+/// The SHA-256 of the hall certificate's public key (its SubjectPublicKeyInfo), base64: what a
+/// Chromium-based signage browser takes in `--ignore-certificate-errors-spki-list` to trust the hall
+/// node's own certificate and no other (docs/lan.md).
+fn hall_key_pin(hall: &TestHall) -> String {
+    use base64::Engine;
+    use rcgen::PublicKeyData;
+    use sha2::Digest;
+    let key_pem = std::fs::read_to_string(hall.dir.path().join("hall-key.pem")).unwrap();
+    let key = rcgen::KeyPair::from_pem(&key_pem).unwrap();
+    base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(key.subject_public_key_info()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_display_works_inside_tls_for_a_browser_that_trusts_the_hall_key_alone() {
+    if !Path::new(CHROMIUM).exists() {
+        println!("SKIPPED: {CHROMIUM} is missing (apt-get install -y chromium)");
+        return;
+    }
+    let hall = TestHall::start_tls().await;
+    assert!(hall.url().starts_with("https://"));
+    let kiosk = hall.pair(Role::Kiosk).await;
+    let window3 = hall.pair(Role::Counter { window: 3 }).await;
+    let display = hall.pair(Role::Display).await;
+    kiosk.execute(issue("SB")).await.unwrap();
+    sign_in(&window3, 3).await;
+    window3
+        .execute(Command::CallNext { window: 3 })
+        .await
+        .unwrap();
+    let url = format!("{}/display#token={}", hall.url(), display.token());
+
+    let trusting = format!(
+        "--ignore-certificate-errors-spki-list={}",
+        hall_key_pin(&hall)
+    );
+    let mut browser = Browser::open_with(&url, &[trusting]).await;
+    browser
+        .wait_for(&text_of("latest-number"), json!("A001"))
+        .await;
+    // The push stream runs inside TLS too: a call made now reaches the open page.
+    kiosk.execute(issue("SB")).await.unwrap();
+    for command in [
+        Command::StartService { window: 3 },
+        Command::Finish { window: 3 },
+        Command::CallNext { window: 3 },
+    ] {
+        window3.execute(command).await.unwrap();
+    }
+    browser
+        .wait_for(&text_of("latest-number"), json!("A002"))
+        .await;
+    browser.wait_for("location.protocol", json!("https:")).await;
+
+    // A browser told to trust another key gets Chromium's certificate error page, never the board.
+    let stranger = rcgen::KeyPair::generate().unwrap();
+    let other_pin = {
+        use base64::Engine;
+        use rcgen::PublicKeyData;
+        use sha2::Digest;
+        base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(stranger.subject_public_key_info()))
+    };
+    let mut misled = Browser::open_with(
+        &url,
+        &[format!("--ignore-certificate-errors-spki-list={other_pin}")],
+    )
+    .await;
+    misled
+        .wait_for("location.href.startsWith('chrome-error://')", json!(true))
+        .await;
+    assert_eq!(
+        misled
+            .eval("document.getElementById('latest-number') === null")
+            .await,
+        json!(true)
+    );
 }

@@ -792,8 +792,8 @@ fn after_finish_the_citizen_rates_with_a_level_and_reasons() {
             .rating
             .clone()
         {
-            Some(Rating::Rated { score, reasons, .. }) => {
-                assert_eq!(score, 5);
+            Some(Rating::Rated { level, reasons, .. }) => {
+                assert_eq!(level.score(), 5);
                 assert_eq!(reasons, vec!["01".to_string()]);
             }
             other => panic!("unexpected rating {other:?}"),

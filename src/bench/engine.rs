@@ -238,12 +238,7 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<Store
             format!("size-rate-{n}"),
             Command::Rate {
                 number: ticket.number,
-                rating: RatingInput::Rated {
-                    score: 5,
-                    reasons: Vec::new(),
-                    comment: None,
-                    channel: RatingChannel::WindowTablet,
-                },
+                rating: RatingInput::score(5, RatingChannel::WindowTablet),
             },
         )
         .await?;

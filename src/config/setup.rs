@@ -72,8 +72,13 @@ pub struct HallConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
-    /// The service item code the platform knows the service by.
+    /// The hall's short code for the service (SB, HJ), by which windows, bookings and the platform
+    /// name it.
     pub code: String,
+    /// 事项编码: the code the provincial government-service catalogue gives the service, sent with
+    /// each rating so the provincial rating system files it under the right item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_code: Option<String>,
     /// The letter that starts this service's ticket numbers (A012).
     pub prefix: String,
     pub name: Localized,

@@ -268,6 +268,11 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
                 ),
             );
         }
+        if let Some(item_code) = &service.item_code
+            && let Err(why) = check_item_code(item_code)
+        {
+            c.report(&at("item_code"), why);
+        }
         if service.daily_cap == Some(0) {
             c.report(
                 &at("daily_cap"),
@@ -397,6 +402,26 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
 }
 
 /// The `[printer]`, `[ticket]` and `[idcard]` tables, checked by the device drivers that read them.
+/// The longest 事项编码 taken: catalogue codes run to about 40 characters.
+pub const MAX_ITEM_CODE_LEN: usize = 64;
+
+/// A 事项编码 is letters, digits and hyphens: it travels to the provincial system as it is written.
+fn check_item_code(item_code: &str) -> Result<(), String> {
+    let well_formed = !item_code.is_empty()
+        && item_code.len() <= MAX_ITEM_CODE_LEN
+        && item_code
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the item code (事项编码) is 1 to {MAX_ITEM_CODE_LEN} ASCII letters, digits or '-', not \"{}\"",
+            item_code.chars().take(80).collect::<String>()
+        ))
+    }
+}
+
 fn check_devices(c: &mut Checker, config: &Config) {
     let problems = [
         config.printer.validate(),

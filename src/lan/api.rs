@@ -10,7 +10,10 @@ use super::auth::{Device, PairingError, Role};
 use super::error::ApiError;
 pub use super::extract::{CommandScope, MAX_TERMINAL_COMMAND_ID, Terminal};
 use super::shared::Hall;
-use super::wire::{self, CommandDone, CommandRequest, PairRequest, PairResponse, RefusedResponse};
+use super::wire::{
+    self, CommandDone, CommandRequest, PairRequest, PairResponse, RatingRequestBody,
+    RefusedResponse,
+};
 use super::{display, metrics, push, web};
 use crate::engine::EngineError;
 use crate::queue::{Command, HallState};
@@ -19,7 +22,7 @@ use axum::body::Bytes;
 use std::net::SocketAddr;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
@@ -29,6 +32,10 @@ pub fn router(hall: Hall) -> Router {
     Router::new()
         .route("/api/v1/pair", routing::post(pair))
         .route("/api/v1/commands", routing::post(execute))
+        .route(
+            "/api/v1/windows/{window}/rating-requests",
+            routing::post(request_rating),
+        )
         .route("/api/v1/state", routing::get(state))
         .route("/api/v1/display", routing::get(display_view))
         .route("/api/v1/events", routing::get(push::events))
@@ -246,16 +253,28 @@ pub(super) async fn execute(
         return Err(ApiError::forbidden(why));
     }
     if let Command::Rate { number, .. } = &command
-        && matches!(device.role, Role::Counter { .. })
+        && matches!(device.role, Role::Counter { .. } | Role::Kiosk)
     {
         let state = hall.engine.state().await.map_err(engine_error)?;
-        // An unknown ticket is left to the engine, which names the refusal.
-        if let Some(ticket) = state.ticket_by_number(number)
-            && let Some(why) = device.role.refuses_rating(number, ticket.window)
-        {
+        let refused = match state.ticket_by_number(number) {
+            Some(ticket) => device.role.refuses_rating(&device.name, ticket),
+            // A window hears of an unknown ticket from the engine, which names the refusal; a kiosk
+            // has no rating open for it.
+            None if device.role == Role::Kiosk => Some(format!(
+                "a kiosk rates a visit only when the window's business system opened the rating on it; {number} has no rating open at this kiosk"
+            )),
+            None => None,
+        };
+        if let Some(why) = refused {
             hall.metrics.count_auth_failure();
             return Err(ApiError::forbidden(why));
         }
+    }
+    if let Command::RequestRating {
+        kiosk: Some(kiosk), ..
+    } = &command
+    {
+        kiosk_is_paired(&hall, kiosk).await?;
     }
     let engine_id = scope.engine_id(&request.command_id)?;
     let executed = match command {
@@ -266,6 +285,100 @@ pub(super) async fn execute(
         command => hall.engine.execute(engine_id, command).await,
     };
     let mut outcome = executed.map_err(engine_error)?;
+    hall.metrics.count_command(&outcome);
+    outcome.command_id = scope.terminal_id(&outcome.command_id);
+    Ok(outcome_response(outcome))
+}
+
+/// A rating request may send the rating to a kiosk only by the name a paired kiosk has.
+async fn kiosk_is_paired(hall: &Hall, name: &str) -> Result<(), ApiError> {
+    let registry = hall.registry.clone();
+    let devices = tokio::task::spawn_blocking(move || registry.list())
+        .await
+        .map_err(|_| ApiError::unavailable("the paired devices could not be read"))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let paired = devices
+        .iter()
+        .any(|d| d.role == Role::Kiosk && d.revoked_ms.is_none() && d.name == name);
+    if paired {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!(
+                "no paired kiosk is named \"{}\"",
+                name.chars().take(64).collect::<String>()
+            ),
+        ))
+    }
+}
+
+/// Open the rating screen for a case a window finished (好差评).
+///
+/// The window's business system calls this when it finishes a case: the window's evaluator (or
+/// the kiosk named) opens for the visit, and the rating given there carries the case number. Sent
+/// with the token of the window's own terminal (or an admin's).
+#[utoipa::path(
+    post,
+    path = "/api/v1/windows/{window}/rating-requests",
+    params(("window" = u16, Path, description = "The window that handled the case.", minimum = 1)),
+    request_body(content = RatingRequestBody, example = json!({"request_id": "case-330102-2026-000123", "case_number": "330102-2026-000123", "ticket": "A012"})),
+    responses(
+        (status = 200, description = "The rating screen is open for the visit (or already was, for the same request).", body = CommandDone),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 403, description = "The token is not the terminal of this window (nor an admin's).", body = ApiError),
+        (status = 404, description = "The hall has no such window (`unknown_window`).", body = ApiError),
+        (status = 409, description = "The engine refused: the case number is malformed (`invalid`), the ticket was served at another window (`not_served_here`), is not finished (`wrong_state`) or is rated (`already_rated`), or the window has no finished visit to rate (`nothing_to_rate`).", body = wire::Conflict),
+        (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
+        (status = 422, description = "Not a rating request, or a kiosk no paired kiosk is named (`invalid_request`).", body = ApiError),
+        (status = 503, description = "The engine cannot answer now; retry with the same `request_id`.", body = ApiError),
+    )
+)]
+pub(super) async fn request_rating(
+    State(hall): State<Hall>,
+    Terminal(device, scope, _): Terminal,
+    Path(window): Path<u16>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if hall.engine.setup().window(window).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_window",
+            format!("there is no window {window}"),
+        ));
+    }
+    let request: RatingRequestBody = json_body(&headers, body)?;
+    let RatingRequestBody {
+        request_id,
+        case_number,
+        ticket,
+        kiosk,
+    } = request;
+    let command = Command::RequestRating {
+        window,
+        case_number,
+        ticket,
+        kiosk,
+    };
+    if let Some(why) = device.role.refuses(&command) {
+        hall.metrics.count_auth_failure();
+        return Err(ApiError::forbidden(why));
+    }
+    if let Command::RequestRating {
+        kiosk: Some(kiosk), ..
+    } = &command
+    {
+        kiosk_is_paired(&hall, kiosk).await?;
+    }
+    let request_id = request_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let engine_id = scope.engine_id(&request_id)?;
+    let mut outcome = hall
+        .engine
+        .execute(engine_id, command)
+        .await
+        .map_err(engine_error)?;
     hall.metrics.count_command(&outcome);
     outcome.command_id = scope.terminal_id(&outcome.command_id);
     Ok(outcome_response(outcome))

@@ -42,6 +42,7 @@ keep the id across retries after a lost reply. The same id with a different comm
     paths(
         super::api::pair,
         super::api::execute,
+        super::api::request_rating,
         super::api::state,
         super::api::display_view,
         super::push::events,
@@ -104,9 +105,11 @@ impl Modify for OptionalHeaders {
 
 /// The request bodies whose types refuse unknown fields (`#[serde(deny_unknown_fields)]`), down to
 /// each variant of a tagged enum, which the derive does not mark.
-const CLOSED_REQUESTS: [&str; 7] = [
+const CLOSED_REQUESTS: [&str; 9] = [
     "PairRequest",
     "CommandRequest",
+    "RatingRequestBody",
+    "Indicators",
     "Command",
     "CitizenCard",
     "RatingInput",

@@ -134,9 +134,37 @@ pub enum PlatformBody {
     WindowResumed {
         window: u16,
     },
+    /// A window's business system asked for a rating of the visit under its case number.
+    RatingRequested {
+        ticket: u64,
+        window: u16,
+        /// 办件编号.
+        case_number: String,
+        evaluator: Evaluator,
+    },
+    /// A rating in the national form (好差评), or why there is none. The fields beside `rating` are
+    /// absent for ratings the hall recorded before it kept them.
     TicketRated {
         ticket: u64,
         rating: Rating,
+        /// The window that served the visit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u16>,
+        /// 工号 of the staff member who served it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        staff: Option<String>,
+        /// The hall's service code (SB).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// 事项编码, from `[[services]] item_code`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_code: Option<String>,
+        /// 办件编号, when the window's business system asked for the rating.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_number: Option<String>,
+        /// When the citizen rated, in the hall's time (ms since the Unix epoch).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rated_at_ms: Option<i64>,
     },
     AppointmentBooked {
         appointment: Appointment,
@@ -187,27 +215,87 @@ pub struct SlotRef {
     pub end_ms: i64,
 }
 
-/// A citizen's verdict (好差评), or why there is none.
+/// A citizen's verdict (好差评), or why there is none. Unrated stays unrated: it has no level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rating {
     Rated {
+        /// 5 非常满意 … 1 非常不满意 (the same number as `level.code`).
         score: u8,
+        /// The national level (评价等级); absent from halls that sent only `score`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
         reasons: Vec<String>,
         comment: Option<String>,
         channel: RatingChannel,
+        /// The national channel code (评价渠道) of `channel`: 3 二维码, 4 政务大厅平板电脑 (the window's
+        /// evaluator), 5 政务大厅其他终端 (a self-service terminal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel_code: Option<u8>,
+        /// The offline indicators the citizen rated, in the standard's order; one not rated is not
+        /// listed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        indicators: Vec<IndicatorRating>,
     },
     Unrated {
         why: UnratedWhy,
     },
 }
 
+/// A level of the national rating: `code` 5 with `name` 非常满意 down to 1 with 非常不满意.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    pub code: u8,
+    pub name: String,
+}
+
+impl From<queue::SatisfactionLevel> for Level {
+    fn from(level: queue::SatisfactionLevel) -> Level {
+        Level {
+            code: level.score(),
+            name: level.name_zh().to_string(),
+        }
+    }
+}
+
+/// One offline indicator (线下评价指标) and the level the citizen gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorRating {
+    /// `overall` 整体满意度, `efficiency` 服务效率, `competence` 服务水平, `attitude` 服务态度.
+    pub indicator: String,
+    pub name: String,
+    pub level: Level,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RatingChannel {
+    /// The window's evaluator.
     WindowTablet,
+    /// A self-service terminal in the hall.
     HallTerminal,
     QrCode,
+}
+
+impl RatingChannel {
+    /// The channel's code in the national rating interface (评价渠道).
+    pub fn national_code(self) -> u8 {
+        match self {
+            RatingChannel::QrCode => 3,
+            RatingChannel::WindowTablet => 4,
+            RatingChannel::HallTerminal => 5,
+        }
+    }
+}
+
+/// Where a rating request opened the rating screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Evaluator {
+    Window,
+    Kiosk { name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -449,10 +537,58 @@ impl PlatformBody {
             Event::GreenChannelFlagged { ticket } => PlatformBody::GreenChannelFlagged { ticket },
             Event::WindowPaused { window } => PlatformBody::WindowPaused { window },
             Event::WindowResumed { window } => PlatformBody::WindowResumed { window },
-            Event::TicketRated { ticket, rating } => PlatformBody::TicketRated {
+            Event::RatingRequested {
                 ticket,
-                rating: rating.into(),
+                window,
+                case_number,
+                evaluator,
+            } => PlatformBody::RatingRequested {
+                ticket,
+                window,
+                case_number: case_number.to_string(),
+                evaluator: match evaluator {
+                    queue::Evaluator::Window => Evaluator::Window,
+                    queue::Evaluator::Kiosk { name } => Evaluator::Kiosk { name },
+                },
             },
+            Event::TicketRated {
+                ticket,
+                rating,
+                visit,
+            } => {
+                let queue::RatedVisit {
+                    window,
+                    staff,
+                    service,
+                    item_code,
+                    case_number,
+                    at_ms,
+                } = match visit {
+                    Some(visit) => visit,
+                    None => {
+                        return PlatformBody::TicketRated {
+                            ticket,
+                            rating: rating.into(),
+                            window: None,
+                            staff: None,
+                            service: None,
+                            item_code: None,
+                            case_number: None,
+                            rated_at_ms: None,
+                        };
+                    }
+                };
+                PlatformBody::TicketRated {
+                    ticket,
+                    rating: rating.into(),
+                    window,
+                    staff,
+                    service: Some(service),
+                    item_code,
+                    case_number: case_number.map(|c| c.to_string()),
+                    rated_at_ms: Some(at_ms),
+                }
+            }
             Event::AppointmentBooked {
                 appointment:
                     queue::Appointment {
@@ -517,6 +653,7 @@ impl PlatformBody {
             PlatformBody::GreenChannelFlagged { .. } => "green_channel_flagged",
             PlatformBody::WindowPaused { .. } => "window_paused",
             PlatformBody::WindowResumed { .. } => "window_resumed",
+            PlatformBody::RatingRequested { .. } => "rating_requested",
             PlatformBody::TicketRated { .. } => "ticket_rated",
             PlatformBody::AppointmentBooked { .. } => "appointment_booked",
             PlatformBody::AppointmentCancelled { .. } => "appointment_cancelled",
@@ -542,20 +679,34 @@ impl From<queue::Rating> for Rating {
     fn from(rating: queue::Rating) -> Rating {
         match rating {
             queue::Rating::Rated {
-                score,
+                level,
                 reasons,
                 comment,
                 channel,
-            } => Rating::Rated {
-                score,
-                reasons,
-                comment,
-                channel: match channel {
+                indicators,
+            } => {
+                let channel = match channel {
                     queue::RatingChannel::WindowTablet => RatingChannel::WindowTablet,
                     queue::RatingChannel::HallTerminal => RatingChannel::HallTerminal,
                     queue::RatingChannel::QrCode => RatingChannel::QrCode,
-                },
-            },
+                };
+                Rating::Rated {
+                    score: level.score(),
+                    level: Some(level.into()),
+                    reasons,
+                    comment,
+                    channel,
+                    channel_code: Some(channel.national_code()),
+                    indicators: indicators
+                        .given()
+                        .map(|(indicator, level)| IndicatorRating {
+                            indicator: indicator.code().to_string(),
+                            name: indicator.name_zh().to_string(),
+                            level: level.into(),
+                        })
+                        .collect(),
+                }
+            }
             queue::Rating::Unrated { why } => Rating::Unrated {
                 why: match why {
                     queue::UnratedWhy::TimedOut => UnratedWhy::TimedOut,

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::rating::Indicators;
 use super::ticket::{CitizenCard, DeviceFault, RatingChannel, UnratedWhy};
 
 /// Where a transferred ticket goes.
@@ -26,6 +27,13 @@ pub enum RatingInput {
         #[serde(default)]
         comment: Option<String>,
         channel: RatingChannel,
+        /// The offline indicators the citizen rated, each on its own; left out means not rated.
+        #[serde(default, skip_serializing_if = "Indicators::is_empty")]
+        indicators: Indicators,
+        /// The case the screen showed, when a business system asked for this rating: it must be the
+        /// case still asked for, so a screen left open from an earlier request rates nothing else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_number: Option<String>,
     },
     Unrated {
         why: UnratedWhy,
@@ -48,6 +56,20 @@ pub enum StaffProof {
     WrongPin,
     /// Too many wrong PINs in a row: the number is locked for the configured time.
     Locked,
+}
+
+impl RatingInput {
+    /// A rating of `score` (1-5) and nothing more: no reasons, comment, indicators or case.
+    pub fn score(score: u8, channel: RatingChannel) -> RatingInput {
+        RatingInput::Rated {
+            score,
+            reasons: Vec::new(),
+            comment: None,
+            channel,
+            indicators: Indicators::default(),
+            case_number: None,
+        }
+    }
 }
 
 impl StaffProof {
@@ -143,6 +165,17 @@ pub enum Command {
         number: String,
         rating: RatingInput,
     },
+    /// A window's business system finished a case and asks the citizen to rate it: the evaluator
+    /// opens for the visit `ticket` (by default the window's latest finished visit not yet rated).
+    RequestRating {
+        window: u16,
+        case_number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+        /// The paired kiosk whose screen takes the rating instead of the window's evaluator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kiosk: Option<String>,
+    },
     /// A booking arrives from the platform.
     Book {
         booking: Booking,
@@ -187,6 +220,7 @@ impl Command {
             | Command::Finish { window }
             | Command::NoShow { window }
             | Command::Transfer { window, .. }
+            | Command::RequestRating { window, .. }
             | Command::Pause { window }
             | Command::Resume { window } => Some(*window),
             _ => None,
@@ -251,6 +285,12 @@ mod tests {
                 rating: RatingInput::Unrated {
                     why: UnratedWhy::Declined,
                 },
+            },
+            Command::RequestRating {
+                window: 1,
+                case_number: "330102-2026-000123".into(),
+                ticket: Some("A001".into()),
+                kiosk: None,
             },
             Command::Book {
                 booking: Booking {

@@ -8,6 +8,9 @@ use super::command::{Booking, Command, RatingInput, StaffProof, TransferTarget};
 use super::day::{self, HallTime};
 use super::event::Event;
 use super::policy;
+use super::rating::{
+    CaseNumber, Evaluator, MAX_EVALUATOR_NAME_CHARS, RatedVisit, RatingRequest, SatisfactionLevel,
+};
 use super::refusal::Refusal;
 use super::state::HallState;
 use super::ticket::{
@@ -160,6 +163,12 @@ pub fn decide(
             Ok(vec![Event::GreenChannelFlagged { ticket: t.id }])
         }
         Command::Rate { number, rating } => ctx.rate(number, rating),
+        Command::RequestRating {
+            window,
+            case_number,
+            ticket,
+            kiosk,
+        } => ctx.request_rating(*window, case_number, ticket.as_deref(), kiosk.as_deref()),
         Command::Book { booking } => ctx.book(booking),
         Command::CancelBooking { id } => match state.appointments.get(id) {
             Some(a) if a.state == AppointmentState::Booked => {
@@ -684,16 +693,18 @@ impl Ctx<'_> {
         if t.rating.is_some() {
             return Err(Refusal::AlreadyRated(t.number.clone()));
         }
+        let request = t.rating_request.as_ref();
         let rating = match input {
             RatingInput::Rated {
                 score,
                 reasons,
                 comment,
                 channel,
+                indicators,
+                case_number,
             } => {
-                if !(1..=5).contains(score) {
-                    return Err(Refusal::Invalid(format!("a rating is 1 to 5, not {score}")));
-                }
+                let level = SatisfactionLevel::from_score(*score)
+                    .ok_or_else(|| Refusal::Invalid(format!("a rating is 1 to 5, not {score}")))?;
                 if let Some(unknown) = reasons.iter().find(|r| {
                     !self
                         .setup
@@ -714,21 +725,126 @@ impl Ctx<'_> {
                         "a comment is at most {MAX_COMMENT_CHARS} characters"
                     )));
                 }
+                if let Some(shown) = case_number {
+                    let shown =
+                        CaseNumber::parse(shown).map_err(|e| Refusal::Invalid(e.to_string()))?;
+                    if request.map(|r| &r.case_number) != Some(&shown) {
+                        return Err(Refusal::CaseMismatch {
+                            number: t.number.clone(),
+                            case_number: shown.to_string(),
+                        });
+                    }
+                }
                 let mut reasons = reasons.clone();
                 reasons.sort();
                 reasons.dedup();
                 Rating::Rated {
-                    score: *score,
+                    level,
                     reasons,
                     comment: comment.clone().filter(|c| !c.trim().is_empty()),
                     channel: *channel,
+                    indicators: *indicators,
                 }
             }
             RatingInput::Unrated { why } => Rating::Unrated { why: *why },
         };
+        let visit = RatedVisit {
+            window: t.window,
+            staff: t.staff.clone(),
+            service: t.service.clone(),
+            item_code: self
+                .setup
+                .service(&t.service)
+                .and_then(|s| s.item_code.clone()),
+            case_number: request.map(|r| r.case_number.clone()),
+            at_ms: self.now.hall_ms,
+        };
         Ok(vec![Event::TicketRated {
             ticket: t.id,
             rating,
+            visit: Some(visit),
+        }])
+    }
+
+    /// The visit a rating request is for: the one named, which must have been served at `window`,
+    /// or the window's latest finished visit still waiting for its rating.
+    fn visit_to_rate(&self, window: u16, number: Option<&str>) -> Result<&Ticket, Refusal> {
+        let Some(number) = number else {
+            return self
+                .state
+                .tickets
+                .values()
+                .filter(|t| {
+                    t.window == Some(window)
+                        && t.state == TicketState::Finished
+                        && t.rating.is_none()
+                })
+                .max_by_key(|t| (t.finished_ms, t.id))
+                .ok_or(Refusal::NothingToRate(window));
+        };
+        let t = self.ticket(number)?;
+        if t.window != Some(window) {
+            return Err(Refusal::NotServedHere {
+                number: t.number.clone(),
+                window,
+            });
+        }
+        if t.state != TicketState::Finished {
+            return Err(Refusal::WrongState {
+                number: t.number.clone(),
+                state: t.state,
+                action: "ask for a rating of",
+            });
+        }
+        if t.rating.is_some() {
+            return Err(Refusal::AlreadyRated(t.number.clone()));
+        }
+        Ok(t)
+    }
+
+    fn request_rating(
+        &self,
+        window: u16,
+        case_number: &str,
+        ticket: Option<&str>,
+        kiosk: Option<&str>,
+    ) -> Result<Vec<Event>, Refusal> {
+        self.window(window)?;
+        let case_number =
+            CaseNumber::parse(case_number).map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let evaluator = match kiosk {
+            None => Evaluator::Window,
+            Some(name)
+                if name.trim().is_empty() || name.chars().count() > MAX_EVALUATOR_NAME_CHARS =>
+            {
+                return Err(Refusal::Invalid(format!(
+                    "a kiosk's name is 1 to {MAX_EVALUATOR_NAME_CHARS} characters"
+                )));
+            }
+            Some(name) => Evaluator::Kiosk {
+                name: name.to_string(),
+            },
+        };
+        let t = self.visit_to_rate(window, ticket)?;
+        let asked = RatingRequest {
+            window,
+            case_number,
+            evaluator,
+        };
+        // Asked twice alike (a business system retrying without its command id) opens nothing new.
+        if t.rating_request.as_ref() == Some(&asked) {
+            return Ok(Vec::new());
+        }
+        let RatingRequest {
+            window,
+            case_number,
+            evaluator,
+        } = asked;
+        Ok(vec![Event::RatingRequested {
+            ticket: t.id,
+            window,
+            case_number,
+            evaluator,
         }])
     }
 

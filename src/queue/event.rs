@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::rating::{CaseNumber, Evaluator, RatedVisit};
 use super::ticket::{Appointment, Channel, Citizen, DeviceFault, Rating, SlotRef, TicketId};
 
 /// `kind()` comes from strum with the same case rule as serde's tag, so the name stored and exported
@@ -102,9 +103,20 @@ pub enum Event {
     WindowResumed {
         window: u16,
     },
+    /// A window's business system asked for a rating of the visit `ticket` under its case number.
+    RatingRequested {
+        ticket: TicketId,
+        window: u16,
+        case_number: CaseNumber,
+        evaluator: Evaluator,
+    },
     TicketRated {
         ticket: TicketId,
         rating: Rating,
+        /// The visit as it stood when rated, for the provincial rating system; absent in ratings
+        /// recorded before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visit: Option<RatedVisit>,
     },
     AppointmentBooked {
         appointment: Appointment,
@@ -170,6 +182,7 @@ pub(crate) mod tests {
     use strum::VariantNames;
 
     use super::*;
+    use crate::queue::rating::{Indicators, SatisfactionLevel};
     use crate::queue::ticket::{RatingChannel, UnratedWhy};
 
     /// One event of every kind.
@@ -247,20 +260,29 @@ pub(crate) mod tests {
             Event::GreenChannelFlagged { ticket: 3 },
             Event::WindowPaused { window: 1 },
             Event::WindowResumed { window: 1 },
+            Event::RatingRequested {
+                ticket: 3,
+                window: 1,
+                case_number: CaseNumber::parse("330102-2026-000123").unwrap(),
+                evaluator: Evaluator::Window,
+            },
             Event::TicketRated {
                 ticket: 3,
                 rating: Rating::Rated {
-                    score: 5,
+                    level: SatisfactionLevel::VerySatisfied,
                     reasons: Vec::new(),
                     comment: None,
                     channel: RatingChannel::QrCode,
+                    indicators: Indicators::default(),
                 },
+                visit: None,
             },
             Event::TicketRated {
                 ticket: 4,
                 rating: Rating::Unrated {
                     why: UnratedWhy::Declined,
                 },
+                visit: None,
             },
             Event::AppointmentBooked {
                 appointment: Appointment {
@@ -306,5 +328,34 @@ pub(crate) mod tests {
         let sampled: BTreeSet<&str> = events.iter().map(Event::kind).collect();
         let all: BTreeSet<&str> = Event::VARIANTS.iter().copied().collect();
         assert_eq!(sampled, all, "the sample holds one event of every kind");
+    }
+
+    #[test]
+    fn a_rating_stored_before_levels_indicators_and_visits_reads_as_it_was() {
+        let stored = r#"{"type": "ticket_rated", "ticket": 3,
+            "rating": {"kind": "rated", "score": 4, "reasons": ["fast"], "comment": null,
+                       "channel": "window_tablet"}}"#;
+        let read: Event = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            read,
+            Event::TicketRated {
+                ticket: 3,
+                rating: Rating::Rated {
+                    level: SatisfactionLevel::Satisfied,
+                    reasons: vec!["fast".into()],
+                    comment: None,
+                    channel: RatingChannel::WindowTablet,
+                    indicators: Indicators::default(),
+                },
+                visit: None,
+            }
+        );
+        let written = serde_json::to_value(&read).unwrap();
+        assert_eq!(
+            written["rating"]["score"], 4,
+            "the level is still written as the score"
+        );
+        assert!(written["rating"].get("indicators").is_none());
+        assert!(written.get("visit").is_none());
     }
 }

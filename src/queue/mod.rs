@@ -7,6 +7,7 @@ pub mod decide;
 pub mod event;
 pub mod index;
 pub mod policy;
+pub mod rating;
 pub mod refusal;
 pub mod state;
 pub mod stats;
@@ -15,6 +16,10 @@ pub mod ticket;
 pub use command::{Booking, Command, RatingInput, StaffProof, TransferTarget};
 pub use decide::{Drawn, Reply, day_opening, decide, is_staff_number, reply_for};
 pub use event::{Event, Recorded, StoredEvent};
+pub use rating::{
+    CaseNumber, CaseNumberError, Evaluator, Indicator, Indicators, RatedVisit, RatingRequest,
+    SatisfactionLevel,
+};
 pub use refusal::{Refusal, RefusalWire};
 pub use state::HallState;
 pub use ticket::*;

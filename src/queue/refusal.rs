@@ -71,6 +71,12 @@ pub enum Refusal {
     AlreadyGreen(String),
     #[error("{0} has already been rated")]
     AlreadyRated(String),
+    #[error("window {0} has no finished visit waiting for a rating")]
+    NothingToRate(u16),
+    #[error("{number} was not served at window {window}")]
+    NotServedHere { number: String, window: u16 },
+    #[error("{number} is not up for rating under case {case_number}")]
+    CaseMismatch { number: String, case_number: String },
     #[error("the print of {0} is already recorded")]
     PrintAlreadyRecorded(String),
     #[error("booking {0} already exists")]
@@ -127,6 +133,9 @@ impl Refusal {
             Refusal::GreenChannelOff => "green_channel_off",
             Refusal::AlreadyGreen(_) => "already_green",
             Refusal::AlreadyRated(_) => "already_rated",
+            Refusal::NothingToRate(_) => "nothing_to_rate",
+            Refusal::NotServedHere { .. } => "not_served_here",
+            Refusal::CaseMismatch { .. } => "case_mismatch",
             Refusal::PrintAlreadyRecorded(_) => "print_already_recorded",
             Refusal::DuplicateBooking(_) => "duplicate_booking",
             Refusal::UnknownBooking(_) => "unknown_booking",

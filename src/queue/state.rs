@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::day::{ClockAnchor, StaffReference};
 use super::event::{Event, Recorded, StoredEvent};
 use super::index::TicketIndex;
+use super::rating::RatingRequest;
 use super::ticket::{
     Appointment, AppointmentState, DeviceFault, PrintState, Rating, Ticket, TicketId, TicketState,
     UnratedWhy, WindowState,
@@ -132,6 +133,7 @@ impl HallState {
             | Event::TicketRequeued { ticket, .. }
             | Event::GreenChannelFlagged { ticket }
             | Event::TicketRated { ticket, .. }
+            | Event::RatingRequested { ticket, .. }
             | Event::TicketPrinted { ticket }
             | Event::TicketPrintFailed { ticket, .. }
             | Event::TicketRecalled { ticket, .. } => (vec![*ticket], Vec::new()),
@@ -262,6 +264,7 @@ impl HallState {
                         green: false,
                         requeued: false,
                         rating: None,
+                        rating_request: None,
                         print: PrintState::Unknown,
                         status_token: status_token.clone(),
                     },
@@ -352,8 +355,22 @@ impl HallState {
             Event::GreenChannelFlagged { ticket } => self.ticket_mut(*ticket).green = true,
             Event::WindowPaused { window } => self.window_mut(*window).paused = true,
             Event::WindowResumed { window } => self.window_mut(*window).paused = false,
-            Event::TicketRated { ticket, rating } => {
-                self.ticket_mut(*ticket).rating = Some(rating.clone());
+            Event::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator,
+            } => {
+                self.ticket_mut(*ticket).rating_request = Some(RatingRequest {
+                    window: *window,
+                    case_number: case_number.clone(),
+                    evaluator: evaluator.clone(),
+                });
+            }
+            Event::TicketRated { ticket, rating, .. } => {
+                let t = self.ticket_mut(*ticket);
+                t.rating = Some(rating.clone());
+                t.rating_request = None;
             }
             Event::AppointmentBooked { appointment } => {
                 self.appointments
@@ -413,6 +430,8 @@ pub fn closing_of_day(state: &HallState) -> (Vec<TicketId>, Vec<TicketId>) {
 /// The final form of a ticket closed by the end of its day, as the store records it.
 pub fn closed_at_day_end(ticket: &Ticket) -> Ticket {
     let mut closed = ticket.clone();
+    // A request the citizen did not answer by the day's end is answered by the day's end.
+    closed.rating_request = None;
     if closed.state.is_open() {
         closed.state = TicketState::Expired;
     } else if closed.state == TicketState::Finished && closed.rating.is_none() {

@@ -3,6 +3,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::rating::{Indicators, RatingRequest, SatisfactionLevel};
+
 /// A ticket's identity inside the hall, assigned in issue order and never reused.
 pub type TicketId = u64;
 
@@ -74,11 +76,15 @@ pub struct SlotRef {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rating {
     Rated {
-        /// 5 非常满意 … 1 非常不满意.
-        score: u8,
+        /// 非常满意 … 非常不满意, stored as the score 5 … 1 it has always been stored as.
+        #[serde(rename = "score")]
+        level: SatisfactionLevel,
         reasons: Vec<String>,
         comment: Option<String>,
         channel: RatingChannel,
+        /// The offline indicators the citizen rated; absent in ratings recorded before them.
+        #[serde(default, skip_serializing_if = "Indicators::is_empty")]
+        indicators: Indicators,
     },
     Unrated {
         why: UnratedWhy,
@@ -88,9 +94,9 @@ pub enum Rating {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RatingChannel {
-    /// The rating screen at the window.
+    /// The rating screen at the window (the window's evaluator).
     WindowTablet,
-    /// Another terminal in the hall.
+    /// Another terminal in the hall: a self-service kiosk the business system opened the rating on.
     HallTerminal,
     /// The QR code on the ticket.
     QrCode,
@@ -145,6 +151,9 @@ pub struct Ticket {
     pub requeued: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
+    /// The rating the window's business system asked for, while the citizen has not given it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_request: Option<RatingRequest>,
     pub print: PrintState,
     /// The secret part of the ticket's status link (`[ticket] status_base_url` + token): drawn at
     /// random when the ticket is issued, so one ticket's link does not lead to another's. Tickets

@@ -1,6 +1,8 @@
 //! The rating screen's controller (好差评): one per window, facing the citizen. A prompt opens when
-//! the engine records a finished visit at the window (from the panel, a GPIO button or the LAN); a tap on a level records the rating with the chosen reason codes, and
-//! a timeout records the visit as unrated, never as a default score.
+//! the engine records a finished visit at the window (from the panel, a GPIO button or the LAN), or
+//! when the window's business system asks for a rating under a case number (the rating then carries
+//! the case); a tap on a level records the rating with the chosen reason codes, and a timeout records
+//! the visit as unrated, never as a default score.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -12,13 +14,17 @@ use slint::{ComponentHandle, ModelRc, VecModel};
 use super::hub::{Hub, Screen};
 use super::slint_ui::{Choice, Locale, RatingAdapter, RatingScreen};
 use crate::config::localized;
-use crate::queue::{Command, Event, RatingChannel, RatingInput, StoredEvent, UnratedWhy};
+use crate::queue::{
+    Command, Evaluator, Event, Indicators, RatingChannel, RatingInput, StoredEvent, UnratedWhy,
+};
 
 pub struct RatingController {
     ui: RatingScreen,
     window: u16,
     /// The finished ticket waiting for its rating.
     number: RefCell<Option<String>>,
+    /// The case the business system asked the rating for, if it did.
+    case_number: RefCell<Option<String>>,
     reasons: RefCell<BTreeSet<String>>,
 }
 
@@ -28,6 +34,7 @@ impl RatingController {
             ui: ui.clone_strong(),
             window,
             number: RefCell::default(),
+            case_number: RefCell::default(),
             reasons: RefCell::default(),
         });
         let adapter = ui.global::<RatingAdapter>();
@@ -46,6 +53,8 @@ impl RatingController {
                 reasons: r.reasons.borrow().iter().cloned().collect(),
                 comment: None,
                 channel: RatingChannel::WindowTablet,
+                indicators: Indicators::default(),
+                case_number: r.case_number.borrow().clone(),
             };
             with_rating(&weak, window, |hub, r| r.submit(hub, rating(r)))
         });
@@ -61,8 +70,9 @@ impl RatingController {
         controller
     }
 
-    fn open(&self, hub: &Rc<Hub>, number: &str) {
+    fn open(&self, hub: &Rc<Hub>, number: &str, case_number: Option<&str>) {
         *self.number.borrow_mut() = Some(number.to_string());
+        *self.case_number.borrow_mut() = case_number.map(str::to_string);
         self.reasons.borrow_mut().clear();
         let adapter = self.ui.global::<RatingAdapter>();
         adapter.set_number(number.into());
@@ -84,6 +94,7 @@ impl RatingController {
         let Some(number) = self.number.borrow_mut().take() else {
             return;
         };
+        self.case_number.borrow_mut().take();
         self.ui.global::<RatingAdapter>().set_open(false);
         hub.execute(Command::Rate { number, rating }, |_, outcome| {
             if let Err(e) = outcome {
@@ -96,7 +107,7 @@ impl RatingController {
 /// Opens the rating prompt at `window` for ticket `number`, if the window has a rating screen here.
 pub fn prompt(hub: &Rc<Hub>, window: u16, number: &str) {
     if let Some(screen) = rating_at(hub, window) {
-        screen.open(hub, number);
+        screen.open(hub, number, None);
     }
 }
 
@@ -141,7 +152,27 @@ impl Screen for RatingController {
                 && let Some(t) = state.tickets.get(ticket)
                 && t.rating.is_none()
             {
-                self.open(hub, &t.number);
+                self.open(hub, &t.number, None);
+            }
+            // The business system's request names the case: the prompt (open already, or opened now)
+            // rates the visit under it.
+            if let Event::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator: Evaluator::Window,
+            } = &stored.event
+                && *window == self.window
+                && let Some(t) = state.tickets.get(ticket)
+                && t.rating.is_none()
+            {
+                let open_for_it = self.number.borrow().as_deref() == Some(t.number.as_str());
+                if open_for_it {
+                    // Keep what the citizen has chosen so far.
+                    *self.case_number.borrow_mut() = Some(case_number.to_string());
+                } else {
+                    self.open(hub, &t.number, Some(case_number.as_str()));
+                }
             }
         }
     }

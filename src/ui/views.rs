@@ -148,6 +148,7 @@ mod tests {
             green: false,
             requeued: false,
             rating: None,
+            rating_request: None,
             status_token: None,
             print: PrintState::Unknown,
         }

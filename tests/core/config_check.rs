@@ -162,6 +162,31 @@ fn syntax_errors_unknown_keys_and_wrong_types_have_lines() {
 }
 
 #[test]
+fn an_item_code_is_kept_for_ratings_and_a_malformed_one_is_reported_at_its_line() {
+    let setup = config::parse(EXAMPLE_HALL_TOML, "hall.toml").unwrap();
+    assert_eq!(
+        setup.service("SB").unwrap().item_code.as_deref(),
+        Some("330100-000117001000")
+    );
+    assert_eq!(setup.service("YB").unwrap().item_code, None, "optional");
+    for bad in ["", "3301 000117", "事项0001", &"9".repeat(65)] {
+        let text = EXAMPLE_HALL_TOML.replace(
+            r#"item_code = "330100-000117001000""#,
+            &format!(r#"item_code = "{bad}""#),
+        );
+        let line = line_of(&text, "item_code = ");
+        assert_eq!(
+            errors_of(&text),
+            [format!(
+                "hall.toml:{line}: services[0].item_code: the item code (事项编码) is 1 to 64 ASCII letters, digits or '-', not \"{}\"",
+                bad
+            )],
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
 fn a_service_no_window_serves_is_reported() {
     let text = EXAMPLE_HALL_TOML.replace(r#"services = ["CRJ"]"#, r#"services = ["SB"]"#);
     let errors = errors_of(&text).join("\n");

@@ -44,10 +44,18 @@ async fn full_lifecycle_waiting_called_serving_finished_rated() {
                 reasons: vec!["01".into()],
                 comment: None,
                 channel: RatingChannel::WindowTablet,
+                indicators: Default::default(),
+                case_number: None,
             },
         })
         .await;
-    assert!(matches!(rated.rating, Some(Rating::Rated { score: 5, .. })));
+    assert!(matches!(
+        rated.rating,
+        Some(Rating::Rated {
+            level: SatisfactionLevel::VerySatisfied,
+            ..
+        })
+    ));
     let again = hall
         .refused(Command::Rate {
             number: "A001".into(),
@@ -95,6 +103,8 @@ async fn bad_ratings_are_refused_and_change_nothing() {
             reasons: reasons.into_iter().map(String::from).collect(),
             comment,
             channel: RatingChannel::QrCode,
+            indicators: Default::default(),
+            case_number: None,
         },
     };
     assert_eq!(

@@ -12,6 +12,7 @@ mod config_check;
 mod crash;
 mod lifecycle;
 mod policy;
+mod ratings;
 mod replay;
 mod staff_sign_in;
 mod store;

@@ -54,6 +54,12 @@ fn random_command(
         16 => Command::Requeue {
             number: some_number(),
         },
+        17 if rng.random_bool(0.4) => Command::RequestRating {
+            window,
+            case_number: format!("CASE-{}", rng.random_range(0..5)),
+            ticket: rng.random_bool(0.5).then(some_number),
+            kiosk: None,
+        },
         17 => Command::Rate {
             number: some_number(),
             rating: RatingInput::Rated {
@@ -61,6 +67,11 @@ fn random_command(
                 reasons: vec![],
                 comment: None,
                 channel: RatingChannel::WindowTablet,
+                indicators: Indicators {
+                    efficiency: SatisfactionLevel::from_score(rng.random_range(0..=5)),
+                    ..Indicators::default()
+                },
+                case_number: None,
             },
         },
         18 => Command::FlagGreenChannel {

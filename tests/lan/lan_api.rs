@@ -74,6 +74,8 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
                 reasons: vec!["01".into()],
                 comment: None,
                 channel: RatingChannel::WindowTablet,
+                indicators: Default::default(),
+                case_number: None,
             },
         })
         .await

@@ -7,5 +7,6 @@ mod platform_support;
 
 mod platform_delivery;
 mod platform_faults;
+mod platform_ratings;
 mod platform_signatures;
 mod platform_tls;

@@ -14,7 +14,8 @@ use hallq::devices::SimulatedPrinter;
 use hallq::engine::{self, EngineHandle, EngineThread};
 use hallq::ports::{PrintJob, TicketOutput};
 use hallq::queue::{
-    CitizenCard, Command, DeviceFault, PrintState, Rating, TicketState, UnratedWhy, day,
+    CitizenCard, Command, DeviceFault, Event, PrintState, Rating, SatisfactionLevel, TicketState,
+    UnratedWhy, day,
 };
 use hallq::ui::{
     KioskAdapter, KioskNotice, KioskPage, PanelAdapter, PanelNotice, RatingAdapter, ScreenKind,
@@ -792,13 +793,78 @@ fn after_finish_the_citizen_rates_with_a_level_and_reasons() {
             .rating
             .clone()
         {
-            Some(Rating::Rated { score, reasons, .. }) => {
-                assert_eq!(score, 5);
+            Some(Rating::Rated { level, reasons, .. }) => {
+                assert_eq!(level.score(), 5);
                 assert_eq!(reasons, vec!["01".to_string()]);
             }
             other => panic!("unexpected rating {other:?}"),
         }
         assert!(!rating.get_open());
+    });
+}
+
+#[test]
+fn a_rating_the_business_system_asked_for_carries_its_case_number() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        serve_one(&hall);
+        let rating = hall.rating().global::<RatingAdapter>();
+        hall.wait("the rating prompt", || rating.get_open());
+        tap(hall.rating(), "服务热情");
+        // The window's business system finishes its case while the prompt is open.
+        hall.command(
+            "t-request",
+            Command::RequestRating {
+                window: 1,
+                case_number: "650102-2026-000042".into(),
+                ticket: None,
+                kiosk: None,
+            },
+        );
+        hall.wait("the request to reach the screen", || {
+            hall.screens()
+                .hub()
+                .state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.rating_request.is_some())
+        });
+        tap(hall.rating(), "满意");
+        hall.wait("the rating to be recorded", || {
+            hall.state()
+                .ticket_by_number("A001")
+                .is_some_and(|t| t.rating.is_some())
+        });
+        let store = hallq::store::Store::open_reader(&hall._dir.path().join("hall.db")).unwrap();
+        let mut visit = None;
+        store
+            .for_each_event(|e| {
+                if let Event::TicketRated { visit: v, .. } = &e.event {
+                    visit = v.clone();
+                }
+            })
+            .unwrap();
+        let visit = visit.expect("the rating's visit");
+        assert_eq!(
+            visit.case_number.map(|c| c.as_str().to_string()),
+            Some("650102-2026-000042".to_string())
+        );
+        match hall
+            .state()
+            .ticket_by_number("A001")
+            .unwrap()
+            .rating
+            .clone()
+        {
+            Some(Rating::Rated { level, reasons, .. }) => {
+                assert_eq!(level, SatisfactionLevel::Satisfied);
+                assert_eq!(
+                    reasons,
+                    vec!["01".to_string()],
+                    "the choice made before is kept"
+                );
+            }
+            other => panic!("unexpected rating {other:?}"),
+        }
     });
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::queue::Command;
+use crate::queue::{Command, Evaluator, RatingRequest, Ticket};
 
 /// What a paired terminal is allowed to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,13 +62,24 @@ impl Role {
         }
     }
 
-    /// Why this role may not rate a visit served at `served_at` (the ticket's window), or `None` when
-    /// it may: a window terminal rates only the visits its own window served.
-    pub fn refuses_rating(self, number: &str, served_at: Option<u16>) -> Option<String> {
+    /// Why the terminal `device` in this role may not rate `ticket`, or `None` when it may: a window
+    /// terminal rates only the visits its own window served; a kiosk only a visit whose rating a
+    /// window's business system opened on that kiosk.
+    pub fn refuses_rating(self, device: &str, ticket: &Ticket) -> Option<String> {
+        let number = &ticket.number;
         match self {
-            Role::Counter { window } if served_at != Some(window) => Some(format!(
+            Role::Counter { window } if ticket.window != Some(window) => Some(format!(
                 "the terminal of window {window} may rate only visits its window served, not {number}"
             )),
+            Role::Kiosk => match &ticket.rating_request {
+                Some(RatingRequest {
+                    evaluator: Evaluator::Kiosk { name },
+                    ..
+                }) if name == device => None,
+                _ => Some(format!(
+                    "a kiosk rates a visit only when the window's business system opened the rating on it; {number} has no rating open at this kiosk"
+                )),
+            },
             _ => None,
         }
     }
@@ -83,11 +94,10 @@ impl Role {
                 Command::IssueTicket { by_staff: true, .. } => {
                     Some("a kiosk may not issue a ticket as staff".into())
                 }
-                // A kiosk serves no one: a rating belongs to the window that served the visit.
-                Command::Rate { .. } => {
-                    Some("a kiosk may not rate a visit; the window that served it does".into())
-                }
+                // A kiosk serves no one: it takes a rating only where a business system opened one
+                // on it, which the hall node checks against the visit (`refuses_rating`).
                 Command::IssueTicket { .. }
+                | Command::Rate { .. }
                 | Command::CheckIn { .. }
                 | Command::RecordPrint { .. }
                 | Command::ReportDevice { .. } => None,
@@ -98,8 +108,9 @@ impl Role {
                 (Some(w), _) => Some(format!(
                     "the terminal of window {window} may not act for window {w}"
                 )),
-                // Staff at a window also take ratings on the window's rating pad, re-queue a citizen
-                // who comes back after a no-show, and flag the green channel.
+                // Staff at a window also take ratings on the window's rating pad (only of visits it
+                // served: `refuses_rating`), re-queue a citizen who comes back after a no-show, and
+                // flag the green channel. A rating request names its window, checked above.
                 (
                     None,
                     Command::Rate { .. }
@@ -148,20 +159,92 @@ mod tests {
                 why: crate::queue::UnratedWhy::Declined,
             },
         };
-        assert!(Role::Kiosk.refuses(&rate).is_some());
+        assert!(
+            Role::Kiosk.refuses(&rate).is_none(),
+            "checked against the visit"
+        );
         assert!(Role::Counter { window: 3 }.refuses(&rate).is_none());
+        let request = |window| Command::RequestRating {
+            window,
+            case_number: "330102-2026-000123".into(),
+            ticket: None,
+            kiosk: None,
+        };
+        assert!(Role::Counter { window: 3 }.refuses(&request(3)).is_none());
+        assert_eq!(
+            Role::Counter { window: 3 }.refuses(&request(4)).as_deref(),
+            Some("the terminal of window 3 may not act for window 4")
+        );
+        assert!(Role::Kiosk.refuses(&request(3)).is_some());
+        assert!(Role::Display.refuses(&request(3)).is_some());
+    }
+
+    fn finished_at(window: u16, request: Option<Evaluator>) -> Ticket {
+        let mut ticket: Ticket = serde_json::from_value(serde_json::json!({
+            "id": 1, "number": "A001", "business_day": "2026-11-28", "service": "SB",
+            "channel": "kiosk", "issued_ms": 0, "queue_ms": 0, "state": "finished",
+            "window": window, "calls": 1, "green": false, "requeued": false, "print": "printed"
+        }))
+        .unwrap();
+        ticket.rating_request = request.map(|evaluator| RatingRequest {
+            window,
+            case_number: crate::queue::CaseNumber::parse("330102-2026-000123").unwrap(),
+            evaluator,
+        });
+        ticket
     }
 
     #[test]
     fn a_window_rates_only_the_visits_it_served() {
         let window = Role::Counter { window: 2 };
         assert_eq!(
-            window.refuses_rating("A001", Some(1)).as_deref(),
+            window
+                .refuses_rating("窗口2", &finished_at(1, None))
+                .as_deref(),
             Some("the terminal of window 2 may rate only visits its window served, not A001")
         );
-        assert!(window.refuses_rating("A001", None).is_some());
-        assert!(window.refuses_rating("A001", Some(2)).is_none());
-        assert!(Role::Admin.refuses_rating("A001", Some(1)).is_none());
+        let mut never_called = finished_at(2, None);
+        never_called.window = None;
+        assert!(window.refuses_rating("窗口2", &never_called).is_some());
+        assert!(
+            window
+                .refuses_rating("窗口2", &finished_at(2, None))
+                .is_none()
+        );
+        assert!(
+            Role::Admin
+                .refuses_rating("admin", &finished_at(1, None))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_kiosk_rates_only_a_visit_whose_rating_was_opened_on_it() {
+        let on = |name: &str| Evaluator::Kiosk { name: name.into() };
+        assert!(
+            Role::Kiosk
+                .refuses_rating("自助机1", &finished_at(1, Some(on("自助机1"))))
+                .is_none()
+        );
+        for (ticket, why) in [
+            (finished_at(1, None), "no request"),
+            (
+                finished_at(1, Some(Evaluator::Window)),
+                "opened at the window",
+            ),
+            (
+                finished_at(1, Some(on("自助机2"))),
+                "opened at another kiosk",
+            ),
+        ] {
+            assert_eq!(
+                Role::Kiosk.refuses_rating("自助机1", &ticket).as_deref(),
+                Some(
+                    "a kiosk rates a visit only when the window's business system opened the rating on it; A001 has no rating open at this kiosk"
+                ),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -101,6 +101,22 @@ pub enum Command {
         number: String,
         rating: RatingInput,
     },
+    /// A window's business system asks for a rating of a finished visit under its case number
+    /// (also `POST /api/v1/windows/{window}/rating-requests`).
+    RequestRating {
+        #[schema(minimum = 1, maximum = 65535)]
+        window: u16,
+        /// 办件编号: printable, no spaces around it.
+        #[schema(min_length = 1, max_length = 64, pattern = r"^\S(.*\S)?$")]
+        case_number: String,
+        /// The visit's ticket number; by default the window's latest finished visit not yet rated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+        /// The paired kiosk that takes the rating instead of the window's evaluator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(min_length = 1, max_length = 64)]
+        kiosk: Option<String>,
+    },
     /// A booking arrives from the platform.
     Book {
         booking: Booking,
@@ -169,10 +185,83 @@ pub enum RatingInput {
         #[schema(max_length = 200)]
         comment: Option<String>,
         channel: RatingChannel,
+        /// The offline indicators the citizen rated; one left out is not rated.
+        #[serde(default, skip_serializing_if = "Indicators::is_empty")]
+        indicators: Indicators,
+        /// The case the rating screen showed, when a business system asked for this rating; it must
+        /// be the case still asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(min_length = 1, max_length = 64)]
+        case_number: Option<String>,
     },
     Unrated {
         why: UnratedWhy,
     },
+}
+
+/// The offline indicators of the national rating (线下评价指标), each on the five levels: 5 非常满意,
+/// 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Indicators {
+    /// 整体满意度
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    pub overall: Option<queue::SatisfactionLevel>,
+    /// 服务效率
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    pub efficiency: Option<queue::SatisfactionLevel>,
+    /// 服务水平
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    pub competence: Option<queue::SatisfactionLevel>,
+    /// 服务态度
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    pub attitude: Option<queue::SatisfactionLevel>,
+}
+
+impl Indicators {
+    pub fn is_empty(&self) -> bool {
+        queue::Indicators::from(*self).is_empty()
+    }
+}
+
+impl From<Indicators> for queue::Indicators {
+    fn from(
+        Indicators {
+            overall,
+            efficiency,
+            competence,
+            attitude,
+        }: Indicators,
+    ) -> queue::Indicators {
+        queue::Indicators {
+            overall,
+            efficiency,
+            competence,
+            attitude,
+        }
+    }
+}
+
+impl From<queue::Indicators> for Indicators {
+    fn from(
+        queue::Indicators {
+            overall,
+            efficiency,
+            competence,
+            attitude,
+        }: queue::Indicators,
+    ) -> Indicators {
+        Indicators {
+            overall,
+            efficiency,
+            competence,
+            attitude,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -300,14 +389,29 @@ impl From<Command> for queue::Command {
                         reasons,
                         comment,
                         channel,
+                        indicators,
+                        case_number,
                     } => queue::RatingInput::Rated {
                         score,
                         reasons,
                         comment,
                         channel: channel.into(),
+                        indicators: indicators.into(),
+                        case_number,
                     },
                     RatingInput::Unrated { why } => queue::RatingInput::Unrated { why: why.into() },
                 },
+            },
+            Command::RequestRating {
+                window,
+                case_number,
+                ticket,
+                kiosk,
+            } => Q::RequestRating {
+                window,
+                case_number,
+                ticket,
+                kiosk,
             },
             Command::Book {
                 booking:
@@ -398,14 +502,29 @@ impl From<queue::Command> for Command {
                         reasons,
                         comment,
                         channel,
+                        indicators,
+                        case_number,
                     } => RatingInput::Rated {
                         score,
                         reasons,
                         comment,
                         channel: channel.into(),
+                        indicators: indicators.into(),
+                        case_number,
                     },
                     queue::RatingInput::Unrated { why } => RatingInput::Unrated { why: why.into() },
                 },
+            },
+            Q::RequestRating {
+                window,
+                case_number,
+                ticket,
+                kiosk,
+            } => Command::RequestRating {
+                window,
+                case_number,
+                ticket,
+                kiosk,
             },
             Q::Book {
                 booking:
@@ -591,7 +710,18 @@ mod tests {
                     reasons: vec!["fast".into()],
                     comment: Some("好".into()),
                     channel: queue::RatingChannel::QrCode,
+                    indicators: queue::Indicators {
+                        efficiency: Some(queue::SatisfactionLevel::Dissatisfied),
+                        ..queue::Indicators::default()
+                    },
+                    case_number: Some("330102-2026-000123".into()),
                 },
+            },
+            Q::RequestRating {
+                window: 3,
+                case_number: "330102-2026-000123".into(),
+                ticket: Some("A001".into()),
+                kiosk: Some("大厅自助机1".into()),
             },
             Q::Rate {
                 number: "A001".into(),
@@ -630,7 +760,7 @@ mod tests {
     fn every_command_crosses_the_wire_unchanged_and_reads_as_the_domain_reads_it() {
         let kinds: std::collections::BTreeSet<&str> =
             every_command().iter().map(queue::Command::name).collect();
-        assert_eq!(kinds.len(), 20, "one of each kind of command");
+        assert_eq!(kinds.len(), 21, "one of each kind of command");
         for command in every_command() {
             let sent = Command::from(command.clone());
             let json = serde_json::to_value(&sent).unwrap();

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::command::{DeviceFault, RatingChannel, UnratedWhy};
+use super::command::{DeviceFault, Indicators, RatingChannel, UnratedWhy};
 use crate::queue::{self, Event, StoredEvent};
 
 /// The shape of [`TerminalEvent`], sent in each as `v`. It changes when a field changes meaning or
@@ -148,9 +148,20 @@ pub enum EventBody {
     WindowResumed {
         window: u16,
     },
+    /// A window's business system asked for a rating of the visit: the evaluator named opens for it.
+    RatingRequested {
+        ticket: u64,
+        window: u16,
+        #[schema(value_type = String)]
+        case_number: queue::CaseNumber,
+        evaluator: Evaluator,
+    },
     TicketRated {
         ticket: u64,
         rating: Rating,
+        /// The visit as it stood when rated; absent in ratings recorded before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visit: Option<RatedVisit>,
     },
     /// Its citizen is in `personal`.
     AppointmentBooked {
@@ -214,15 +225,107 @@ pub struct SlotRef {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rating {
     Rated {
-        #[schema(minimum = 1, maximum = 5)]
-        score: u8,
+        /// The level: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
+        #[schema(value_type = u8, minimum = 1, maximum = 5)]
+        score: queue::SatisfactionLevel,
         reasons: Vec<String>,
         comment: Option<String>,
         channel: RatingChannel,
+        #[serde(default, skip_serializing_if = "Indicators::is_empty")]
+        indicators: Indicators,
     },
     Unrated {
         why: UnratedWhy,
     },
+}
+
+/// Where a rating request opens the rating screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "at", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Evaluator {
+    /// The window's own evaluator.
+    Window,
+    /// The paired kiosk of this name.
+    Kiosk { name: String },
+}
+
+/// The visit a rating is about, as it stood when rated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RatedVisit {
+    pub window: Option<u16>,
+    /// 工号 of the staff member who served it.
+    pub staff: Option<String>,
+    pub service: String,
+    /// 事项编码 of the service, when the hall set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_code: Option<String>,
+    /// 办件编号, when a business system asked for the rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub case_number: Option<queue::CaseNumber>,
+    pub at_ms: i64,
+}
+
+impl From<queue::Evaluator> for Evaluator {
+    fn from(evaluator: queue::Evaluator) -> Evaluator {
+        match evaluator {
+            queue::Evaluator::Window => Evaluator::Window,
+            queue::Evaluator::Kiosk { name } => Evaluator::Kiosk { name },
+        }
+    }
+}
+
+impl From<Evaluator> for queue::Evaluator {
+    fn from(evaluator: Evaluator) -> queue::Evaluator {
+        match evaluator {
+            Evaluator::Window => queue::Evaluator::Window,
+            Evaluator::Kiosk { name } => queue::Evaluator::Kiosk { name },
+        }
+    }
+}
+
+impl From<queue::RatedVisit> for RatedVisit {
+    fn from(
+        queue::RatedVisit {
+            window,
+            staff,
+            service,
+            item_code,
+            case_number,
+            at_ms,
+        }: queue::RatedVisit,
+    ) -> RatedVisit {
+        RatedVisit {
+            window,
+            staff,
+            service,
+            item_code,
+            case_number,
+            at_ms,
+        }
+    }
+}
+
+impl From<RatedVisit> for queue::RatedVisit {
+    fn from(
+        RatedVisit {
+            window,
+            staff,
+            service,
+            item_code,
+            case_number,
+            at_ms,
+        }: RatedVisit,
+    ) -> queue::RatedVisit {
+        queue::RatedVisit {
+            window,
+            staff,
+            service,
+            item_code,
+            case_number,
+            at_ms,
+        }
+    }
 }
 
 /// A booked slot without who booked it.
@@ -416,9 +519,25 @@ impl EventBody {
             Event::GreenChannelFlagged { ticket } => EventBody::GreenChannelFlagged { ticket },
             Event::WindowPaused { window } => EventBody::WindowPaused { window },
             Event::WindowResumed { window } => EventBody::WindowResumed { window },
-            Event::TicketRated { ticket, rating } => EventBody::TicketRated {
+            Event::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator,
+            } => EventBody::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator: evaluator.into(),
+            },
+            Event::TicketRated {
+                ticket,
+                rating,
+                visit,
+            } => EventBody::TicketRated {
                 ticket,
                 rating: rating.into(),
+                visit: visit.map(Into::into),
             },
             Event::AppointmentBooked {
                 appointment:
@@ -598,9 +717,25 @@ impl EventBody {
             EventBody::GreenChannelFlagged { ticket } => Event::GreenChannelFlagged { ticket },
             EventBody::WindowPaused { window } => Event::WindowPaused { window },
             EventBody::WindowResumed { window } => Event::WindowResumed { window },
-            EventBody::TicketRated { ticket, rating } => Event::TicketRated {
+            EventBody::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator,
+            } => Event::RatingRequested {
+                ticket,
+                window,
+                case_number,
+                evaluator: evaluator.into(),
+            },
+            EventBody::TicketRated {
+                ticket,
+                rating,
+                visit,
+            } => Event::TicketRated {
                 ticket,
                 rating: rating.into(),
+                visit: visit.map(Into::into),
             },
             EventBody::AppointmentBooked {
                 appointment:
@@ -751,15 +886,17 @@ impl From<queue::Rating> for Rating {
     fn from(rating: queue::Rating) -> Rating {
         match rating {
             queue::Rating::Rated {
-                score,
+                level,
                 reasons,
                 comment,
                 channel,
+                indicators,
             } => Rating::Rated {
-                score,
+                score: level,
                 reasons,
                 comment,
                 channel: channel.into(),
+                indicators: indicators.into(),
             },
             queue::Rating::Unrated { why } => Rating::Unrated { why: why.into() },
         }
@@ -774,11 +911,13 @@ impl From<Rating> for queue::Rating {
                 reasons,
                 comment,
                 channel,
+                indicators,
             } => queue::Rating::Rated {
-                score,
+                level: score,
                 reasons,
                 comment,
                 channel: channel.into(),
+                indicators: indicators.into(),
             },
             Rating::Unrated { why } => queue::Rating::Unrated { why: why.into() },
         }
@@ -921,20 +1060,42 @@ mod tests {
             same(Event::GreenChannelFlagged { ticket: 7 }),
             same(Event::WindowPaused { window: 3 }),
             same(Event::WindowResumed { window: 3 }),
+            same(Event::RatingRequested {
+                ticket: 7,
+                window: 3,
+                case_number: queue::CaseNumber::parse("330102-2026-000123").unwrap(),
+                evaluator: queue::Evaluator::Kiosk {
+                    name: "大厅自助机1".into(),
+                },
+            }),
             same(Event::TicketRated {
                 ticket: 7,
                 rating: queue::Rating::Rated {
-                    score: 5,
+                    level: queue::SatisfactionLevel::VerySatisfied,
                     reasons: vec!["fast".into()],
                     comment: Some("好".into()),
                     channel: queue::RatingChannel::WindowTablet,
+                    indicators: queue::Indicators {
+                        overall: Some(queue::SatisfactionLevel::Satisfied),
+                        attitude: Some(queue::SatisfactionLevel::VerySatisfied),
+                        ..queue::Indicators::default()
+                    },
                 },
+                visit: Some(queue::RatedVisit {
+                    window: Some(3),
+                    staff: Some("1003".into()),
+                    service: "SB".into(),
+                    item_code: Some("330100-000117001000".into()),
+                    case_number: Some(queue::CaseNumber::parse("330102-2026-000123").unwrap()),
+                    at_ms: 1_795_572_000_007,
+                }),
             }),
             same(Event::TicketRated {
                 ticket: 8,
                 rating: queue::Rating::Unrated {
                     why: queue::UnratedWhy::TimedOut,
                 },
+                visit: None,
             }),
             (
                 Event::AppointmentBooked {
@@ -996,7 +1157,7 @@ mod tests {
         let events = every_event();
         let kinds: std::collections::BTreeSet<&str> =
             events.iter().map(|(full, _)| full.kind()).collect();
-        assert_eq!(kinds.len(), 23, "one of each kind of event");
+        assert_eq!(kinds.len(), 24, "one of each kind of event");
         for (seq, (full, lobby)) in (1..).zip(events) {
             let original = stored(seq, full);
             let (_, at_staff) = sent(&original, Audience::Staff);

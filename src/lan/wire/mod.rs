@@ -199,6 +199,28 @@ pub struct CommandRequest {
     pub command: Command,
 }
 
+/// A window's business system finished a case and asks the hall to open the rating screen for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequestBody {
+    /// Chosen by the caller and kept across retries, as a command id is; without one, a request
+    /// repeated alike still opens the rating once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 51, pattern = "^[!-~]+$")]
+    pub request_id: Option<String>,
+    /// 办件编号: 1 to 64 printable characters, no spaces around it.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^\S(.*\S)?$")]
+    pub case_number: String,
+    /// The visit's ticket number (A012); by default the window's latest finished visit that is not
+    /// yet rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// The name of the paired kiosk that takes the rating instead of the window's evaluator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 64)]
+    pub kiosk: Option<String>,
+}
+
 /// A command the engine carried out. `seq` is the log sequence after it: a terminal that has seen
 /// this far has seen its effects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -1,4 +1,5 @@
-//! `hallq platform`: the reference receiver of the platform link, and making a hall's secret.
+//! `hallq platform`: the reference receiver of the platform link, its test bookings, and making a
+//! hall's secret.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -6,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
-use crate::platform::receiver::{Receiver, ReceiverSettings};
+use crate::platform::receiver::store::ReceiverStore;
+use crate::platform::receiver::{BookingInput, Receiver, ReceiverSettings};
 use crate::platform::signing::{DEFAULT_MAX_SKEW_S, PlatformSecret};
 use crate::platform::tls::TlsIdentity;
 
@@ -30,6 +32,59 @@ pub enum PlatformCommand {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Add, change or cancel a test booking in the receiver's database; the hall pulls it at its
+    /// next pull. Works while the receiver runs.
+    Booking {
+        /// The receiver's database.
+        #[arg(long)]
+        db: PathBuf,
+        /// The hall the booking is at.
+        #[arg(long)]
+        hall: String,
+        #[command(subcommand)]
+        action: BookingAction,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BookingAction {
+    /// A new booking.
+    Add {
+        id: String,
+        #[command(flatten)]
+        slot: SlotArgs,
+        /// The hall key's HMAC-SHA256 of the citizen's ID number: 64 lower-case hex digits. An ID
+        /// number is never taken.
+        #[arg(long)]
+        id_hash: String,
+        /// The name masked as the kiosk masks it, e.g. 张*三.
+        #[arg(long)]
+        masked_name: String,
+    },
+    /// Move a booking to another service, day or slot.
+    Change {
+        id: String,
+        #[command(flatten)]
+        slot: SlotArgs,
+    },
+    Cancel {
+        id: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SlotArgs {
+    /// The service's code in the hall's file.
+    #[arg(long)]
+    pub service: String,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub day: chrono::NaiveDate,
+    /// HH:MM, the hall's local time.
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +123,7 @@ pub fn platform(command: PlatformCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlatformCommand::Serve(args) => serve(args),
+        PlatformCommand::Booking { db, hall, action } => booking(&db, &hall, action),
         PlatformCommand::NewCert { names, cert, key } => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let identity = TlsIdentity::self_signed(&names)?;
@@ -81,6 +137,41 @@ pub fn platform(command: PlatformCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn booking(db: &std::path::Path, hall: &str, action: BookingAction) -> anyhow::Result<()> {
+    let mut store =
+        ReceiverStore::open(db).map_err(|e| anyhow::anyhow!("{}: {e}", db.display()))?;
+    let (id, what, change) = match action {
+        BookingAction::Add {
+            id,
+            slot,
+            id_hash,
+            masked_name,
+        } => {
+            let booking = BookingInput {
+                id: id.clone(),
+                service: slot.service,
+                day: slot.day,
+                start: slot.start,
+                end: slot.end,
+                id_hash,
+                masked_name,
+            };
+            (id, "added", store.add_booking(hall, &booking)?)
+        }
+        BookingAction::Change { id, slot } => {
+            let change =
+                store.change_booking(hall, &id, &slot.service, slot.day, &slot.start, &slot.end)?;
+            (id, "changed", change)
+        }
+        BookingAction::Cancel { id } => {
+            let change = store.cancel_booking(hall, &id)?;
+            (id, "cancelled", change)
+        }
+    };
+    println!("hallq: booking {id} of hall {hall} {what} (change {change})");
+    Ok(())
 }
 
 /// Writes a file that must not exist yet, with `mode`.

@@ -21,7 +21,7 @@ use std::path::Path;
 
 pub use crate::lang::{Lang, Localized, localized};
 pub use hours::{ClockTime, HoursError, NotAClockTime, OpeningHours, TimeRange};
-pub use platform::{MAX_PLATFORM_BATCH, PlatformConfig};
+pub use platform::{MAX_PLATFORM_BATCH, PlatformConfig, StaleBookings};
 pub use roles::{NodeRole, has_role, is_hall_node};
 pub use screens::{Orientation, ScreensConfig};
 pub use setup::{
@@ -202,6 +202,45 @@ mod platform_table {
         assert_eq!(platform.batch_size, 500);
         assert_eq!(platform.timeout_ms, 10_000);
         assert_eq!(platform.secret_file, "/var/lib/hallq/platform.key");
+        assert_eq!(platform.bookings_pull_s, 60);
+        assert_eq!(platform.bookings_stale_after_minutes, 30);
+        assert_eq!(
+            platform.stale_bookings,
+            crate::config::StaleBookings::StaffCheckIn
+        );
+    }
+
+    #[test]
+    fn the_stale_bookings_fallback_is_one_of_two_names() {
+        let table =
+            "[platform]\nurl = \"http://h\"\nsecret_file = \"k\"\ninsecure_http_for_tests = true\n";
+        let walk_in = format!("{EXAMPLE_HALL_TOML}\n{table}stale_bookings = \"walk_in\"\n");
+        let platform = parse(&walk_in, "hall.toml")
+            .unwrap()
+            .config
+            .platform
+            .unwrap();
+        assert_eq!(
+            platform.stale_bookings,
+            crate::config::StaleBookings::WalkIn
+        );
+        let wrong = format!("{EXAMPLE_HALL_TOML}\n{table}stale_bookings = \"queue\"\n");
+        let errors = parse(&wrong, "hall.toml").unwrap_err().to_string();
+        assert!(
+            errors.contains("stale_bookings")
+                && errors.contains("walk_in")
+                && errors.contains("staff_check_in"),
+            "{errors}"
+        );
+        let too_soon = format!(
+            "{EXAMPLE_HALL_TOML}\n{table}bookings_pull_s = 600\nbookings_stale_after_minutes = 15\n"
+        );
+        let errors = parse(&too_soon, "hall.toml").unwrap_err().to_string();
+        assert!(
+            errors.contains("platform.bookings_stale_after_minutes")
+                && errors.contains("two pulls"),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -34,6 +34,50 @@ pub struct PlatformConfig {
     /// That certificate's private key (PEM, readable by the service alone).
     #[serde(default)]
     pub client_key_file: Option<String>,
+    /// How often the hall asks the platform for bookings changed since its last pull, in seconds.
+    #[serde(default = "default_bookings_pull_s")]
+    pub bookings_pull_s: u32,
+    /// After this long without a successful pull the hall's list of bookings counts as stale: the
+    /// kiosk tells staff, and `stale_bookings` applies.
+    #[serde(default = "default_bookings_stale_after_minutes")]
+    pub bookings_stale_after_minutes: u32,
+    /// What a citizen of an appointment-only service gets while the list is stale.
+    #[serde(default, deserialize_with = "stale_bookings")]
+    pub stale_bookings: StaleBookings,
+}
+
+/// The fallback while the hall's list of bookings is stale: a booking made since the last pull is
+/// not known, so a card without a booking may belong to a citizen who has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleBookings {
+    /// The kiosk refuses politely and sends the citizen to staff; a window issues the ticket.
+    #[default]
+    StaffCheckIn,
+    /// An appointment-only service gives a card without a booking a walk-in ticket.
+    WalkIn,
+}
+
+/// Reads the fallback, naming the key and both choices when the value is neither.
+fn stale_bookings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StaleBookings, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.as_str() {
+        "walk_in" => Ok(StaleBookings::WalkIn),
+        "staff_check_in" => Ok(StaleBookings::StaffCheckIn),
+        other => Err(serde::de::Error::custom(format!(
+            "stale_bookings is \"{other}\"; it is \"walk_in\" (an appointment-only service gives a \
+             card without a booking a walk-in ticket) or \"staff_check_in\" (the kiosk sends the \
+             citizen to a window)"
+        ))),
+    }
+}
+
+fn default_bookings_pull_s() -> u32 {
+    60
+}
+
+fn default_bookings_stale_after_minutes() -> u32 {
+    30
 }
 
 fn default_batch_size() -> usize {
@@ -61,6 +105,9 @@ impl PlatformConfig {
             insecure_http_for_tests: false,
             client_cert_file: None,
             client_key_file: None,
+            bookings_pull_s: default_bookings_pull_s(),
+            bookings_stale_after_minutes: default_bookings_stale_after_minutes(),
+            stale_bookings: StaleBookings::default(),
         }
     }
 
@@ -127,6 +174,25 @@ impl PlatformConfig {
         }
         if !(1..=86_400).contains(&self.max_skew_s) {
             problems.push(("max_skew_s", "must be between 1 and 86400".to_string()));
+        }
+        if !(1..=3600).contains(&self.bookings_pull_s) {
+            problems.push(("bookings_pull_s", "must be between 1 and 3600".to_string()));
+        }
+        if !(1..=10_080).contains(&self.bookings_stale_after_minutes) {
+            problems.push((
+                "bookings_stale_after_minutes",
+                "must be between 1 and 10080 (a week)".to_string(),
+            ));
+        } else if u64::from(self.bookings_stale_after_minutes) * 60
+            < 2 * u64::from(self.bookings_pull_s)
+        {
+            problems.push((
+                "bookings_stale_after_minutes",
+                format!(
+                    "must cover at least two pulls ({} s each): one missed pull is not yet stale",
+                    self.bookings_pull_s
+                ),
+            ));
         }
         problems
     }

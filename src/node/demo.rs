@@ -118,6 +118,7 @@ pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &
         end: end.format("%H:%M").to_string(),
         id_hash: card.id_hash,
         masked_name: card.masked_name,
+        version: 1,
     };
     let command_id = format!("demo-booking-{}", booking.id);
     match engine.execute(command_id, Command::Book { booking }).await {

@@ -172,6 +172,20 @@ pub enum PlatformBody {
     AppointmentCancelled {
         appointment: String,
     },
+    /// The hall took the platform's change of a booking (its version) and moved it.
+    AppointmentRescheduled {
+        appointment: String,
+        service: String,
+        business_day: NaiveDate,
+        start_ms: i64,
+        end_ms: i64,
+        version: u32,
+    },
+    /// The hall has not pulled bookings for longer than its configuration allows.
+    BookingsWentStale {
+        last_pull_ms: Option<i64>,
+    },
+    BookingsCurrent,
     DeviceFaulted {
         device: String,
         code: String,
@@ -319,6 +333,13 @@ pub struct Appointment {
     pub masked_name: Option<String>,
     pub state: AppointmentState,
     pub ticket: Option<u64>,
+    /// The booking's version as the hall took it.
+    #[serde(default = "first_version")]
+    pub version: u32,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -601,6 +622,7 @@ impl PlatformBody {
                         masked_name,
                         state,
                         ticket,
+                        version,
                     },
             } => PlatformBody::AppointmentBooked {
                 appointment: Appointment {
@@ -613,11 +635,31 @@ impl PlatformBody {
                     masked_name,
                     state: state.into(),
                     ticket,
+                    version,
                 },
             },
             Event::AppointmentCancelled { appointment } => {
                 PlatformBody::AppointmentCancelled { appointment }
             }
+            Event::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            } => PlatformBody::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            },
+            Event::BookingsWentStale { last_pull_ms } => {
+                PlatformBody::BookingsWentStale { last_pull_ms }
+            }
+            Event::BookingsCurrent => PlatformBody::BookingsCurrent,
             Event::DeviceFaulted {
                 device,
                 fault: queue::DeviceFault { code, message },
@@ -657,6 +699,9 @@ impl PlatformBody {
             PlatformBody::TicketRated { .. } => "ticket_rated",
             PlatformBody::AppointmentBooked { .. } => "appointment_booked",
             PlatformBody::AppointmentCancelled { .. } => "appointment_cancelled",
+            PlatformBody::AppointmentRescheduled { .. } => "appointment_rescheduled",
+            PlatformBody::BookingsWentStale { .. } => "bookings_went_stale",
+            PlatformBody::BookingsCurrent => "bookings_current",
             PlatformBody::DeviceFaulted { .. } => "device_faulted",
             PlatformBody::DeviceRecovered { .. } => "device_recovered",
             PlatformBody::TicketPrinted { .. } => "ticket_printed",

@@ -90,6 +90,14 @@ pub struct Booking {
     pub end: String,
     pub id_hash: String,
     pub masked_name: String,
+    /// The platform's change count of this booking: a change is taken once, and never an older one
+    /// after a newer.
+    #[serde(default = "first_version")]
+    pub version: u32,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// `name()` comes from strum with the same case rule as serde's tag: the name in logs and refusals
@@ -182,6 +190,19 @@ pub enum Command {
     },
     CancelBooking {
         id: String,
+    },
+    /// The platform moved a booking to another slot, day or service.
+    RescheduleBooking {
+        booking: Booking,
+    },
+    /// The platform link reports whether the hall's list of bookings is current: stale once no pull
+    /// has succeeded for the configured time, current again at the next successful pull. The domain
+    /// learns of it only so, as a recorded fact, never by reading a clock.
+    MarkBookings {
+        stale: bool,
+        /// The last successful pull, ms since the Unix epoch; none since the hall started.
+        #[serde(default)]
+        last_pull_ms: Option<i64>,
     },
     /// A device reports its condition; only changes become events.
     ReportDevice {
@@ -301,9 +322,26 @@ mod tests {
                     end: "09:30".into(),
                     id_hash: "h".into(),
                     masked_name: "张*三".into(),
+                    version: 1,
                 },
             },
             Command::CancelBooking { id: "b1".into() },
+            Command::RescheduleBooking {
+                booking: Booking {
+                    id: "b1".into(),
+                    service: "social".into(),
+                    day: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+                    start: "10:00".into(),
+                    end: "10:30".into(),
+                    id_hash: "h".into(),
+                    masked_name: "张*三".into(),
+                    version: 2,
+                },
+            },
+            Command::MarkBookings {
+                stale: true,
+                last_pull_ms: Some(1),
+            },
             Command::ReportDevice {
                 device: "ticket_printer".into(),
                 fault: None,

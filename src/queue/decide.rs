@@ -17,7 +17,7 @@ use super::ticket::{
     Appointment, AppointmentState, Channel, Citizen, CitizenCard, Rating, SlotRef, Ticket,
     TicketState, WindowState, ticket_number,
 };
-use crate::config::{ClockTime, HallSetup, LateArrival, SignInBy};
+use crate::config::{ClockTime, HallSetup, LateArrival, SignInBy, StaleBookings};
 
 /// What the caller learns when a command succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +170,18 @@ pub fn decide(
             kiosk,
         } => ctx.request_rating(*window, case_number, ticket.as_deref(), kiosk.as_deref()),
         Command::Book { booking } => ctx.book(booking),
+        Command::RescheduleBooking { booking } => ctx.reschedule(booking),
+        Command::MarkBookings {
+            stale,
+            last_pull_ms,
+        } => Ok(match (state.bookings_stale, *stale) {
+            (false, true) => vec![Event::BookingsWentStale {
+                last_pull_ms: *last_pull_ms,
+            }],
+            (true, false) => vec![Event::BookingsCurrent],
+            // Nothing changed: nothing to record.
+            _ => Vec::new(),
+        }),
         Command::CancelBooking { id } => match state.appointments.get(id) {
             Some(a) if a.state == AppointmentState::Booked => {
                 Ok(vec![Event::AppointmentCancelled {
@@ -437,7 +449,13 @@ impl Ctx<'_> {
             self.ensure_open()?;
         }
         if config.appointment_only {
-            return Err(Refusal::AppointmentOnly(service.to_string()));
+            match self.stale_fallback() {
+                // The booking may be one the hall has not heard of: the citizen is served anyway.
+                Some(StaleBookings::WalkIn) if card.is_some() => {}
+                Some(StaleBookings::StaffCheckIn) if by_staff => {}
+                Some(StaleBookings::StaffCheckIn) => return Err(Refusal::BookingsStaleAskStaff),
+                _ => return Err(Refusal::AppointmentOnly(service.to_string())),
+            }
         }
         if config.requires_id_card && card.is_none() {
             return Err(Refusal::IdCardRequired(service.to_string()));
@@ -507,7 +525,7 @@ impl Ctx<'_> {
                             .format("%H:%M")
                             .to_string(),
                     }),
-                    None => Err(Refusal::NoBooking),
+                    None => Err(self.no_booking()),
                 },
             };
         };
@@ -530,6 +548,30 @@ impl Ctx<'_> {
             ticket: *ticket,
         };
         Ok(vec![issued, checked_in])
+    }
+
+    /// The fallback in force, while the list of bookings is stale.
+    fn stale_fallback(&self) -> Option<StaleBookings> {
+        if !self.state.bookings_stale {
+            return None;
+        }
+        Some(
+            self.setup
+                .config
+                .platform
+                .as_ref()
+                .map_or_else(StaleBookings::default, |p| p.stale_bookings),
+        )
+    }
+
+    /// Why a card found no booking to check in for. A cancelled booking forgot its citizen when it
+    /// was cancelled, so it reads as none; while the list is stale and staff check citizens in, the
+    /// booking may be one the hall has not heard of.
+    fn no_booking(&self) -> Refusal {
+        match self.stale_fallback() {
+            Some(StaleBookings::StaffCheckIn) => Refusal::BookingsStaleAskStaff,
+            _ => Refusal::NoBooking,
+        }
     }
 
     fn sign_in(&self, window: u16, staff: &str, proof: StaffProof) -> Result<Vec<Event>, Refusal> {
@@ -857,6 +899,63 @@ impl Ctx<'_> {
         if self.state.appointments.contains_key(&booking.id) {
             return Err(Refusal::DuplicateBooking(booking.id.clone()));
         }
+        let slot = self.slot_of(booking)?;
+        let card = CitizenCard {
+            id_hash: booking.id_hash.clone(),
+            masked_name: booking.masked_name.clone(),
+            birth_date: None,
+        };
+        self.citizen_of(&card)?;
+        Ok(vec![Event::AppointmentBooked {
+            appointment: Appointment {
+                id: booking.id.clone(),
+                service: slot.service,
+                business_day: booking.day,
+                start_ms: slot.start_ms,
+                end_ms: slot.end_ms,
+                id_hash: Some(booking.id_hash.clone()),
+                masked_name: Some(booking.masked_name.clone()),
+                state: AppointmentState::Booked,
+                ticket: None,
+                version: booking.version,
+            },
+        }])
+    }
+
+    /// Moves a booking to the slot, day and service `booking` names. A change the hall has taken
+    /// already (same or older version) records nothing, so a page pulled twice changes nothing. A
+    /// citizen already checked in keeps their ticket: the booking is not moved under them.
+    fn reschedule(&self, booking: &Booking) -> Result<Vec<Event>, Refusal> {
+        let held = self
+            .state
+            .appointments
+            .get(&booking.id)
+            .ok_or_else(|| Refusal::UnknownBooking(booking.id.clone()))?;
+        if booking.version <= held.version {
+            return Ok(Vec::new());
+        }
+        if held.state != AppointmentState::Booked {
+            return Err(Refusal::BookingClosed(booking.id.clone()));
+        }
+        if held.id_hash.as_deref() != Some(booking.id_hash.as_str()) {
+            return Err(Refusal::Invalid(format!(
+                "booking {} is another citizen's: a change moves a booking, it does not pass it on",
+                booking.id
+            )));
+        }
+        let slot = self.slot_of(booking)?;
+        Ok(vec![Event::AppointmentRescheduled {
+            appointment: booking.id.clone(),
+            service: slot.service,
+            business_day: booking.day,
+            start_ms: slot.start_ms,
+            end_ms: slot.end_ms,
+            version: booking.version,
+        }])
+    }
+
+    /// The booking's service and slot as the hall counts them, or why they cannot be.
+    fn slot_of(&self, booking: &Booking) -> Result<BookedSlot, Refusal> {
         let config = self
             .setup
             .service(&booking.service)
@@ -887,24 +986,398 @@ impl Ctx<'_> {
                 .expect("clock times are valid");
             day::instant_of(self.setup, local)
         };
-        let card = CitizenCard {
-            id_hash: booking.id_hash.clone(),
-            masked_name: booking.masked_name.clone(),
-            birth_date: None,
-        };
-        self.citizen_of(&card)?;
-        Ok(vec![Event::AppointmentBooked {
-            appointment: Appointment {
-                id: booking.id.clone(),
-                service: config.code.clone(),
-                business_day: booking.day,
-                start_ms: at(start),
-                end_ms: at(end),
-                id_hash: Some(booking.id_hash.clone()),
-                masked_name: Some(booking.masked_name.clone()),
-                state: AppointmentState::Booked,
-                ticket: None,
+        Ok(BookedSlot {
+            service: config.code.clone(),
+            start_ms: at(start),
+            end_ms: at(end),
+        })
+    }
+}
+
+struct BookedSlot {
+    service: String,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::config::{PlatformConfig, StaleBookings};
+    use crate::queue::event::{Recorded, StoredEvent};
+
+    const HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn friday() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    fn setup(fallback: Option<StaleBookings>) -> HallSetup {
+        let mut setup = crate::config::example();
+        setup.config.platform = fallback.map(|f| {
+            let mut platform = PlatformConfig::new("http://127.0.0.1:1", "k");
+            platform.stale_bookings = f;
+            platform
+        });
+        setup
+    }
+
+    /// The hall's time at `hh:mm` on Friday 2026-11-27.
+    fn at(setup: &HallSetup, hh: u32, mm: u32) -> HallTime {
+        let local = friday().and_hms_opt(hh, mm, 0).unwrap();
+        HallTime {
+            hall_ms: day::instant_of(setup, local),
+            trusted: true,
+            business_day: friday(),
+            wall_clock_overruled: false,
+            disagreement: None,
+            time_of_day_known: true,
+        }
+    }
+
+    fn drawn() -> Drawn {
+        Drawn {
+            status_token: "t".into(),
+        }
+    }
+
+    /// Decides `command` and applies what it causes, as the engine would.
+    fn run(
+        setup: &HallSetup,
+        state: &mut HallState,
+        now: &HallTime,
+        command: Command,
+    ) -> Result<Vec<Event>, Refusal> {
+        if let Some(opening) = day_opening(state, now) {
+            apply(state, now, opening);
+        }
+        let events = decide(setup, state, now, &command, &drawn())?;
+        for event in &events {
+            apply(state, now, event.clone());
+        }
+        Ok(events)
+    }
+
+    fn apply(state: &mut HallState, now: &HallTime, event: Event) {
+        state.apply_stored(&StoredEvent {
+            seq: state.last_seq + 1,
+            event_id: uuid::Uuid::nil(),
+            hall_id: "hall".into(),
+            command_id: None,
+            recorded: Recorded {
+                wall_ms: now.hall_ms,
+                hall_ms: now.hall_ms,
+                boot_id: "boot".into(),
+                mono_ms: 0,
+                clock_trusted: true,
+                business_day: now.business_day,
             },
-        }])
+            event,
+        });
+    }
+
+    fn booking(id: &str, service: &str, start: &str, end: &str, version: u32) -> Booking {
+        Booking {
+            id: id.into(),
+            service: service.into(),
+            day: friday(),
+            start: start.into(),
+            end: end.into(),
+            id_hash: HASH.into(),
+            masked_name: "张*三".into(),
+            version,
+        }
+    }
+
+    fn card() -> CitizenCard {
+        CitizenCard {
+            id_hash: HASH.into(),
+            masked_name: "张*三".into(),
+            birth_date: None,
+        }
+    }
+
+    fn booked(setup: &HallSetup, now: &HallTime) -> HallState {
+        let mut state = HallState::default();
+        let book = Command::Book {
+            booking: booking("B1", "SB", "10:00", "10:30", 1),
+        };
+        run(setup, &mut state, now, book).unwrap();
+        state
+    }
+
+    #[test]
+    fn a_rescheduled_booking_moves_and_checks_in_at_its_new_slot() {
+        let setup = setup(None);
+        let morning = at(&setup, 9, 0);
+        let mut state = booked(&setup, &morning);
+        let moved = Command::RescheduleBooking {
+            booking: booking("B1", "CRJ", "16:00", "16:30", 2),
+        };
+        let events = run(&setup, &mut state, &morning, moved).unwrap();
+        assert!(matches!(
+            &events[..],
+            [Event::AppointmentRescheduled { service, version: 2, .. }] if service == "CRJ"
+        ));
+        let a = &state.appointments["B1"];
+        assert_eq!((a.service.as_str(), a.version), ("CRJ", 2));
+        // The old slot no longer takes the citizen: it is early for the new one.
+        let old_slot = at(&setup, 10, 0);
+        let early = run(
+            &setup,
+            &mut state,
+            &old_slot,
+            Command::CheckIn { citizen: card() },
+        );
+        assert_eq!(
+            early,
+            Err(Refusal::TooEarly {
+                slot: "16:00-16:30".into(),
+                check_in_from: "15:30".into()
+            })
+        );
+        let new_slot = at(&setup, 16, 5);
+        let events = run(
+            &setup,
+            &mut state,
+            &new_slot,
+            Command::CheckIn { citizen: card() },
+        )
+        .unwrap();
+        assert!(matches!(
+            &events[0],
+            Event::TicketIssued { service, channel: Channel::Appointment, .. } if service == "CRJ"
+        ));
+    }
+
+    #[test]
+    fn a_change_taken_already_records_nothing_the_second_time() {
+        let setup = setup(None);
+        let now = at(&setup, 9, 0);
+        let mut state = booked(&setup, &now);
+        let moved = Command::RescheduleBooking {
+            booking: booking("B1", "SB", "11:00", "11:30", 2),
+        };
+        assert_eq!(
+            run(&setup, &mut state, &now, moved.clone()).unwrap().len(),
+            1
+        );
+        let before = state.clone();
+        assert_eq!(run(&setup, &mut state, &now, moved).unwrap(), Vec::new());
+        let older = Command::RescheduleBooking {
+            booking: booking("B1", "SB", "10:00", "10:30", 1),
+        };
+        assert_eq!(run(&setup, &mut state, &now, older).unwrap(), Vec::new());
+        assert_eq!(
+            state.appointments, before.appointments,
+            "never back to an older version"
+        );
+    }
+
+    #[test]
+    fn an_unknown_cancelled_or_checked_in_booking_is_not_moved() {
+        let setup = setup(None);
+        let now = at(&setup, 10, 0);
+        let mut state = booked(&setup, &now);
+        let unknown = Command::RescheduleBooking {
+            booking: booking("B9", "SB", "11:00", "11:30", 2),
+        };
+        assert_eq!(
+            run(&setup, &mut state, &now, unknown),
+            Err(Refusal::UnknownBooking("B9".into()))
+        );
+        run(
+            &setup,
+            &mut state,
+            &now,
+            Command::CheckIn { citizen: card() },
+        )
+        .unwrap();
+        let after_check_in = state.clone();
+        let moved = Command::RescheduleBooking {
+            booking: booking("B1", "SB", "15:00", "15:30", 2),
+        };
+        assert_eq!(
+            run(&setup, &mut state, &now, moved),
+            Err(Refusal::BookingClosed("B1".into()))
+        );
+        assert_eq!(
+            state, after_check_in,
+            "the checked-in citizen keeps their ticket"
+        );
+
+        let mut state = booked(&setup, &now);
+        run(
+            &setup,
+            &mut state,
+            &now,
+            Command::CancelBooking { id: "B1".into() },
+        )
+        .unwrap();
+        let moved = Command::RescheduleBooking {
+            booking: booking("B1", "SB", "15:00", "15:30", 3),
+        };
+        assert_eq!(
+            run(&setup, &mut state, &now, moved),
+            Err(Refusal::BookingClosed("B1".into()))
+        );
+    }
+
+    #[test]
+    fn a_reschedule_to_a_past_day_an_unknown_service_or_another_citizen_is_refused() {
+        let setup = setup(None);
+        let now = at(&setup, 9, 0);
+        let mut state = booked(&setup, &now);
+        let mut past = booking("B1", "SB", "11:00", "11:30", 2);
+        past.day = friday().pred_opt().unwrap();
+        let mut other = booking("B1", "SB", "11:00", "11:30", 2);
+        other.id_hash = "f".repeat(64);
+        for (changed, code) in [
+            (past, "invalid"),
+            (
+                booking("B1", "NOPE", "11:00", "11:30", 2),
+                "unknown_service",
+            ),
+            (booking("B1", "SB", "11:30", "11:00", 2), "invalid"),
+            (other, "invalid"),
+        ] {
+            let before = state.clone();
+            let refusal = run(
+                &setup,
+                &mut state,
+                &now,
+                Command::RescheduleBooking { booking: changed },
+            )
+            .unwrap_err();
+            assert_eq!(refusal.code(), code, "{refusal}");
+            assert_eq!(state, before);
+        }
+    }
+
+    #[test]
+    fn staleness_is_recorded_once_each_way() {
+        let setup = setup(Some(StaleBookings::WalkIn));
+        let now = at(&setup, 9, 0);
+        let mut state = HallState::default();
+        let stale = |stale| Command::MarkBookings {
+            stale,
+            last_pull_ms: Some(1),
+        };
+        assert_eq!(
+            run(&setup, &mut state, &now, stale(false)).unwrap(),
+            Vec::new()
+        );
+        assert_eq!(
+            run(&setup, &mut state, &now, stale(true)).unwrap(),
+            vec![Event::BookingsWentStale {
+                last_pull_ms: Some(1)
+            }]
+        );
+        assert!(state.bookings_stale);
+        assert_eq!(
+            run(&setup, &mut state, &now, stale(true)).unwrap(),
+            Vec::new()
+        );
+        assert_eq!(
+            run(&setup, &mut state, &now, stale(false)).unwrap(),
+            vec![Event::BookingsCurrent]
+        );
+        assert!(!state.bookings_stale);
+    }
+
+    fn issue(card: Option<CitizenCard>, by_staff: bool) -> Command {
+        Command::IssueTicket {
+            service: "CRJ".into(),
+            citizen: card,
+            by_staff,
+        }
+    }
+
+    #[test]
+    fn while_stale_with_walk_in_an_appointment_only_service_gives_a_card_a_walk_in_ticket() {
+        let setup = setup(Some(StaleBookings::WalkIn));
+        let now = at(&setup, 10, 0);
+        let mut state = HallState::default();
+        assert_eq!(
+            run(&setup, &mut state, &now, issue(Some(card()), false)),
+            Err(Refusal::AppointmentOnly("CRJ".into())),
+            "a current list: by appointment only"
+        );
+        let mark = Command::MarkBookings {
+            stale: true,
+            last_pull_ms: None,
+        };
+        run(&setup, &mut state, &now, mark).unwrap();
+        assert_eq!(
+            run(&setup, &mut state, &now, issue(None, false)),
+            Err(Refusal::AppointmentOnly("CRJ".into())),
+            "without a card there is no one whose booking may be missing"
+        );
+        let events = run(&setup, &mut state, &now, issue(Some(card()), false)).unwrap();
+        assert!(matches!(
+            &events[..],
+            [Event::TicketIssued {
+                channel: Channel::Kiosk,
+                appointment: None,
+                ..
+            }]
+        ));
+        let mut other = card();
+        other.id_hash = "e".repeat(64);
+        assert_eq!(
+            run(
+                &setup,
+                &mut state,
+                &now,
+                Command::CheckIn { citizen: other }
+            ),
+            Err(Refusal::NoBooking),
+            "the kiosk then offers the services"
+        );
+    }
+
+    #[test]
+    fn while_stale_with_staff_check_in_the_kiosk_sends_the_citizen_to_a_window() {
+        let setup = setup(Some(StaleBookings::StaffCheckIn));
+        let now = at(&setup, 10, 0);
+        let mut state = HallState::default();
+        let mark = Command::MarkBookings {
+            stale: true,
+            last_pull_ms: None,
+        };
+        run(&setup, &mut state, &now, mark).unwrap();
+        assert_eq!(
+            run(
+                &setup,
+                &mut state,
+                &now,
+                Command::CheckIn { citizen: card() }
+            ),
+            Err(Refusal::BookingsStaleAskStaff)
+        );
+        assert_eq!(
+            run(&setup, &mut state, &now, issue(Some(card()), false)),
+            Err(Refusal::BookingsStaleAskStaff)
+        );
+        let events = run(&setup, &mut state, &now, issue(Some(card()), true)).unwrap();
+        assert!(matches!(
+            &events[..],
+            [Event::TicketIssued {
+                channel: Channel::Staff,
+                ..
+            }]
+        ));
+        let current = Command::MarkBookings {
+            stale: false,
+            last_pull_ms: None,
+        };
+        run(&setup, &mut state, &now, current).unwrap();
+        assert_eq!(
+            run(&setup, &mut state, &now, issue(Some(card()), true)),
+            Err(Refusal::AppointmentOnly("CRJ".into())),
+            "a current list: by appointment only again"
+        );
     }
 }

@@ -124,6 +124,22 @@ pub enum Event {
     AppointmentCancelled {
         appointment: String,
     },
+    /// The platform moved a booking; the citizen checks in for the new slot.
+    AppointmentRescheduled {
+        appointment: String,
+        service: String,
+        business_day: NaiveDate,
+        start_ms: i64,
+        end_ms: i64,
+        version: u32,
+    },
+    /// No pull of bookings has succeeded for the configured time: a booking made since may be
+    /// unknown here, and the hall's fallback for stale bookings applies.
+    BookingsWentStale {
+        last_pull_ms: Option<i64>,
+    },
+    /// A pull succeeded again: bookings are checked as usual.
+    BookingsCurrent,
     DeviceFaulted {
         device: String,
         fault: DeviceFault,
@@ -295,11 +311,24 @@ pub(crate) mod tests {
                     masked_name: None,
                     state: crate::queue::ticket::AppointmentState::Booked,
                     ticket: None,
+                    version: 1,
                 },
             },
             Event::AppointmentCancelled {
                 appointment: "b1".into(),
             },
+            Event::AppointmentRescheduled {
+                appointment: "b1".into(),
+                service: "social".into(),
+                business_day: day,
+                start_ms: 2,
+                end_ms: 3,
+                version: 2,
+            },
+            Event::BookingsWentStale {
+                last_pull_ms: Some(1),
+            },
+            Event::BookingsCurrent,
             Event::DeviceFaulted {
                 device: "ticket_printer".into(),
                 fault: DeviceFault {

@@ -85,6 +85,10 @@ pub enum Refusal {
     UnknownBooking(String),
     #[error("booking {0} is already checked in or cancelled")]
     BookingClosed(String),
+    #[error(
+        "the hall's list of bookings is out of date, so your booking cannot be checked here. Please ask the staff at a window to check you in"
+    )]
+    BookingsStaleAskStaff,
     #[error("{0}")]
     Invalid(String),
 }
@@ -140,6 +144,7 @@ impl Refusal {
             Refusal::DuplicateBooking(_) => "duplicate_booking",
             Refusal::UnknownBooking(_) => "unknown_booking",
             Refusal::BookingClosed(_) => "booking_closed",
+            Refusal::BookingsStaleAskStaff => "bookings_stale_ask_staff",
             Refusal::Invalid(_) => "invalid",
         }
     }

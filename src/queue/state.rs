@@ -33,6 +33,10 @@ pub struct HallState {
     pub appointments: BTreeMap<String, Appointment>,
     /// Devices currently in fault.
     pub faults: BTreeMap<String, DeviceFault>,
+    /// The hall's list of bookings is out of date (no successful pull for the configured time), as
+    /// the platform link last recorded.
+    #[serde(default)]
+    pub bookings_stale: bool,
     /// Lookups over `tickets`, so a command costs the same however many tickets the day holds. Not
     /// sent anywhere: a state read back from JSON gets it from [`HallState::reindex`].
     #[serde(skip)]
@@ -51,6 +55,8 @@ struct HallStateFields {
     windows: BTreeMap<u16, WindowState>,
     appointments: BTreeMap<String, Appointment>,
     faults: BTreeMap<String, DeviceFault>,
+    #[serde(default)]
+    bookings_stale: bool,
 }
 
 impl From<HallStateFields> for HallState {
@@ -65,6 +71,7 @@ impl From<HallStateFields> for HallState {
             windows: f.windows,
             appointments: f.appointments,
             faults: f.faults,
+            bookings_stale: f.bookings_stale,
             index: TicketIndex::default(),
         };
         state.reindex();
@@ -152,6 +159,9 @@ impl HallState {
             | Event::WindowResumed { window } => (Vec::new(), vec![*window]),
             Event::AppointmentBooked { .. }
             | Event::AppointmentCancelled { .. }
+            | Event::AppointmentRescheduled { .. }
+            | Event::BookingsWentStale { .. }
+            | Event::BookingsCurrent
             | Event::DeviceFaulted { .. }
             | Event::DeviceRecovered { .. }
             | Event::ClockConfirmed { .. } => (Vec::new(), Vec::new()),
@@ -383,6 +393,24 @@ impl HallState {
                     a.masked_name = None;
                 }
             }
+            Event::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            } => {
+                if let Some(a) = self.appointments.get_mut(appointment) {
+                    a.service = service.clone();
+                    a.business_day = *business_day;
+                    a.start_ms = *start_ms;
+                    a.end_ms = *end_ms;
+                    a.version = *version;
+                }
+            }
+            Event::BookingsWentStale { .. } => self.bookings_stale = true,
+            Event::BookingsCurrent => self.bookings_stale = false,
             Event::DeviceFaulted { device, fault } => {
                 self.faults.insert(device.clone(), fault.clone());
             }

@@ -218,6 +218,13 @@ pub struct Appointment {
     pub masked_name: Option<String>,
     pub state: AppointmentState,
     pub ticket: Option<TicketId>,
+    /// The platform's change count of the booking as last taken (1 for events stored before it).
+    #[serde(default = "first_version")]
+    pub version: u32,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// A device's condition as the hall sees it.

@@ -37,6 +37,8 @@ pub(super) struct StateMeta {
     pub(super) clock: Option<crate::queue::day::ClockAnchor>,
     pub(super) last_ticket_id: crate::queue::TicketId,
     pub(super) sequences: std::collections::BTreeMap<String, u32>,
+    #[serde(default)]
+    pub(super) bookings_stale: bool,
 }
 
 /// One transaction: command results, events and state rows, all or nothing.
@@ -298,6 +300,7 @@ impl Batch<'_> {
             clock: state.clock.clone(),
             last_ticket_id: state.last_ticket_id,
             sequences: state.sequences.clone(),
+            bookings_stale: state.bookings_stale,
         };
         self.tx
             .prepare_cached("INSERT OR REPLACE INTO hall_meta (key, value) VALUES ('state', ?1)")?

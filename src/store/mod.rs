@@ -5,6 +5,7 @@
 //! `synchronous=FULL`): an acknowledged command survives power loss.
 
 mod batch;
+mod bookings_cursor;
 mod checkpoint;
 mod cursor;
 mod error;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, WindowState};
 use batch::StateMeta;
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
+pub use bookings_cursor::{BOOKINGS_CURSOR_KEY, BookingsCursor};
 pub use checkpoint::Checkpointer;
 pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};
@@ -150,6 +152,7 @@ impl Store {
         state.clock = meta.clock;
         state.last_ticket_id = meta.last_ticket_id;
         state.sequences = meta.sequences;
+        state.bookings_stale = meta.bookings_stale;
         if let Some(day) = state.business_day {
             for ticket in self.tickets_of_day(day)? {
                 state.tickets.insert(ticket.id, ticket);

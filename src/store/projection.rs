@@ -43,7 +43,8 @@ pub fn project_after(batch: &Batch, event: &Event, state: &HallState) -> Result<
     match event {
         Event::AppointmentBooked { appointment } => batch.write_appointment(appointment),
         Event::AppointmentCheckedIn { appointment, .. }
-        | Event::AppointmentCancelled { appointment } => {
+        | Event::AppointmentCancelled { appointment }
+        | Event::AppointmentRescheduled { appointment, .. } => {
             match state.appointments.get(appointment) {
                 Some(a) => batch.write_appointment(a),
                 None => Ok(()),

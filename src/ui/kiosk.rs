@@ -252,6 +252,9 @@ impl KioskController {
                 None => self.notice(KioskNotice::OutOfOrder, "", ""),
             },
             "hall_closed" => self.notice(KioskNotice::HallClosed, "", ""),
+            // The list of bookings is stale and staff check citizens in: the sentence that sends
+            // the citizen to the staff.
+            "bookings_stale_ask_staff" => self.notice(KioskNotice::OutOfOrder, "", ""),
             other => {
                 tracing::info!(code = other, "kiosk refusal without a citizen sentence");
                 self.notice(KioskNotice::OutOfOrder, "", "");

@@ -270,6 +270,7 @@ mod tests {
                 masked_name: Some("张*三".into()),
                 state: AppointmentState::Booked,
                 ticket: None,
+                version: 1,
             },
         );
         let words = booking_of(&setup, &state, "h1").unwrap();

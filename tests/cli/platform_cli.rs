@@ -171,3 +171,66 @@ fn a_secret_others_can_read_is_refused_with_the_fix() {
     assert!(stderr.contains("chmod 600"), "{stderr}");
     assert!(!dir.path().join("p.db").exists(), "nothing started");
 }
+
+#[test]
+fn test_bookings_are_added_changed_and_cancelled_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("platform.db");
+    let db = db.to_str().unwrap();
+    let hash = "ab".repeat(32);
+    let booking = |action: &[&str]| {
+        let mut args = vec!["platform", "booking", "--db", db, "--hall", "hall-001"];
+        args.extend_from_slice(action);
+        hallq(&args)
+    };
+    let slot = |start: &'static str, end: &'static str| {
+        [
+            "--service",
+            "SB",
+            "--day",
+            "2026-11-27",
+            "--start",
+            start,
+            "--end",
+            end,
+        ]
+    };
+    let mut add = vec!["add", "WX1"];
+    add.extend(slot("10:00", "10:30"));
+    add.extend(["--id-hash", &hash, "--masked-name", "张*三"]);
+    let added = booking(&add);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&added.stdout).contains("WX1 of hall hall-001 added (change 1)")
+    );
+    let mut change = vec!["change", "WX1"];
+    change.extend(slot("10:15", "10:45"));
+    assert!(booking(&change).status.success());
+    assert!(booking(&["cancel", "WX1"]).status.success());
+    let again = booking(&["cancel", "WX1"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cancelled"));
+
+    // An ID number is never taken for a hash, nor a full name for a masked one.
+    for (id_hash, name) in [("11010519491231002X", "张*三"), (hash.as_str(), "张三丰")] {
+        let mut add = vec!["add", "WX2"];
+        add.extend(slot("10:00", "10:30"));
+        add.extend(["--id-hash", id_hash, "--masked-name", name]);
+        let refused = booking(&add);
+        assert!(!refused.status.success());
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !said.contains("11010519491231002X") && !said.contains("张三丰"),
+            "{said}"
+        );
+    }
+    let store =
+        hallq::platform::receiver::store::ReceiverStore::open(std::path::Path::new(db)).unwrap();
+    let (changes, more) = store.booking_changes("hall-001", 0, 10).unwrap();
+    assert_eq!((changes.len(), more), (1, false));
+    assert_eq!((changes[0].version, changes[0].change_seq), (3, 3));
+}

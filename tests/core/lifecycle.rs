@@ -725,6 +725,7 @@ async fn an_unmasked_id_or_name_is_refused_and_nothing_is_stored() {
                     end: "15:30".into(),
                     id_hash: bad.id_hash.clone(),
                     masked_name: bad.masked_name.clone(),
+                    version: 1,
                 },
             })
             .await;

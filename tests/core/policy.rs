@@ -18,6 +18,7 @@ fn booking(id: &str, service: &str, start: &str, end: &str, who: u32) -> Command
             end: end.into(),
             id_hash: card(who).id_hash,
             masked_name: "李*四".into(),
+            version: 1,
         },
     }
 }

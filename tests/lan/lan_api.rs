@@ -144,6 +144,7 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
                 end: "10:30".into(),
                 id_hash: "00112233445566778899aabbccddeeff".repeat(2),
                 masked_name: "张*三".into(),
+                version: 1,
             },
         })
         .await

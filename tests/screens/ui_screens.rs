@@ -483,6 +483,7 @@ fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
         end: end.into(),
         id_hash: hash_of(who),
         masked_name: "李*华".into(),
+        version: 1,
     };
     hall.command(&format!("t-book-{id}"), Command::Book { booking });
     // Bookings come down from the platform long before their citizens; wait until the screens know.

@@ -124,6 +124,16 @@ pub enum Command {
     CancelBooking {
         id: String,
     },
+    /// The platform moved a booking to another slot, day or service.
+    RescheduleBooking {
+        booking: Booking,
+    },
+    /// Whether the hall's list of bookings is current; the hall node's platform link sends it.
+    MarkBookings {
+        stale: bool,
+        #[serde(default)]
+        last_pull_ms: Option<i64>,
+    },
     /// A device reports its condition; `null` (or no `fault`) means it works again.
     ReportDevice {
         /// 1 to 64 characters, not all blank.
@@ -304,6 +314,44 @@ pub struct Booking {
     #[schema(example = "张*三", max_length = 128)]
     #[serde(deserialize_with = "masked_name")]
     pub masked_name: String,
+    /// The platform's change count of the booking, from 1.
+    #[serde(default = "first_version")]
+    #[schema(minimum = 1)]
+    pub version: u32,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl From<Booking> for queue::Booking {
+    fn from(b: Booking) -> queue::Booking {
+        queue::Booking {
+            id: b.id,
+            service: b.service,
+            day: b.day,
+            start: b.start,
+            end: b.end,
+            id_hash: b.id_hash,
+            masked_name: b.masked_name,
+            version: b.version,
+        }
+    }
+}
+
+impl From<queue::Booking> for Booking {
+    fn from(b: queue::Booking) -> Booking {
+        Booking {
+            id: b.id,
+            service: b.service,
+            day: b.day,
+            start: b.start,
+            end: b.end,
+            id_hash: b.id_hash,
+            masked_name: b.masked_name,
+            version: b.version,
+        }
+    }
 }
 
 /// Reads an ID hash, refusing anything else before the engine sees it; the value is not echoed.
@@ -423,6 +471,7 @@ impl From<Command> for queue::Command {
                         end,
                         id_hash,
                         masked_name,
+                        version,
                     },
             } => Q::Book {
                 booking: queue::Booking {
@@ -433,9 +482,20 @@ impl From<Command> for queue::Command {
                     end,
                     id_hash,
                     masked_name,
+                    version,
                 },
             },
             Command::CancelBooking { id } => Q::CancelBooking { id },
+            Command::RescheduleBooking { booking } => Q::RescheduleBooking {
+                booking: booking.into(),
+            },
+            Command::MarkBookings {
+                stale,
+                last_pull_ms,
+            } => Q::MarkBookings {
+                stale,
+                last_pull_ms,
+            },
             Command::ReportDevice { device, fault } => Q::ReportDevice {
                 device,
                 fault: fault.map(Into::into),
@@ -536,6 +596,7 @@ impl From<queue::Command> for Command {
                         end,
                         id_hash,
                         masked_name,
+                        version,
                     },
             } => Command::Book {
                 booking: Booking {
@@ -546,9 +607,20 @@ impl From<queue::Command> for Command {
                     end,
                     id_hash,
                     masked_name,
+                    version,
                 },
             },
             Q::CancelBooking { id } => Command::CancelBooking { id },
+            Q::RescheduleBooking { booking } => Command::RescheduleBooking {
+                booking: booking.into(),
+            },
+            Q::MarkBookings {
+                stale,
+                last_pull_ms,
+            } => Command::MarkBookings {
+                stale,
+                last_pull_ms,
+            },
             Q::ReportDevice { device, fault } => Command::ReportDevice {
                 device,
                 fault: fault.map(Into::into),
@@ -738,9 +810,26 @@ mod tests {
                     end: "10:00".into(),
                     id_hash: "ab".repeat(32),
                     masked_name: "王*".into(),
+                    version: 1,
                 },
             },
             Q::CancelBooking { id: "BK1".into() },
+            Q::RescheduleBooking {
+                booking: queue::Booking {
+                    id: "BK1".into(),
+                    service: "HJ".into(),
+                    day: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+                    start: "10:30".into(),
+                    end: "11:00".into(),
+                    id_hash: "ab".repeat(32),
+                    masked_name: "王*".into(),
+                    version: 2,
+                },
+            },
+            Q::MarkBookings {
+                stale: true,
+                last_pull_ms: Some(1_795_744_800_000),
+            },
             Q::ReportDevice {
                 device: "printer".into(),
                 fault: Some(queue::DeviceFault {
@@ -760,7 +849,7 @@ mod tests {
     fn every_command_crosses_the_wire_unchanged_and_reads_as_the_domain_reads_it() {
         let kinds: std::collections::BTreeSet<&str> =
             every_command().iter().map(queue::Command::name).collect();
-        assert_eq!(kinds.len(), 21, "one of each kind of command");
+        assert_eq!(kinds.len(), 22, "one of each kind of command");
         for command in every_command() {
             let sent = Command::from(command.clone());
             let json = serde_json::to_value(&sent).unwrap();

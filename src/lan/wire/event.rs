@@ -170,6 +170,20 @@ pub enum EventBody {
     AppointmentCancelled {
         appointment: String,
     },
+    /// The platform moved a booking to another slot, day or service.
+    AppointmentRescheduled {
+        appointment: String,
+        service: String,
+        business_day: NaiveDate,
+        start_ms: i64,
+        end_ms: i64,
+        version: u32,
+    },
+    /// The hall's list of bookings is out of date: the kiosk tells staff.
+    BookingsWentStale {
+        last_pull_ms: Option<i64>,
+    },
+    BookingsCurrent,
     DeviceFaulted {
         device: String,
         fault: DeviceFault,
@@ -338,6 +352,13 @@ pub struct Appointment {
     pub end_ms: i64,
     pub state: AppointmentState,
     pub ticket: Option<u64>,
+    /// The platform's change count of the booking.
+    #[serde(default = "first_version")]
+    pub version: u32,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -551,6 +572,7 @@ impl EventBody {
                         masked_name,
                         state,
                         ticket,
+                        version,
                     },
             } => {
                 let body = EventBody::AppointmentBooked {
@@ -562,6 +584,7 @@ impl EventBody {
                         end_ms,
                         state: state.into(),
                         ticket,
+                        version,
                     },
                 };
                 let personal = (id_hash.is_some() || masked_name.is_some()).then_some(
@@ -575,6 +598,25 @@ impl EventBody {
             Event::AppointmentCancelled { appointment } => {
                 EventBody::AppointmentCancelled { appointment }
             }
+            Event::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            } => EventBody::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            },
+            Event::BookingsWentStale { last_pull_ms } => {
+                EventBody::BookingsWentStale { last_pull_ms }
+            }
+            Event::BookingsCurrent => EventBody::BookingsCurrent,
             Event::DeviceFaulted { device, fault } => EventBody::DeviceFaulted {
                 device,
                 fault: fault.into(),
@@ -747,6 +789,7 @@ impl EventBody {
                         end_ms,
                         state,
                         ticket,
+                        version,
                     },
             } => {
                 let (id_hash, masked_name) = match personal {
@@ -767,12 +810,32 @@ impl EventBody {
                         masked_name,
                         state: state.into(),
                         ticket,
+                        version,
                     },
                 }
             }
             EventBody::AppointmentCancelled { appointment } => {
                 Event::AppointmentCancelled { appointment }
             }
+            EventBody::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            } => Event::AppointmentRescheduled {
+                appointment,
+                service,
+                business_day,
+                start_ms,
+                end_ms,
+                version,
+            },
+            EventBody::BookingsWentStale { last_pull_ms } => {
+                Event::BookingsWentStale { last_pull_ms }
+            }
+            EventBody::BookingsCurrent => Event::BookingsCurrent,
             EventBody::DeviceFaulted { device, fault } => Event::DeviceFaulted {
                 device,
                 fault: fault.into(),
@@ -966,6 +1029,7 @@ mod tests {
             masked_name: masked_name.map(str::to_string),
             state: queue::AppointmentState::Booked,
             ticket: Some(7),
+            version: 1,
         }
     }
 

@@ -17,17 +17,19 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::booking_wire::{BOOKINGS_PATH, BookingPage, MAX_BOOKINGS_PAGE};
 use super::signing::{PlatformSecret, Verifier};
 use super::tls::{TlsIdentity, TlsListener};
 use super::wire::{
     Ack, EVENTS_PATH, MAX_BATCH_EVENTS, PLATFORM_EVENT_VERSION, PlatformBatch, PlatformError,
 };
 use crate::clock::Clock;
+pub use store::{BookingError, BookingInput};
 use store::{ReceiveError, ReceiverStore};
 
 /// Larger bodies are refused with 413: a full batch of 1000 events is well under a megabyte.
@@ -76,6 +78,7 @@ impl Receiver {
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route(EVENTS_PATH, post(receive))
+            .route(BOOKINGS_PATH, get(bookings))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -129,6 +132,40 @@ impl Receiver {
     /// Every event held of `hall_id`: (seq, event id, the event as received).
     pub fn events(&self, hall_id: &str) -> anyhow::Result<Vec<(u64, String, String)>> {
         Ok(self.shared.store.lock().unwrap().events(hall_id)?)
+    }
+
+    /// Adds a test booking for `hall_id`; returns its change sequence.
+    pub fn add_booking(&self, hall_id: &str, booking: &BookingInput) -> Result<u64, BookingError> {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .add_booking(hall_id, booking)
+    }
+
+    /// Moves a booking of `hall_id` to another service, day or slot.
+    pub fn change_booking(
+        &self,
+        hall_id: &str,
+        id: &str,
+        service: &str,
+        day: chrono::NaiveDate,
+        start: &str,
+        end: &str,
+    ) -> Result<u64, BookingError> {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .change_booking(hall_id, id, service, day, start, end)
+    }
+
+    pub fn cancel_booking(&self, hall_id: &str, id: &str) -> Result<u64, BookingError> {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .cancel_booking(hall_id, id)
     }
 
     pub fn acked_through(&self, hall_id: &str) -> anyhow::Result<u64> {
@@ -241,6 +278,78 @@ pub(crate) async fn receive(
         Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
     }
+}
+
+/// `GET /v1/bookings?after=&limit=`: the hall's booking changes after its cursor, signed like a
+/// batch with the path and query signed and an empty body.
+async fn bookings(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now_ms = shared.clock.read().wall_ms;
+    let signed_path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
+    let hall_id = match shared.verifier.verify(
+        method.as_str(),
+        &signed_path,
+        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        &body,
+        now_ms,
+    ) {
+        Ok(hall_id) => hall_id,
+        Err(refusal) => {
+            tracing::warn!("platform receiver: refused a bookings request: {refusal}");
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                refusal.code(),
+                refusal.to_string(),
+            );
+        }
+    };
+    let Some((after, limit)) = bookings_query(uri.query().unwrap_or("")) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_query",
+            "the query is after=<change sequence>&limit=<1 or more>",
+        );
+    };
+    let limit = limit.min(MAX_BOOKINGS_PAGE);
+    let read = tokio::task::spawn_blocking(move || {
+        let store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+        store
+            .booking_changes(&hall_id, after, limit)
+            .map(|(changes, more)| BookingPage {
+                next_after: changes.last().map_or(after, |c| c.change_seq),
+                hall_id,
+                changes,
+                more,
+                platform_time_ms: now_ms,
+            })
+    })
+    .await;
+    match read {
+        Ok(Ok(page)) => axum::Json(page).into_response(),
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
+    }
+}
+
+/// `after` and `limit` from the query, both required, nothing else.
+fn bookings_query(query: &str) -> Option<(u64, usize)> {
+    let (mut after, mut limit) = (None, None);
+    for pair in query.split('&') {
+        match pair.split_once('=')? {
+            ("after", v) if after.is_none() => after = Some(v.parse::<u64>().ok()?),
+            ("limit", v) if limit.is_none() => limit = Some(v.parse::<usize>().ok()?),
+            _ => return None,
+        }
+    }
+    let limit = limit.filter(|l| *l >= 1)?;
+    Some((after?, limit))
 }
 
 /// What serde cannot check: the batch's size, version, hall and order.

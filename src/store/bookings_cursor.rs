@@ -1,0 +1,89 @@
+//! The platform link's place in the platform's feed of bookings: the last change sequence whose
+//! commands the engine has committed, kept in `hall_meta` so a restart asks from there.
+//!
+//! Like the uploader's cursor it has a connection of its own and writes this one row only: the
+//! bookings themselves reach the database as commands through the engine.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::error::StoreError;
+use super::schema::SCHEMA_VERSION;
+
+/// The `hall_meta` key of the cursor.
+pub const BOOKINGS_CURSOR_KEY: &str = "platform_bookings_after";
+
+pub struct BookingsCursor {
+    conn: Connection,
+}
+
+impl BookingsCursor {
+    /// Opens the hall's database, which the engine has created and brought up to date before.
+    pub fn open(path: &Path) -> Result<BookingsCursor, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "the database is at schema version {version}, not {SCHEMA_VERSION}: the hall node opens it first"
+            )));
+        }
+        Ok(BookingsCursor { conn })
+    }
+
+    /// The last change sequence taken; 0 before the first.
+    pub fn after(&self) -> Result<u64, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM hall_meta WHERE key = ?1",
+                [BOOKINGS_CURSOR_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match value {
+            None => Ok(0),
+            Some(v) => v.parse().map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "{BOOKINGS_CURSOR_KEY} is \"{v}\", not a change sequence"
+                ))
+            }),
+        }
+    }
+
+    /// Moves the cursor to `seq` if that is forward; returns where it stands.
+    pub fn advance(&self, seq: u64) -> Result<u64, StoreError> {
+        let value = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange(seq))?;
+        self.conn.execute(
+            "INSERT INTO hall_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value
+             WHERE CAST(hall_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            params![BOOKINGS_CURSOR_KEY, value.to_string()],
+        )?;
+        self.after()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_moves_only_forward_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let mut hall = Connection::open(&path).unwrap();
+        crate::store::schema::migrate(&mut hall).unwrap();
+        let cursor = BookingsCursor::open(&path).unwrap();
+        assert_eq!(cursor.after().unwrap(), 0);
+        assert_eq!(cursor.advance(7).unwrap(), 7);
+        assert_eq!(cursor.advance(3).unwrap(), 7, "never back");
+        drop(cursor);
+        assert_eq!(BookingsCursor::open(&path).unwrap().after().unwrap(), 7);
+    }
+}

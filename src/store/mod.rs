@@ -21,7 +21,7 @@ use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, Win
 use batch::StateMeta;
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use checkpoint::Checkpointer;
-pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
+pub use cursor::{PLATFORM_CLOCK_KEY_PREFIX, PLATFORM_CURSOR_KEY, PlatformClock, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
 pub use schema::SCHEMA_VERSION;

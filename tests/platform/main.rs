@@ -5,6 +5,7 @@
 mod common;
 mod platform_support;
 
+mod platform_clock;
 mod platform_delivery;
 mod platform_faults;
 mod platform_signatures;

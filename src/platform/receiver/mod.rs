@@ -135,7 +135,7 @@ impl Receiver {
 }
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    refuse_with(status, code, message, None)
+    refuse_with(status, code, message, None, None)
 }
 
 fn refuse_with(
@@ -143,11 +143,13 @@ fn refuse_with(
     code: &str,
     message: impl Into<String>,
     acked_through: Option<u64>,
+    platform_time_ms: Option<i64>,
 ) -> Response {
     let body = PlatformError {
         code: code.to_string(),
         message: message.into(),
         acked_through,
+        platform_time_ms,
     };
     (status, axum::Json(body)).into_response()
 }
@@ -170,10 +172,14 @@ async fn receive(
         Ok(hall_id) => hall_id,
         Err(refusal) => {
             tracing::warn!("platform receiver: refused a request: {refusal}");
-            return refuse(
+            // The time goes with the refusal: a hall whose clock is off learns the platform's
+            // and signs its next request with it.
+            return refuse_with(
                 StatusCode::UNAUTHORIZED,
                 refusal.code(),
                 refusal.to_string(),
+                None,
+                Some(now_ms),
             );
         }
     };
@@ -206,6 +212,7 @@ async fn receive(
                 code,
                 e.to_string(),
                 Some(acked_through),
+                None,
             )
         }
         Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),

@@ -28,6 +28,14 @@ pub struct PlatformConfig {
     /// Plain HTTP, for the demo and tests on loopback only.
     #[serde(default)]
     pub insecure_http_for_tests: bool,
+    /// The window panels show a mark once the platform has not acknowledged for this long while
+    /// events wait, 1 to 1440.
+    #[serde(default = "default_offline_mark_after_minutes")]
+    pub offline_mark_after_minutes: u32,
+}
+
+fn default_offline_mark_after_minutes() -> u32 {
+    10
 }
 
 fn default_batch_size() -> usize {
@@ -53,6 +61,7 @@ impl PlatformConfig {
             timeout_ms: default_timeout_ms(),
             max_skew_s: default_max_skew_s(),
             insecure_http_for_tests: false,
+            offline_mark_after_minutes: default_offline_mark_after_minutes(),
         }
     }
 
@@ -100,6 +109,12 @@ impl PlatformConfig {
         }
         if !(1..=86_400).contains(&self.max_skew_s) {
             problems.push(("max_skew_s", "must be between 1 and 86400".to_string()));
+        }
+        if !(1..=1440).contains(&self.offline_mark_after_minutes) {
+            problems.push((
+                "offline_mark_after_minutes",
+                "must be between 1 and 1440 (a day)".to_string(),
+            ));
         }
         problems
     }

@@ -245,12 +245,17 @@ impl Sender {
         loop {
             match self.send_next().await {
                 Ok(Sent::Nothing) => {
+                    self.status.mark_in_touch();
                     delays = None;
                     wait_for_news(&mut news).await;
                 }
-                Ok(Sent::Acknowledged) => delays = None,
+                Ok(Sent::Acknowledged) => {
+                    self.status.mark_in_touch();
+                    delays = None;
+                }
                 Err(failed) => {
                     self.status.count(failed.kind);
+                    self.status.mark_failing(self.clock.read().mono_ms);
                     let backoff = delays
                         .get_or_insert_with(|| self.settings.backoff.delays())
                         .next_delay();

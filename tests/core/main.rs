@@ -13,5 +13,6 @@ mod crash;
 mod lifecycle;
 mod policy;
 mod replay;
+mod retention;
 mod staff_sign_in;
 mod store;

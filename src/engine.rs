@@ -22,7 +22,8 @@ use crate::queue::{
     reply_for,
 };
 use crate::store::{
-    self, CommandDigest, CommandResult, Outcome, PinLimits, StaffBookError, Store, StoreError,
+    self, CommandDigest, CommandResult, Outcome, PinLimits, Pruned, Retention, StaffBookError,
+    Store, StoreError,
 };
 
 /// Most commands written in one transaction.
@@ -51,7 +52,21 @@ enum Request {
     State {
         reply: oneshot::Sender<HallState>,
     },
+    /// One bounded step of retention (see `store::retention`).
+    Prune {
+        reply: oneshot::Sender<Result<Pruned, EngineError>>,
+    },
 }
+
+/// Rows of each kind one retention step may remove: a step is a short transaction, and commands
+/// queued meanwhile wait for one such step at most.
+pub const PRUNE_STEP_ROWS: usize = 500;
+
+/// The pause between two retention steps, in which commands from the LAN go first.
+const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How often retention runs after the run at start.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Counters of the writer's work, for `/metrics` and for checking that group commit happens.
 #[derive(Debug, Default)]
@@ -220,6 +235,25 @@ impl EngineHandle {
         answer.await.map_err(|_| EngineError::Stopped)
     }
 
+    /// Runs retention to the end, one bounded step at a time with a pause between steps, and says
+    /// what it removed. Only acknowledged events of old business days and their personal data go.
+    pub async fn prune(&self) -> Result<Pruned, EngineError> {
+        let mut total = Pruned::default();
+        loop {
+            let (reply, answer) = oneshot::channel();
+            self.requests
+                .send(Request::Prune { reply })
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            let step = answer.await.map_err(|_| EngineError::Stopped)??;
+            total.add(step);
+            if !step.more {
+                return Ok(total);
+            }
+            tokio::time::sleep(PRUNE_PAUSE).await;
+        }
+    }
+
     /// Every event committed from now on. A receiver that falls behind is told how much it missed and
     /// can fetch the gap from the store.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
@@ -288,9 +322,11 @@ impl Writer {
         let mut commands = Vec::new();
         let mut replies: Vec<Reply> = Vec::new();
         let mut state_readers = Vec::new();
+        let mut pruners = Vec::new();
         for request in requests {
             match request {
                 Request::State { reply } => state_readers.push(reply),
+                Request::Prune { reply } => pruners.push(reply),
                 Request::Execute {
                     command_id,
                     command,
@@ -337,10 +373,26 @@ impl Writer {
         for reader in state_readers {
             let _ = reader.send(self.live.state.clone());
         }
+        for pruner in pruners {
+            let _ = pruner.send(self.prune_step());
+        }
         // After the answers, so no caller of this batch waits for the fold.
         if let Err(e) = self.store.keep_wal_bounded() {
             tracing::warn!("the WAL could not be folded back: {e}");
         }
+    }
+
+    /// One step of retention, after the batch's commands. The live state holds only today's tickets
+    /// and today's and later bookings, which retention never reaches, so it stays as it is.
+    fn prune_step(&mut self) -> Result<Pruned, EngineError> {
+        let Some(today) = self.live.state.business_day else {
+            return Ok(Pruned::default());
+        };
+        let rules = Retention::of(&self.live.setup.config.store);
+        self.store
+            .prune_step(rules, today, PRUNE_STEP_ROWS)
+            .inspect_err(|e| tracing::error!("retention step failed, nothing removed: {e}"))
+            .map_err(|e| EngineError::Storage(e.to_string()))
     }
 
     /// Decides `commands` in order inside one transaction, pushing one outcome each; an error leaves
@@ -500,6 +552,24 @@ impl Live {
         batch.append(&stored)?;
         new_events.push(stored);
         Ok(())
+    }
+}
+
+/// Runs retention at start and then once a day, for as long as the engine runs.
+pub async fn keep_pruned(engine: EngineHandle) {
+    loop {
+        match engine.prune().await {
+            Ok(pruned) => tracing::info!(
+                events_dropped = pruned.events_dropped,
+                events_purged = pruned.events_purged,
+                tickets_dropped = pruned.tickets_dropped,
+                tickets_purged = pruned.tickets_purged,
+                "retention ran"
+            ),
+            Err(EngineError::Stopped) => return,
+            Err(e) => tracing::warn!("retention did not run to the end: {e}"),
+        }
+        tokio::time::sleep(PRUNE_EVERY).await;
     }
 }
 

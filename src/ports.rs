@@ -312,6 +312,10 @@ pub struct PlatformSync {
     pub oldest_waiting_ms: AtomicI64,
     /// Failed tries, by [`PlatformFailure`] in the order of [`PlatformFailure::ALL`].
     pub failures: [AtomicU64; 7],
+    /// The monotonic clock (ms since boot) at the first failed try since the platform last answered
+    /// with an acknowledgement; 0 while in touch. Monotonic, so a clock set while the link is down
+    /// neither hides nor invents an outage.
+    pub failing_since_mono_ms: AtomicI64,
 }
 
 impl PlatformSync {
@@ -329,6 +333,30 @@ impl PlatformSync {
             .position(|f| *f == failure)
             .expect("every failure is listed");
         self.failures[at].load(Ordering::Relaxed)
+    }
+
+    /// A try failed at monotonic `mono_ms`: the outage starts there unless it started earlier.
+    pub fn mark_failing(&self, mono_ms: i64) {
+        let _ = self.failing_since_mono_ms.compare_exchange(
+            0,
+            mono_ms.max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The platform acknowledged, or nothing waits to be sent: the link is in touch.
+    pub fn mark_in_touch(&self) {
+        self.failing_since_mono_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// How long the hall has been cut off from the platform at monotonic `now_mono_ms`: since the
+    /// first failed try with no acknowledgement after it. `None` while in touch.
+    pub fn cut_off_for_ms(&self, now_mono_ms: i64) -> Option<i64> {
+        match self.failing_since_mono_ms.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some((now_mono_ms - since).max(0)),
+        }
     }
 
     /// Events recorded but not yet acknowledged.

@@ -44,6 +44,10 @@ pub struct PlatformConfig {
     /// What a citizen of an appointment-only service gets while the list is stale.
     #[serde(default, deserialize_with = "stale_bookings")]
     pub stale_bookings: StaleBookings,
+    /// The window panels show a mark once the platform has not acknowledged for this long while
+    /// events wait, 1 to 1440.
+    #[serde(default = "default_offline_mark_after_minutes")]
+    pub offline_mark_after_minutes: u32,
 }
 
 /// The fallback while the hall's list of bookings is stale: a booking made since the last pull is
@@ -80,6 +84,10 @@ fn default_bookings_stale_after_minutes() -> u32 {
     30
 }
 
+fn default_offline_mark_after_minutes() -> u32 {
+    10
+}
+
 fn default_batch_size() -> usize {
     500
 }
@@ -108,6 +116,7 @@ impl PlatformConfig {
             bookings_pull_s: default_bookings_pull_s(),
             bookings_stale_after_minutes: default_bookings_stale_after_minutes(),
             stale_bookings: StaleBookings::default(),
+            offline_mark_after_minutes: default_offline_mark_after_minutes(),
         }
     }
 
@@ -192,6 +201,12 @@ impl PlatformConfig {
                     "must cover at least two pulls ({} s each): one missed pull is not yet stale",
                     self.bookings_pull_s
                 ),
+            ));
+        }
+        if !(1..=1440).contains(&self.offline_mark_after_minutes) {
+            problems.push((
+                "offline_mark_after_minutes",
+                "must be between 1 and 1440 (a day)".to_string(),
             ));
         }
         problems

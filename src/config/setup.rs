@@ -200,13 +200,47 @@ impl Default for ClockConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub path: String,
+    /// Events the platform has acknowledged leave the hall's database once their business day is
+    /// this many days old (1 to 3650); the trail lives on at the platform.
+    pub keep_acknowledged_days: u32,
+    /// ID hashes and masked names leave acknowledged events and past tickets once their business
+    /// day is this many days old (1 to `keep_acknowledged_days`).
+    pub personal_data_days: u32,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: "/var/lib/hallq/hall.db".into(),
+            keep_acknowledged_days: 90,
+            personal_data_days: 30,
         }
+    }
+}
+
+impl StoreConfig {
+    /// Every mistake, as (key, what is wrong).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !(1..=3650).contains(&self.keep_acknowledged_days) {
+            problems.push((
+                "keep_acknowledged_days",
+                "must be between 1 and 3650 days".to_string(),
+            ));
+        }
+        if self.personal_data_days == 0 {
+            problems.push(("personal_data_days", "must be at least 1 day".to_string()));
+        } else if self.personal_data_days > self.keep_acknowledged_days {
+            problems.push((
+                "personal_data_days",
+                format!(
+                    "must not exceed keep_acknowledged_days ({}): personal data cannot outlive \
+                     the events that hold it",
+                    self.keep_acknowledged_days
+                ),
+            ));
+        }
+        problems
     }
 }
 

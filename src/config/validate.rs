@@ -387,6 +387,9 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
 
     check_terminals(c, &config);
     check_devices(c, &config);
+    for (field, problem) in config.store.problems() {
+        c.report(&[key("store"), key(field)], problem);
+    }
     if let Some(platform) = &config.platform {
         for (field, problem) in platform.problems() {
             c.report(&[key("platform"), key(field)], problem);

@@ -108,6 +108,8 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
             None => None,
         }
     };
+    // Retention at start and then once a day: only what the platform acknowledged long ago leaves.
+    let retention = runtime.spawn(engine::keep_pruned(engine.clone()));
     // The demo's simulated printer and ID-card reader run until the node stops.
     #[cfg(feature = "sim")]
     let mut devices = None;
@@ -222,6 +224,7 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     // No new requests from the LAN; those in flight are answered, push streams end.
     runtime.block_on(lan.server.stop());
     drop(platform_link);
+    retention.abort();
     // The devices and the runtime's tasks hold engine handles too: the engine thread ends, its last
     // batch written, only once all are gone. A blocking read of standard input (the keyboard's
     // buttons) never ends on its own, so the runtime is not waited for beyond a moment.

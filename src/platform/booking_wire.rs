@@ -8,6 +8,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Where the hall asks for its bookings, relative to the platform's base URL:
 /// `GET /v1/bookings?after=<change sequence>&limit=<changes>`, signed like a batch of events with
@@ -18,7 +19,7 @@ pub const BOOKINGS_PATH: &str = "/v1/bookings";
 pub const MAX_BOOKINGS_PAGE: usize = 500;
 
 /// One page of the hall's booking changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingPage {
     pub hall_id: String,
@@ -33,7 +34,7 @@ pub struct BookingPage {
 }
 
 /// A booking as it stands after its latest change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingChange {
     /// The hall's change sequence at the platform, from 1, rising through the page.
@@ -53,7 +54,7 @@ pub struct BookingChange {
     pub masked_name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
     Booked,

@@ -18,6 +18,9 @@ SHA-256 of the body, joined by a line feed. Stale timestamps and reused nonces a
 **Transport.** HTTPS; the hall trusts only the platform certificate (or CA) it was given, and shows a
 certificate of its own when the platform asks (mutual TLS).
 
+**Bookings.** The hall pulls the bookings made through the centre's WeChat official account with
+GET /v1/bookings from a cursor of its own (`after`), each change once, in its latest form.
+
 **Personal data.** Of a citizen the platform receives the keyed hash of the ID number and the
 masked name, never the number or the whole name.
 
@@ -29,7 +32,7 @@ exponential wait with jitter. The full protocol is in docs/platform.md.
 #[openapi(
     info(title = "hallq platform link", version = "1", description = DESCRIPTION),
     servers((url = "https://platform.example:8480")),
-    paths(super::receiver::receive),
+    paths(super::receiver::receive, super::receiver::bookings),
 )]
 pub struct PlatformApi;
 

@@ -9,6 +9,7 @@
 //!
 //! A live event goes up at once: the uploader wakes on the engine's broadcast of each commit.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,14 +26,16 @@ use hyper_util::rt::TokioExecutor;
 
 use super::signing::{self, PlatformSecret};
 use super::tls;
-use super::wire::{Ack, EVENTS_PATH, PlatformBatch, PlatformError, PlatformEvent};
-use crate::clock::Clock;
+use super::wire::{
+    Ack, EVENTS_PATH, PLAUSIBLE_PLATFORM_TIME_MS, PlatformBatch, PlatformError, PlatformEvent,
+};
+use crate::clock::{Clock, ClockReading};
 use crate::config::PlatformConfig;
 use crate::engine::EngineHandle;
 use crate::ports::{PlatformFailure, PlatformSync};
 use crate::queue::StoredEvent;
 use crate::retry::{Backoff, Delays};
-use crate::store::{PlatformCursor, Store, StoreError};
+use crate::store::{PlatformClock, PlatformCursor, Store, StoreError};
 
 /// The waits between failed tries: short at first, at most half a minute, so the platform's return
 /// is noticed soon but a platform in trouble is not hammered by every hall at once.
@@ -139,6 +142,7 @@ impl Uplink {
             cursor: PlatformCursor::open(db_path)?,
             log: Store::open_reader(db_path)?,
         };
+        let platform_clocks = outbox.cursor.platform_clocks()?;
         let endpoint = format!("{}{EVENTS_PATH}", settings.url.trim_end_matches('/'));
         let bad_url = |why: String| UplinkError::BadUrl {
             url: settings.url.clone(),
@@ -180,6 +184,9 @@ impl Uplink {
             settings,
             clock,
             status: Arc::clone(&status),
+            platform_clocks: Mutex::new(platform_clocks),
+            platform_offset_ms: Mutex::new(None),
+            asked_time_in: Mutex::new(None),
         };
         let task = tokio::spawn(sender.run(news));
         Ok(Uplink { task, status })
@@ -234,6 +241,13 @@ struct Sender {
     settings: UplinkSettings,
     clock: Arc<dyn Clock>,
     status: Arc<PlatformSync>,
+    /// The platform's clock as kept for each boot (see [`PlatformClock`]).
+    platform_clocks: Mutex<HashMap<String, PlatformClock>>,
+    /// The platform's time less the board's, from the last reply that told it: requests are signed
+    /// with the platform's time while the board's clock is not vouched for.
+    platform_offset_ms: Mutex<Option<i64>>,
+    /// The boot in which the platform has answered a request for its time.
+    asked_time_in: Mutex<Option<String>>,
 }
 
 impl Sender {
@@ -242,12 +256,17 @@ impl Sender {
         loop {
             match self.send_next().await {
                 Ok(Sent::Nothing) => {
+                    self.status.mark_in_touch();
                     delays = None;
                     wait_for_news(&mut news).await;
                 }
-                Ok(Sent::Acknowledged) => delays = None,
+                Ok(Sent::Acknowledged) => {
+                    self.status.mark_in_touch();
+                    delays = None;
+                }
                 Err(failed) => {
                     self.status.count(failed.kind);
+                    self.status.mark_failing(self.clock.read().mono_ms);
                     let backoff = delays
                         .get_or_insert_with(|| self.settings.backoff.delays())
                         .next_delay();
@@ -301,10 +320,22 @@ impl Sender {
             return Ok(Sent::Nothing);
         };
         let sent_through = last.seq;
-        let body = serde_json::to_vec(&PlatformBatch {
-            hall_id: self.settings.hall_id.clone(),
-            events: batch.iter().map(PlatformEvent::for_platform).collect(),
-        })
+        self.learn_platform_clock_before(&batch).await?;
+        let body = {
+            let clocks = self
+                .platform_clocks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            serde_json::to_vec(&PlatformBatch {
+                hall_id: self.settings.hall_id.clone(),
+                events: batch
+                    .iter()
+                    .map(|e| {
+                        PlatformEvent::for_platform_corrected(e, clocks.get(&e.recorded.boot_id))
+                    })
+                    .collect(),
+            })
+        }
         .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
         let ack = self.post(body).await?;
         // An acknowledgement past what was sent is the platform holding events from an earlier
@@ -327,8 +358,105 @@ impl Sender {
         Ok(Sent::Acknowledged)
     }
 
+    /// Events recorded in this boot while its clock was not vouched for go up with their wall time
+    /// corrected, so the platform's time must be known first: an empty batch asks for it, once a
+    /// boot. A reply whose time is unusable leaves the events as they were read.
+    async fn learn_platform_clock_before(&self, batch: &[StoredEvent]) -> Result<(), Failed> {
+        let boot_id = self.clock.read().boot_id;
+        let unvouched_in_this_boot = batch
+            .iter()
+            .any(|e| !e.recorded.clock_trusted && e.recorded.boot_id == boot_id);
+        let known = self
+            .platform_clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&boot_id);
+        let asked = self
+            .asked_time_in
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            == Some(boot_id.as_str());
+        if !unvouched_in_this_boot || known || asked {
+            return Ok(());
+        }
+        let probe = serde_json::to_vec(&PlatformBatch {
+            hall_id: self.settings.hall_id.clone(),
+            events: Vec::new(),
+        })
+        .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
+        self.post(probe).await?;
+        *self.asked_time_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(boot_id);
+        Ok(())
+    }
+
+    /// Takes the platform's time from a reply: the offset for signing, and for this boot, if none is
+    /// kept yet, the platform's clock against the monotonic clock. A time outside the plausible range
+    /// is a broken reply and changes nothing.
+    async fn learn_platform_time(
+        &self,
+        platform_ms: i64,
+        sent: &ClockReading,
+        answered: &ClockReading,
+    ) -> Result<(), Failed> {
+        if !PLAUSIBLE_PLATFORM_TIME_MS.contains(&platform_ms) {
+            tracing::warn!(
+                platform_ms,
+                "platform link: the platform's time is not plausible; ignored"
+            );
+            return Ok(());
+        }
+        if sent.boot_id != answered.boot_id {
+            return Ok(());
+        }
+        let halfway_wall = sent.wall_ms + (answered.wall_ms - sent.wall_ms) / 2;
+        let halfway_mono = sent.mono_ms + (answered.mono_ms - sent.mono_ms) / 2;
+        *self
+            .platform_offset_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(platform_ms - halfway_wall);
+        let known = self
+            .platform_clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&answered.boot_id);
+        if known {
+            return Ok(());
+        }
+        let reading = PlatformClock {
+            mono_ms: halfway_mono,
+            platform_ms,
+        };
+        let boot_id = answered.boot_id.clone();
+        let kept = self
+            .with_outbox({
+                let boot_id = boot_id.clone();
+                move |outbox| outbox.cursor.record_platform_clock(&boot_id, reading)
+            })
+            .await?;
+        tracing::info!(
+            boot_id,
+            off_by_ms = platform_ms - halfway_wall,
+            "platform link: the platform's clock is kept for this boot"
+        );
+        self.platform_clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(boot_id, kept);
+        Ok(())
+    }
+
     async fn post(&self, body: Vec<u8>) -> Result<Ack, Failed> {
-        let timestamp_s = self.clock.read().wall_ms.div_euclid(1000);
+        let sent = self.clock.read();
+        let offset = if sent.trusted {
+            0
+        } else {
+            self.platform_offset_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(0)
+        };
+        let timestamp_s = (sent.wall_ms + offset).div_euclid(1000);
         let signature = signing::sign(
             &self.settings.secret,
             "POST",
@@ -367,7 +495,21 @@ impl Sender {
                     format!("no whole answer within {:?}", self.settings.timeout),
                 )
             })??;
+        let answered = self.clock.read();
         let status = parts.status;
+        let platform_ms = if status.is_success() {
+            serde_json::from_slice::<Ack>(&bytes)
+                .ok()
+                .map(|ack| ack.platform_time_ms)
+        } else {
+            serde_json::from_slice::<PlatformError>(&bytes)
+                .ok()
+                .and_then(|e| e.platform_time_ms)
+        };
+        if let Some(platform_ms) = platform_ms {
+            self.learn_platform_time(platform_ms, &sent, &answered)
+                .await?;
+        }
         let retry_after = parts
             .headers
             .get(hyper::header::RETRY_AFTER)

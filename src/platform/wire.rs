@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::queue::{self, Event, StoredEvent};
+use crate::store::PlatformClock;
 
 /// The shape of [`PlatformEvent`], sent in each as `v`. It changes when a field changes meaning or
 /// goes away; a new optional field does not change it.
@@ -43,6 +44,10 @@ pub struct PlatformEvent {
     pub hall_ms: i64,
     /// Whether the hall's clock was vouched for (time-synchronised or confirmed by staff).
     pub clock_trusted: bool,
+    /// Present when `wall_ms` is not the board's reading but that reading corrected from the
+    /// platform's own time (the board's clock was not vouched for): by how much, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_corrected_by_ms: Option<i64>,
     pub business_day: NaiveDate,
     /// What happened: `kind` names it, `data` holds its fields.
     #[serde(flatten)]
@@ -376,7 +381,20 @@ pub struct PlatformError {
     /// For `gap`: what the platform holds, so the hall knows where it stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_through: Option<u64>,
+    /// For a refused signature: the platform's clock, so a hall whose clock is off can sign the
+    /// next request with the platform's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_time_ms: Option<i64>,
 }
+
+/// Platform times outside these bounds (2024-01-01 to 2100-01-01 UTC) are a broken reply, not a
+/// clock: they are never used.
+pub const PLAUSIBLE_PLATFORM_TIME_MS: std::ops::Range<i64> =
+    crate::queue::day::EARLIEST_PLAUSIBLE_MS..4_102_444_800_000;
+
+/// A board's wall time within this of the platform's is left as it was read: the difference is the
+/// round trip's uncertainty, not a wrong clock.
+pub const CLOCK_CORRECTION_TOLERANCE_MS: i64 = 2_000;
 
 impl PlatformEvent {
     /// The stored event as the platform may receive it.
@@ -408,9 +426,35 @@ impl PlatformEvent {
             wall_ms: *wall_ms,
             hall_ms: *hall_ms,
             clock_trusted: *clock_trusted,
+            wall_corrected_by_ms: None,
             business_day: *business_day,
             body: PlatformBody::of(event.clone()),
         }
+    }
+
+    /// [`PlatformEvent::for_platform`], its wall time corrected from `platform_clock`, the
+    /// platform's clock as seen in the boot the event was recorded in. Only an event whose clock was
+    /// not vouched for is corrected, and only when it is off by more than the tolerance; the hall's
+    /// time (`hall_ms`) stays what the queue's rules used.
+    pub fn for_platform_corrected(
+        stored: &StoredEvent,
+        platform_clock: Option<&PlatformClock>,
+    ) -> PlatformEvent {
+        let mut event = PlatformEvent::for_platform(stored);
+        let Some(clock) = platform_clock else {
+            return event;
+        };
+        if stored.recorded.clock_trusted || !PLAUSIBLE_PLATFORM_TIME_MS.contains(&clock.platform_ms)
+        {
+            return event;
+        }
+        let corrected = clock.platform_time_at(stored.recorded.mono_ms);
+        let by = corrected - stored.recorded.wall_ms;
+        if by.abs() > CLOCK_CORRECTION_TOLERANCE_MS {
+            event.wall_ms = corrected;
+            event.wall_corrected_by_ms = Some(by);
+        }
+        event
     }
 
     /// The name of the event's kind, as the hall's log names it.

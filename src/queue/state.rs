@@ -89,6 +89,19 @@ impl HallState {
         state
     }
 
+    /// Rebuilds state from `base`, the state as of the events retention has dropped, and the events
+    /// of the log after them.
+    pub fn replay_onto<'a>(
+        base: HallState,
+        events: impl IntoIterator<Item = &'a StoredEvent>,
+    ) -> HallState {
+        let mut state = base;
+        for stored in events {
+            state.apply_stored(stored);
+        }
+        state
+    }
+
     pub fn apply_stored(&mut self, stored: &StoredEvent) {
         debug_assert_eq!(stored.seq, self.last_seq + 1, "events are applied in order");
         self.apply(&stored.event, &stored.recorded);

@@ -5,6 +5,7 @@
 //! reader's). It writes this one row and nothing else: the engine stays the only writer of events
 //! and state.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -14,6 +15,27 @@ use super::schema::SCHEMA_VERSION;
 
 /// The `hall_meta` key of the cursor.
 pub const PLATFORM_CURSOR_KEY: &str = "platform_acked_through";
+
+/// The `hall_meta` keys of the platform's clock as seen in each boot: this prefix and the boot id.
+pub const PLATFORM_CLOCK_KEY_PREFIX: &str = "platform_clock:";
+
+/// What the platform's clock read at one moment of one boot of the board, as the platform said in a
+/// reply. It is kept beside the log rather than in it: the log stays as recorded, and the uploader
+/// corrects the wall time of that boot's unvouched events from it when it builds their upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlatformClock {
+    /// The board's monotonic clock (ms since boot) halfway through the exchange.
+    pub mono_ms: i64,
+    /// The platform's time in its reply, ms since the Unix epoch.
+    pub platform_ms: i64,
+}
+
+impl PlatformClock {
+    /// The platform's time at monotonic instant `mono_ms` of the same boot.
+    pub fn platform_time_at(&self, mono_ms: i64) -> i64 {
+        self.platform_ms - (self.mono_ms - mono_ms)
+    }
+}
 
 /// The uploader's cursor.
 pub struct PlatformCursor {
@@ -69,6 +91,44 @@ impl PlatformCursor {
         )?;
         self.acked_through()
     }
+
+    /// Keeps the platform's clock for `boot_id` unless one is kept already: the first reading of a
+    /// boot stays, so each event is corrected the same way whenever it is sent again. Returns the
+    /// reading kept.
+    pub fn record_platform_clock(
+        &self,
+        boot_id: &str,
+        reading: PlatformClock,
+    ) -> Result<PlatformClock, StoreError> {
+        let key = format!("{PLATFORM_CLOCK_KEY_PREFIX}{boot_id}");
+        self.conn.execute(
+            "INSERT INTO hall_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![key, serde_json::to_string(&reading)?],
+        )?;
+        let kept: String =
+            self.conn
+                .query_row("SELECT value FROM hall_meta WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })?;
+        Ok(serde_json::from_str(&kept)?)
+    }
+
+    /// Every boot's kept platform clock, by boot id.
+    pub fn platform_clocks(&self) -> Result<HashMap<String, PlatformClock>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM hall_meta WHERE substr(key, 1, length(?1)) = ?1")?;
+        let rows = stmt.query_map([PLATFORM_CLOCK_KEY_PREFIX], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut clocks = HashMap::new();
+        for row in rows {
+            let (key, value) = row?;
+            let boot = key[PLATFORM_CLOCK_KEY_PREFIX.len()..].to_string();
+            clocks.insert(boot, serde_json::from_str(&value)?);
+        }
+        Ok(clocks)
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +157,47 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM hall_meta", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1, "the cursor's row and nothing else");
+    }
+
+    #[test]
+    fn the_first_platform_clock_of_a_boot_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let mut hall = Connection::open(&path).unwrap();
+        crate::store::schema::migrate(&mut hall).unwrap();
+        let cursor = PlatformCursor::open(&path).unwrap();
+        let first = PlatformClock {
+            mono_ms: 5_000,
+            platform_ms: 1_800_000_000_000,
+        };
+        let later = PlatformClock {
+            mono_ms: 9_000,
+            platform_ms: 1_800_000_009_000,
+        };
+        assert_eq!(
+            cursor.record_platform_clock("boot-a", first).unwrap(),
+            first
+        );
+        assert_eq!(
+            cursor.record_platform_clock("boot-a", later).unwrap(),
+            first
+        );
+        assert_eq!(
+            cursor.record_platform_clock("boot-b", later).unwrap(),
+            later
+        );
+        let clocks = cursor.platform_clocks().unwrap();
+        assert_eq!(clocks.len(), 2);
+        assert_eq!(clocks["boot-a"], first);
+        assert_eq!(first.platform_time_at(4_000), 1_799_999_999_000);
+        drop(cursor);
+        assert_eq!(
+            PlatformCursor::open(&path)
+                .unwrap()
+                .platform_clocks()
+                .unwrap()["boot-b"],
+            later
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod checkpoint;
 mod cursor;
 mod error;
 mod projection;
+mod retention;
 mod schema;
 mod staff;
 mod upcast;
@@ -23,9 +24,10 @@ use batch::StateMeta;
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use bookings_cursor::{BOOKINGS_CURSOR_KEY, BookingsCursor};
 pub use checkpoint::Checkpointer;
-pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
+pub use cursor::{PLATFORM_CLOCK_KEY_PREFIX, PLATFORM_CURSOR_KEY, PlatformClock, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};
 pub use projection::{project_after, project_before};
+pub use retention::{PRUNED_BASE_KEY, Pruned, Retention};
 pub use schema::SCHEMA_VERSION;
 pub use staff::{PinLimits, StaffBook, StaffBookError, StaffEntry};
 
@@ -260,6 +262,22 @@ impl Store {
     /// The staff book in this database, on this connection.
     pub fn into_staff_book(self) -> StaffBook {
         StaffBook::new(self.conn)
+    }
+
+    /// The state as of the last event dropped by retention; `None` while none was.
+    pub fn pruned_base(&self) -> Result<Option<HallState>, StoreError> {
+        retention::pruned_base(&self.conn)
+    }
+
+    /// One bounded step of retention on business day `today`: at most `limit` rows of each kind
+    /// (see `retention.rs`).
+    pub fn prune_step(
+        &mut self,
+        rules: Retention,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Pruned, StoreError> {
+        retention::prune_step(&mut self.conn, rules, today, limit)
     }
 
     /// The database file's size on disk, WAL included, in bytes.

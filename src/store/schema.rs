@@ -122,6 +122,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
         business_day INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 7: retention. An event the platform has acknowledged may leave the log, and its payload may lose
+    // the citizen's ID hash and masked name; every other column stays as recorded, and an event not
+    // yet acknowledged can be neither deleted nor changed. The cursor is read in the trigger itself,
+    // so no code path can get round it.
+    r#"
+    DROP TRIGGER events_no_update;
+    DROP TRIGGER events_no_delete;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        WHEN OLD.seq > COALESCE((SELECT CAST(value AS INTEGER) FROM hall_meta
+                                 WHERE key = 'platform_acked_through'), 0)
+          OR NEW.seq IS NOT OLD.seq OR NEW.event_id IS NOT OLD.event_id
+          OR NEW.hall_id IS NOT OLD.hall_id OR NEW.command_id IS NOT OLD.command_id
+          OR NEW.kind IS NOT OLD.kind OR NEW.wall_ms IS NOT OLD.wall_ms
+          OR NEW.hall_ms IS NOT OLD.hall_ms OR NEW.boot_id IS NOT OLD.boot_id
+          OR NEW.mono_ms IS NOT OLD.mono_ms OR NEW.clock_trusted IS NOT OLD.clock_trusted
+          OR NEW.business_day IS NOT OLD.business_day
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only an acknowledged event may lose its personal data'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        WHEN OLD.seq > COALESCE((SELECT CAST(value AS INTEGER) FROM hall_meta
+                                 WHERE key = 'platform_acked_through'), 0)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only acknowledged events may leave it'); END;
+    "#,
 ];
 
 /// The migration after which results kept in `commands` move to `command_results`.

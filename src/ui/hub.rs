@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use crate::clock::Clock;
 use crate::config::{HallSetup, Lang};
 use crate::identity::StaffPin;
-use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState, every_event};
+use crate::ports::{CardInput, CommandError, Hall, HallNews, LinkState, PlatformSync, every_event};
 use crate::queue::{Command, HallState, StoredEvent, day};
 use crate::store::Outcome;
 
@@ -67,6 +67,9 @@ pub struct Hub {
     /// The screens' controllers, in binding order, for their callbacks to find by type.
     controllers: RefCell<Vec<Rc<dyn Any>>>,
     card_taker: RefCell<Option<Rc<dyn CardTaker>>>,
+    /// The platform link shown on the panels and after how many minutes without an acknowledgement
+    /// they mark it; by default the node's own link and its `[platform]` table.
+    platform: RefCell<Option<(Arc<PlatformSync>, u32)>>,
 }
 
 impl Hub {
@@ -118,6 +121,7 @@ impl Hub {
             screens: RefCell::default(),
             controllers: RefCell::default(),
             card_taker: RefCell::default(),
+            platform: RefCell::default(),
         });
         HUBS.with(|hubs| hubs.borrow_mut().insert(id, Rc::downgrade(&hub)));
         hub
@@ -136,6 +140,29 @@ impl Hub {
     /// True while the hall node refuses this terminal's token: the screens ask for pairing again.
     pub fn terminal_unpaired(&self) -> bool {
         matches!(*self.link.borrow(), LinkState::Unpaired { .. })
+    }
+
+    /// Shows `sync` on the panels, marked after `mark_after_minutes` without an acknowledgement.
+    pub fn watch_platform(self: &Rc<Self>, sync: Arc<PlatformSync>, mark_after_minutes: u32) {
+        *self.platform.borrow_mut() = Some((sync, mark_after_minutes));
+        self.refresh_all();
+    }
+
+    /// True while the hall has been cut off from the platform for longer than its config allows.
+    /// Only the board that runs the platform link knows it; a terminal on the LAN shows no mark.
+    pub fn platform_cut_off(&self) -> bool {
+        let watched = self.platform.borrow().clone().or_else(|| {
+            let limit = self
+                .setup()
+                .config
+                .platform
+                .as_ref()?
+                .offline_mark_after_minutes;
+            Some((crate::ports::PLATFORM_SYNC.get()?.clone(), limit))
+        });
+        watched.is_some_and(|(sync, limit)| {
+            super::views::platform_cut_off(&sync, self.clock.read().mono_ms, limit)
+        })
     }
 
     fn set_link(self: &Rc<Self>, link: LinkState) {

@@ -3,6 +3,17 @@
 use crate::config::{HallSetup, Lang, localized};
 use crate::queue::{Appointment, AppointmentState, HallState, Ticket, TicketState, day, stats};
 
+/// Whether the window panels mark the hall as cut off from the platform: no acknowledgement for at
+/// least `mark_after_minutes` while events wait, by the monotonic clock at `now_mono_ms`.
+pub fn platform_cut_off(
+    sync: &crate::ports::PlatformSync,
+    now_mono_ms: i64,
+    mark_after_minutes: u32,
+) -> bool {
+    sync.cut_off_for_ms(now_mono_ms)
+        .is_some_and(|cut_off| cut_off >= i64::from(mark_after_minutes) * 60_000)
+}
+
 /// Assumed minutes per citizen until the day has finished visits to measure.
 const DEFAULT_SERVICE_MINUTES: f64 = 5.0;
 
@@ -124,6 +135,21 @@ pub fn waited_minutes(ticket: &Ticket, now_ms: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_platform_mark_shows_from_the_limit_until_the_next_acknowledgement() {
+        let sync = crate::ports::PlatformSync::default();
+        assert!(!platform_cut_off(&sync, 1_000_000, 10), "in touch");
+        sync.mark_failing(1_000_000);
+        sync.mark_failing(1_200_000);
+        assert!(!platform_cut_off(&sync, 1_000_000 + 10 * 60_000 - 1, 10));
+        assert!(
+            platform_cut_off(&sync, 1_000_000 + 10 * 60_000, 10),
+            "counted from the first failed try"
+        );
+        sync.mark_in_touch();
+        assert!(!platform_cut_off(&sync, 1_000_000 + 60 * 60_000, 10));
+    }
     use crate::queue::{Channel, PrintState, WindowState};
 
     fn ticket(id: u64, service: &str, state: TicketState) -> Ticket {

@@ -230,6 +230,7 @@ impl Screen for PanelController {
         let adapter = self.adapter();
         adapter.set_hall_unreachable(hub.hall_unreachable());
         adapter.set_terminal_unpaired(hub.terminal_unpaired());
+        adapter.set_platform_cut_off(hub.platform_cut_off());
         let config = setup.window(self.window);
         adapter.set_window_name(
             config

@@ -260,3 +260,50 @@ fn device_tables_are_checked_with_their_lines() {
     let setup = config::parse(&fine, "hall.toml").unwrap();
     assert_eq!(setup.config.printer.baud, 19200);
 }
+
+#[test]
+fn retention_days_out_of_range_are_refused_with_their_keys() {
+    let with_store = |keys: &str| {
+        EXAMPLE_HALL_TOML
+            .replace("keep_acknowledged_days = 90\n", "")
+            .replace("personal_data_days = 30\n", "")
+            .replace(
+                "path = \"/var/lib/hallq/hall.db\"\n",
+                &format!("path = \"/var/lib/hallq/hall.db\"\n{keys}\n"),
+            )
+    };
+    let errors = errors_of(&with_store(
+        "keep_acknowledged_days = 0\npersonal_data_days = 0",
+    ));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("store.keep_acknowledged_days: must be between 1 and 3650 days"));
+    assert!(errors[1].contains("store.personal_data_days: must be at least 1 day"));
+    let errors = errors_of(&with_store(
+        "keep_acknowledged_days = 30\npersonal_data_days = 60",
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("store.personal_data_days: must not exceed keep_acknowledged_days (30)"),
+        "{errors:?}"
+    );
+    assert!(
+        errors_of(&with_store(
+            "keep_acknowledged_days = 30\npersonal_data_days = 7"
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn an_offline_mark_limit_out_of_range_is_refused() {
+    let text = format!(
+        "{EXAMPLE_HALL_TOML}\n[platform]\nurl = \"http://127.0.0.1:8480\"\nsecret_file = \"/k\"\n\
+         insecure_http_for_tests = true\noffline_mark_after_minutes = 0\n"
+    );
+    let errors = errors_of(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("platform.offline_mark_after_minutes: must be between 1 and 1440"),
+        "{errors:?}"
+    );
+}

@@ -14,5 +14,6 @@ mod lifecycle;
 mod policy;
 mod ratings;
 mod replay;
+mod retention;
 mod staff_sign_in;
 mod store;

@@ -6,6 +6,7 @@ mod common;
 mod platform_support;
 
 mod platform_bookings;
+mod platform_clock;
 mod platform_delivery;
 mod platform_faults;
 mod platform_ratings;

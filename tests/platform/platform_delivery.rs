@@ -205,3 +205,45 @@ async fn the_hall_node_metrics_show_how_far_the_platform_link_has_come() {
     }
     lan.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_counts_its_outage_from_the_first_failure_until_the_platform_acknowledges() {
+    let hall = uncapped_hall();
+    let platform_dir = tempfile::tempdir().unwrap();
+    let addr = loopback().await.local_addr().unwrap();
+    let uplink = start_uplink(
+        &hall,
+        settings(
+            &hall,
+            &format!("http://{addr}"),
+            500,
+            Duration::from_secs(2),
+        ),
+    );
+    let mono = || hallq::clock::Clock::read(&*hall.clock).mono_ms;
+    assert_eq!(uplink.status().cut_off_for_ms(mono()), None);
+    hall.issue("SB").await;
+    assert!(
+        wait_until(Duration::from_secs(3), || uplink
+            .status()
+            .cut_off_for_ms(mono())
+            .is_some())
+        .await,
+        "the first failed try starts the outage"
+    );
+    hall.clock.advance(15 * 60_000);
+    assert_eq!(uplink.status().cut_off_for_ms(mono()), Some(15 * 60_000));
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let (_receiver, platform_clock) =
+        start_receiver(platform_dir.path(), &hall_id(&hall), listener);
+    platform_clock.advance(15 * 60_000);
+    assert!(
+        wait_until(Duration::from_secs(5), || uplink
+            .status()
+            .cut_off_for_ms(mono())
+            .is_none())
+        .await,
+        "an acknowledgement ends it"
+    );
+}

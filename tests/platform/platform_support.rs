@@ -90,13 +90,23 @@ pub fn start_receiver(
     hall_id: &str,
     listener: tokio::net::TcpListener,
 ) -> (Receiver, Arc<ManualClock>) {
+    start_receiver_with_skew(dir, hall_id, listener, 300)
+}
+
+/// [`start_receiver`], accepting request timestamps up to `max_skew_s` from its clock.
+pub fn start_receiver_with_skew(
+    dir: &std::path::Path,
+    hall_id: &str,
+    listener: tokio::net::TcpListener,
+    max_skew_s: i64,
+) -> (Receiver, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(FRIDAY_10AM));
     let receiver = Receiver::start(
         listener,
         ReceiverSettings {
             db: dir.join("platform.db"),
             secrets: HashMap::from([(hall_id.to_string(), secret())]),
-            max_skew_s: 300,
+            max_skew_s,
             clock: clock.clone(),
             tls: None,
             client_ca_pem: None,
@@ -155,6 +165,8 @@ pub enum Fault {
     Slow(Duration),
     /// Passed on, the acknowledgement cut in the middle.
     Truncated,
+    /// Passed on, the platform's time in the answer replaced by this one.
+    WrongTime(i64),
 }
 
 /// A platform in front of the receiver that applies one fault per request, in order, and passes
@@ -273,6 +285,12 @@ async fn pass_on(State(proxy): State<Proxy>, headers: HeaderMap, body: Bytes) ->
             let (status, body) = forward(&proxy, &headers, body).await;
             tokio::time::sleep(delay).await;
             (status, body).into_response()
+        }
+        Some(Fault::WrongTime(platform_time_ms)) => {
+            let (status, body) = forward(&proxy, &headers, body).await;
+            let mut answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            answer["platform_time_ms"] = platform_time_ms.into();
+            (status, serde_json::to_vec(&answer).unwrap()).into_response()
         }
         Some(Fault::Truncated) => {
             let (_, body) = forward(&proxy, &headers, body).await;

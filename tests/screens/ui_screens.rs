@@ -989,6 +989,33 @@ fn a_device_fault_alerts_the_window_panel() {
 }
 
 #[test]
+fn the_panel_marks_the_platform_cut_off_after_the_limit_and_clears_on_the_next_acknowledgement() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let sync = Arc::new(hallq::ports::PlatformSync::default());
+        let hub = hall.screens().hub().clone();
+        hub.watch_platform(sync.clone(), 10);
+        let panel = hall.panel().global::<PanelAdapter>();
+        let shown = || {
+            hub.refresh_all();
+            headless::pump();
+            panel.get_platform_cut_off()
+        };
+        assert!(!shown(), "in touch");
+        sync.mark_failing(hallq::clock::Clock::read(&*hall.clock).mono_ms);
+        hall.clock.advance(9 * 60_000);
+        assert!(
+            !shown(),
+            "nine minutes without an acknowledgement is within the limit"
+        );
+        hall.clock.advance(60_000);
+        assert!(shown(), "ten minutes is the limit");
+        sync.mark_in_touch();
+        assert!(!shown(), "an acknowledgement clears the mark");
+    });
+}
+
+#[test]
 fn transfer_no_show_pause_and_resume_from_the_panel() {
     on_ui_thread(|| {
         let hall = Hall::open();

@@ -182,7 +182,7 @@ impl Receiver {
 }
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    refuse_with(status, code, message, None)
+    refuse_with(status, code, message, None, None)
 }
 
 fn refuse_with(
@@ -190,11 +190,13 @@ fn refuse_with(
     code: &str,
     message: impl Into<String>,
     acked_through: Option<u64>,
+    platform_time_ms: Option<i64>,
 ) -> Response {
     let body = PlatformError {
         code: code.to_string(),
         message: message.into(),
         acked_through,
+        platform_time_ms,
     };
     (status, axum::Json(body)).into_response()
 }
@@ -237,10 +239,14 @@ pub(crate) async fn receive(
         Ok(hall_id) => hall_id,
         Err(refusal) => {
             tracing::warn!("platform receiver: refused a request: {refusal}");
-            return refuse(
+            // The time goes with the refusal: a hall whose clock is off learns the platform's
+            // and signs its next request with it.
+            return refuse_with(
                 StatusCode::UNAUTHORIZED,
                 refusal.code(),
                 refusal.to_string(),
+                None,
+                Some(now_ms),
             );
         }
     };
@@ -273,6 +279,7 @@ pub(crate) async fn receive(
                 code,
                 e.to_string(),
                 Some(acked_through),
+                None,
             )
         }
         Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()),
@@ -282,7 +289,25 @@ pub(crate) async fn receive(
 
 /// `GET /v1/bookings?after=&limit=`: the hall's booking changes after its cursor, signed like a
 /// batch with the path and query signed and an empty body.
-async fn bookings(
+#[utoipa::path(
+    get,
+    path = "/v1/bookings",
+    params(
+        ("after" = u64, Query, description = "The last change sequence the hall holds; 0 at first"),
+        ("limit" = usize, Query, description = "The most changes wanted (at most 500 are given)"),
+        ("X-Hallq-Hall" = String, Header, description = "The hall id"),
+        ("X-Hallq-Timestamp" = i64, Header, description = "Seconds since the Unix epoch, from the hall's clock"),
+        ("X-Hallq-Nonce" = String, Header, description = "16-64 characters [A-Za-z0-9_-], fresh for every request"),
+        ("X-Hallq-Signature" = String, Header, description = "As for a batch, over the path with its query and an empty body"),
+    ),
+    responses(
+        (status = 200, description = "The hall's booking changes after `after`, oldest first", body = BookingPage),
+        (status = 400, description = "`malformed_query`", body = PlatformError),
+        (status = 401, description = "`missing_signature`, `unknown_hall`, `stale_timestamp`, `nonce_reused` or `bad_signature`", body = PlatformError),
+        (status = 500, description = "`storage`", body = PlatformError),
+    ),
+)]
+pub(crate) async fn bookings(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,

@@ -161,7 +161,7 @@ async fn a_card_tap_over_tls_issues_a_ticket_and_no_terminal_receives_its_id_has
     assert_eq!(hall.engine.state().await.unwrap().tickets.len(), 1);
 
     for terminal in [&kiosk, &counter] {
-        let streamed = stream_until_a_ticket(&hall, &terminal.token()).await;
+        let streamed = stream_until_a_ticket(&hall, terminal.token()).await;
         assert!(
             streamed.contains("张*三"),
             "the masked name is sent: {streamed}"

@@ -15,11 +15,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::config::HallSetup;
-use crate::identity::StaffPin;
+use crate::identity::{HallKey, StaffPin};
+use crate::queue::card_tap::{self, CardTap, TapDetail};
 use crate::queue::day::{self, HallTime};
 use crate::queue::{
-    Command, Drawn, Event, HallState, Recorded, StaffProof, StoredEvent, day_opening, decide,
-    reply_for,
+    Command, Drawn, Event, HallState, Recorded, Refusal, StaffProof, StoredEvent, day_opening,
+    decide, reply_for,
 };
 use crate::store::{
     self, CommandDigest, CommandResult, Outcome, PinLimits, Pruned, Retention, StaffBookError,
@@ -41,6 +42,17 @@ pub enum EngineError {
     BadCommandId,
     #[error("command id {0} was already used for a different command")]
     CommandIdReused(String),
+    /// The hall node cannot hash a card: its key file is unreadable. Nothing was recorded.
+    #[error("the hall key cannot be read: {0}")]
+    HallKey(String),
+}
+
+/// What a card tap came to: the command's outcome (a ticket, or a refusal), and what the kiosk needs
+/// to word a refusal without learning whose card it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardTapOutcome {
+    pub outcome: Outcome,
+    pub detail: TapDetail,
 }
 
 enum Request {
@@ -91,6 +103,8 @@ pub struct EngineHandle {
     setup: Arc<HallSetup>,
     db_path: PathBuf,
     clock: Arc<dyn Clock>,
+    /// The hall key, read (or made) beside the database at the first card tap.
+    hall_key: Arc<std::sync::OnceLock<HallKey>>,
 }
 
 /// The engine's thread; joining it waits until every handle is dropped and the last batch is written.
@@ -150,6 +164,7 @@ pub fn start_with_wal_limit(
         setup,
         db_path: db_path.to_path_buf(),
         clock,
+        hall_key: Arc::default(),
     };
     Ok((
         handle,
@@ -223,6 +238,79 @@ impl EngineHandle {
         .await
         .map_err(|e| storage(&e))?
         .map_err(|e: StaffBookError| storage(&e))
+    }
+
+    /// Answers a card tap at a kiosk: hashes the number with the hall key (the number goes no
+    /// further than this function, and is wiped with `tap`), refuses an expired card where the
+    /// service does not take one, then issues the ticket or checks the booking in under
+    /// `command_id`, so a retried tap acts once.
+    pub async fn tap_card(
+        &self,
+        command_id: impl Into<String>,
+        tap: CardTap,
+    ) -> Result<CardTapOutcome, EngineError> {
+        let key = self.hall_key()?;
+        let CardTap {
+            card,
+            service,
+            expired,
+        } = tap;
+        let citizen = card_tap::citizen_card(&card, &key);
+        drop(card);
+        let id_hash = citizen.id_hash.clone();
+        if expired {
+            let state = self.state().await?;
+            if let Some(refusing) = card_tap::service_refusing_expired(
+                &self.setup,
+                &state,
+                service.as_deref(),
+                &id_hash,
+            ) {
+                tracing::info!(
+                    service = %refusing,
+                    "an expired ID card was refused: the service does not accept one"
+                );
+                let refusal = Refusal::CardExpired(refusing.clone());
+                return Ok(CardTapOutcome {
+                    outcome: Outcome {
+                        command_id: command_id.into(),
+                        result: CommandResult::Refused(refusal.to_wire()),
+                        seq: state.last_seq,
+                    },
+                    detail: TapDetail {
+                        service: Some(refusing),
+                        ..TapDetail::default()
+                    },
+                });
+            }
+        }
+        let command = card_tap::command_for(service.as_deref(), citizen);
+        let outcome = self.execute(command_id, command).await?;
+        let detail = match &outcome.result {
+            CommandResult::Refused(refusal) => {
+                let state = self.state().await?;
+                card_tap::tap_detail(
+                    &self.setup,
+                    &state,
+                    &refusal.code,
+                    service.as_deref(),
+                    &id_hash,
+                )
+            }
+            CommandResult::Done(_) => TapDetail::default(),
+        };
+        Ok(CardTapOutcome { outcome, detail })
+    }
+
+    /// The hall key cards are hashed with: `idcard.key` beside the database, made on first use.
+    pub fn hall_key(&self) -> Result<HallKey, EngineError> {
+        if let Some(key) = self.hall_key.get() {
+            return Ok(key.clone());
+        }
+        let path = crate::identity::key_path_beside(&self.db_path);
+        let key = crate::identity::load_or_create_key(&path)
+            .map_err(|e| EngineError::HallKey(format!("{e:#}")))?;
+        Ok(self.hall_key.get_or_init(|| key).clone())
     }
 
     /// A copy of the live state, as of the last committed batch.

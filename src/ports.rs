@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use tokio::sync::broadcast;
 
 use crate::config::HallSetup;
+pub use crate::engine::CardTapOutcome;
 use crate::engine::{EngineError, EngineHandle};
-use crate::identity::StaffPin;
+use crate::identity::{CardRead, StaffPin};
 use crate::lang::Lang;
-use crate::queue::{CitizenCard, Command, Event, HallState, StoredEvent, Ticket};
+use crate::queue::{CardTap, Command, Event, HallState, StoredEvent, Ticket};
 use crate::store::Outcome;
 
 /// A future a port returns; boxed so that the ports can be used as trait objects.
@@ -60,6 +61,15 @@ pub trait HallPort: Send + Sync {
         staff: String,
         pin: Option<StaffPin>,
     ) -> PortFuture<'_, Result<Outcome, CommandError>>;
+
+    /// A card laid on the kiosk's reader, answered by the hall node, which alone holds the hall key:
+    /// it hashes the number, issues the ticket or checks the booking in under `command_id`, and
+    /// says what happened.
+    fn tap_card(
+        &self,
+        command_id: String,
+        tap: CardTap,
+    ) -> PortFuture<'_, Result<CardTapOutcome, CommandError>>;
 
     /// Runs `command` under a fresh command id: for a caller that does not retry by itself.
     fn send(&self, command: Command) -> PortFuture<'_, Result<Outcome, CommandError>> {
@@ -142,6 +152,14 @@ impl HallPort for EngineHandle {
         Box::pin(
             async move { Ok(EngineHandle::sign_in(self, command_id, window, staff, pin).await?) },
         )
+    }
+
+    fn tap_card(
+        &self,
+        command_id: String,
+        tap: CardTap,
+    ) -> PortFuture<'_, Result<CardTapOutcome, CommandError>> {
+        Box::pin(async move { Ok(EngineHandle::tap_card(self, command_id, tap).await?) })
     }
 
     fn snapshot(&self) -> PortFuture<'_, Option<HallState>> {
@@ -238,8 +256,8 @@ pub struct PrintJob {
 /// checks in a booking. Called from the reader's thread.
 pub trait CardInput: Send + Sync {
     /// A card was read; `expired` marks a card past its expiry date, which a service that does not
-    /// accept expired cards refuses with a notice.
-    fn card_read(&self, card: CitizenCard, expired: bool);
+    /// accept expired cards refuses with a notice. The number and name go on to the hall node only.
+    fn card_read(&self, card: CardRead, expired: bool);
     /// A card lay on the reader but could not be read: the kiosk tells the citizen what to do.
     fn card_unreadable(&self);
 }

@@ -101,7 +101,7 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             let role = Role::from_parts(&role, window)?;
             let path = token_file.unwrap_or_else(|| PathBuf::from(&setup.config.lan.token_file));
             let runtime = tokio::runtime::Runtime::new()?;
-            let (client, paired) = runtime.block_on(HallClient::pair(
+            let (client, _) = runtime.block_on(HallClient::pair(
                 &setup.config.lan.hall_url,
                 &code,
                 &name,
@@ -122,12 +122,15 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
                     let _ = std::fs::remove_file(&pin_path);
                 }
             }
-            if let Some(hex) = &paired.id_card_key {
-                let key = crate::identity::HallKey::from_hex(hex)
-                    .map_err(|e| anyhow::anyhow!("the hall node sent a bad hall key: {e}"))?;
-                let key_path = crate::identity::key_path_beside(&path);
-                crate::identity::store_key(&key_path, &key)?;
-                println!("the hall's ID-card key kept in {}", key_path.display());
+            // Kiosks of earlier versions kept the hall key beside their token. It is not removed
+            // here: on a board that is also the hall node the same path holds the hall's own key.
+            let old_key = crate::identity::key_path_beside(&path);
+            if old_key.exists() {
+                println!(
+                    "note: {} is the hall's ID-hashing key; a kiosk no longer needs it: unless this \
+                     board is the hall node, delete it",
+                    old_key.display()
+                );
             }
             println!(
                 "paired as {}; token kept in {}",

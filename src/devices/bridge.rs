@@ -4,11 +4,10 @@
 use chrono::{DateTime, NaiveDateTime};
 
 use super::fault::DeviceFault;
-use super::idcard::card_text::CardFacts;
 use super::printer::ticket::{AppointmentSlot, TicketPrint};
 use super::report::{DeviceKind, DeviceReport};
 use crate::config::{HallSetup, Lang, localized};
-use crate::queue::{self, CitizenCard, Command, Ticket};
+use crate::queue::{self, Command, Ticket};
 
 impl DeviceKind {
     /// The device's name in events, as the counters, display wall and platform see it.
@@ -38,18 +37,6 @@ impl DeviceFault {
             DeviceFault::NoAnswer => "no_answer",
             DeviceFault::Disconnected(_) => "disconnected",
             DeviceFault::SamFailure(_) => "sam_failure",
-            DeviceFault::NoHallKey(_) => "no_hall_key",
-        }
-    }
-}
-
-impl CardFacts {
-    /// What the engine keeps of a card holder for a ticket or a check-in.
-    pub fn citizen_card(&self) -> CitizenCard {
-        CitizenCard {
-            id_hash: self.id_hash.clone(),
-            masked_name: self.masked_name.clone(),
-            birth_date: self.birth_date,
         }
     }
 }
@@ -177,7 +164,6 @@ mod tests {
             DeviceFault::NoAnswer,
             DeviceFault::Disconnected(String::new()),
             DeviceFault::SamFailure(String::new()),
-            DeviceFault::NoHallKey(String::new()),
         ];
         let codes: std::collections::BTreeSet<_> = faults.iter().map(DeviceFault::code).collect();
         assert_eq!(codes.len(), faults.len());

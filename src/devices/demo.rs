@@ -17,9 +17,8 @@ use super::printer::sim::render::load_font;
 use super::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use super::printer::{PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig};
 use super::worker::DeviceThread;
-use crate::identity::HallKey;
+use crate::identity::CardRead;
 use crate::ports::{Hall, TicketOutput};
-use crate::queue::CitizenCard;
 
 /// Every this many printed tickets the demo printer's paper runs out mid-ticket.
 const PAPER_ROLL_TICKETS: u64 = 25;
@@ -35,18 +34,13 @@ pub struct DemoDevices {
     pub tickets_dir: PathBuf,
 }
 
-/// The demo hall's key for hashing ID numbers: fixed, so the demo's booking matches its test card.
-fn demo_key() -> HallKey {
-    HallKey::new(b"hallq demo hall key, not a secret".to_vec()).expect("long enough")
-}
-
-/// What the hall learns from the first of the simulated reader's test cards: the card the demo's
+/// The first of the simulated reader's test cards, as the reader decodes it: the card the demo's
 /// booking is made for.
-pub fn first_demo_card() -> CitizenCard {
+pub fn first_demo_card() -> CardRead {
     let card = &TestCard::examples()[0];
-    parse_card_text(&card.text(), &demo_key())
+    parse_card_text(&card.text())
         .expect("the simulator's test cards are valid")
-        .citizen_card()
+        .card
 }
 
 impl DemoDevices {
@@ -82,7 +76,6 @@ impl DemoDevices {
                 port: reader_link.to_string_lossy().into_owned(),
                 ..IdCardReaderConfig::default()
             },
-            demo_key(),
             reports_tx,
         )?;
         let dir = tickets_dir.to_path_buf();

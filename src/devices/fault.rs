@@ -17,9 +17,6 @@ pub enum DeviceFault {
     Disconnected(String),
     /// The reader answers but its security module refuses to work.
     SamFailure(String),
-    /// A kiosk board without the hall's card key: its hashes would match nothing, so it takes no
-    /// cards until it is paired again.
-    NoHallKey(String),
 }
 
 impl DeviceFault {
@@ -39,7 +36,6 @@ impl std::fmt::Display for DeviceFault {
             DeviceFault::NoAnswer => write!(f, "device does not answer"),
             DeviceFault::Disconnected(detail) => write!(f, "device disconnected: {detail}"),
             DeviceFault::SamFailure(detail) => write!(f, "security module failure: {detail}"),
-            DeviceFault::NoHallKey(detail) => write!(f, "takes no cards: {detail}"),
         }
     }
 }

@@ -4,20 +4,15 @@
 //! a kiosk board of its own. A missing or unplugged device is reported as a fault; it never stops the
 //! hall.
 
-use std::path::Path;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::fault::DeviceFault;
 use super::idcard::spawn_card_reader;
 use super::link::{KioskLink, KioskPresence, forward_reports};
 use super::printer::{PrinterService, SerialEscPosPrinter};
-use super::report::{DeviceKind, DeviceReport};
 use super::worker::DeviceThread;
-use crate::identity::{HallKey, HallKeyError, load_or_create_key, load_paired_key};
 use crate::ports::{Hall, TicketOutput};
 
 /// Keeps the kiosk's devices running; dropping it stops them.
@@ -27,32 +22,11 @@ pub struct KioskDevices {
 }
 
 impl KioskDevices {
-    /// Opens the configured printer and reader beside the engine, on the hall node's own board: the
-    /// hall key lives beside the database and is made there on first start. Call inside the tokio
-    /// runtime.
-    pub fn start(hall: Hall, key_path: &Path, kiosk: KioskLink) -> anyhow::Result<Self> {
-        let key = load_or_create_key(key_path)?;
-        Self::open(hall, Ok(key), kiosk)
-    }
-
-    /// Opens the configured printer and reader on a kiosk board of its own, reporting to the hall
-    /// node through `hall`. The reader hashes cards with the key the board received at pairing and
-    /// never makes one: a key of its own would match no booking and no one-ticket rule. Without
-    /// that key the reader stays closed and the hall's staff see why as a reader fault; the printer
-    /// works either way. Call inside the tokio runtime.
-    pub fn start_with(
-        hall: Hall,
-        key_path: &Path,
-        kiosk: KioskLink,
-    ) -> anyhow::Result<KioskDevices> {
-        Self::open(hall, load_paired_key(key_path), kiosk)
-    }
-
-    fn open(
-        hall: Hall,
-        key: Result<HallKey, HallKeyError>,
-        kiosk: KioskLink,
-    ) -> anyhow::Result<KioskDevices> {
+    /// Opens the configured printer and reader, reporting to `hall`: the engine on the hall node's
+    /// own board, or the hall node over the LAN from a kiosk board of its own. Either way the reader
+    /// hands the kiosk the card's number and name, and the hall node alone hashes the number: no
+    /// kiosk board holds the hall key. Call inside the tokio runtime.
+    pub fn start(hall: Hall, kiosk: KioskLink) -> anyhow::Result<KioskDevices> {
         let setup = Arc::clone(hall.setup());
         let config = &setup.config;
         let (reports_tx, reports) = mpsc::channel(64);
@@ -62,19 +36,8 @@ impl KioskDevices {
         );
         let monitor =
             printer.spawn_monitor(Duration::from_secs(config.printer.status_poll_seconds))?;
-        let mut threads = vec![monitor];
-        match key {
-            Ok(key) => threads.push(spawn_card_reader(config.idcard.clone(), key, reports_tx)?),
-            Err(why) => {
-                tracing::error!("the ID-card reader takes no cards: {why}");
-                let fault = DeviceReport::Health {
-                    device: DeviceKind::IdCardReader,
-                    fault: Some(DeviceFault::NoHallKey(why.to_string())),
-                };
-                // The channel is new and empty, so this cannot find it full.
-                let _ = reports_tx.try_send(fault);
-            }
-        }
+        let reader = spawn_card_reader(config.idcard.clone(), reports_tx)?;
+        let threads = vec![monitor, reader];
         // The kiosk screen prints its own tickets, so nothing here follows the engine's events.
         tokio::spawn(forward_reports(hall, reports, KioskPresence::Screen(kiosk)));
         Ok(KioskDevices {

@@ -19,7 +19,7 @@ use super::printer::{PrinterService, TicketPrinter};
 use super::report::DeviceReport;
 use crate::config::{HallSetup, Lang};
 use crate::ports::{CARD_COUNTERS, CardInput, Hall, HallNews, OnKioskBound};
-use crate::queue::{Command, Event, policy};
+use crate::queue::{CardTap, Command, Event, policy};
 
 /// Whether a kiosk screen runs beside the devices, which decides who prints and who takes cards.
 #[derive(Clone)]
@@ -84,8 +84,13 @@ pub async fn forward_reports(
             }
             continue;
         }
-        let Some(command) = command_for(&report, &setup, &presence) else {
-            continue;
+        let command = match action_for(report, &setup, &presence) {
+            Action::Nothing => continue,
+            Action::Tap(tap) => {
+                take_card_headless(&hall, tap).await;
+                continue;
+            }
+            Action::Command(command) => command,
         };
         let name = command.name();
         match hall.send(command).await {
@@ -146,46 +151,63 @@ fn refuses_expired(setup: &HallSetup, service: &str, expired: bool) -> bool {
             .is_some_and(|s| !s.accepts_expired_id_card)
 }
 
-/// The command a report stands for, after handing a card to the kiosk screen if one runs.
-fn command_for(
-    report: &DeviceReport,
-    setup: &HallSetup,
-    presence: &KioskPresence,
-) -> Option<Command> {
+/// What a report calls for.
+enum Action {
+    Nothing,
+    Command(Command),
+    /// A card for the hall node to hash and take a ticket with.
+    Tap(CardTap),
+}
+
+/// What a report calls for, after handing a card to the kiosk screen if one runs.
+fn action_for(report: DeviceReport, setup: &HallSetup, presence: &KioskPresence) -> Action {
     match (report, presence) {
         (DeviceReport::Card(facts), KioskPresence::Screen(link)) => {
             let expired = facts.is_expired_on(local_today(setup));
             match link.kiosk() {
-                Some(kiosk) => kiosk.card_read(facts.citizen_card(), expired),
+                Some(kiosk) => kiosk.card_read(facts.card, expired),
                 None => tracing::info!("card read before the kiosk screen opened; ignored"),
             }
-            None
+            Action::Nothing
         }
         (DeviceReport::Card(facts), KioskPresence::Headless) => {
-            let service = setup
+            let Some(service) = setup
                 .config
                 .services
                 .iter()
-                .find(|s| s.requires_id_card && !s.appointment_only)?;
-            if refuses_expired(
-                setup,
-                &service.code,
-                facts.is_expired_on(local_today(setup)),
-            ) {
+                .find(|s| s.requires_id_card && !s.appointment_only)
+            else {
+                return Action::Nothing;
+            };
+            let expired = facts.is_expired_on(local_today(setup));
+            if refuses_expired(setup, &service.code, expired) {
                 tracing::info!(
                     service = %service.code,
                     "an expired ID card was refused: the service does not accept one"
                 );
-                return None;
+                return Action::Nothing;
             }
-            Some(Command::IssueTicket {
-                service: service.code.clone(),
-                citizen: Some(facts.citizen_card()),
-                by_staff: false,
+            Action::Tap(CardTap {
+                card: facts.card,
+                service: Some(service.code.clone()),
+                expired,
             })
         }
-        (DeviceReport::CardRejected(_), _) => None,
-        (other, _) => other.to_command(),
+        (DeviceReport::CardRejected(_), _) => Action::Nothing,
+        (other, _) => other.to_command().map_or(Action::Nothing, Action::Command),
+    }
+}
+
+/// Takes a ticket with a card where no kiosk screen asks what it is for.
+async fn take_card_headless(hall: &Hall, tap: CardTap) {
+    let command_id = uuid::Uuid::now_v7().to_string();
+    match hall.tap_card(command_id, tap).await {
+        Ok(answer) => {
+            if let crate::store::CommandResult::Refused(refusal) = &answer.outcome.result {
+                tracing::info!("a card took no ticket: {}", refusal.message);
+            }
+        }
+        Err(e) => tracing::warn!("a card tap did not reach the hall: {e}"),
     }
 }
 

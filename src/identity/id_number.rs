@@ -3,6 +3,10 @@
 
 use zeroize::Zeroizing;
 
+/// The longest masked name taken: above the longest name a card holds (the foreign resident
+/// card's English name).
+pub const MAX_MASKED_NAME_CHARS: usize = 128;
+
 /// The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number.
 pub fn id_check_character(first17: &[u8]) -> Option<char> {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];

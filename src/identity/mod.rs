@@ -1,18 +1,19 @@
 //! Who a citizen is, as hallq may know it: never the ID number itself, but its keyed hash
-//! ([`HallKey`]), the masked name ([`mask_name`]), and the random token of a ticket's status link;
+//! ([`HallKey`], on the hall node only), the masked name ([`mask_name`]), and the random token of a
+//! ticket's status link; a card read in clear ([`CardRead`]) only on its way to the hall node;
 //! and how staff prove who they are ([`StaffPin`], kept only as its Argon2id hash).
 //! The card reader, pairing, the LAN and the platform link all take these from here, so there is
 //! one place that decides what personal data becomes.
 
+mod card_read;
 mod hall_key;
 mod id_number;
 mod private_file;
 mod staff_pin;
 
-pub use hall_key::{
-    HallKey, HallKeyError, key_path_beside, load_or_create_key, load_paired_key, store_key,
-};
-pub use id_number::{id_check_character, mask_name};
+pub use card_read::{CardRead, CardReadError, check_id_number};
+pub use hall_key::{HallKey, HallKeyError, key_path_beside, load_or_create_key};
+pub use id_number::{MAX_MASKED_NAME_CHARS, id_check_character, mask_name};
 pub use private_file::{create_private_file, replace_private_file};
 pub use staff_pin::{BadPin, PIN_DIGITS, StaffPin, hash_pin, pin_matches};
 
@@ -24,10 +25,6 @@ pub const ID_HASH_HEX_DIGITS: usize = 64;
 pub fn is_id_hash(text: &str) -> bool {
     text.len() == ID_HASH_HEX_DIGITS && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
-
-/// The longest masked name taken: above the longest name a card holds (the foreign resident
-/// card's English name).
-pub const MAX_MASKED_NAME_CHARS: usize = 128;
 
 /// Whether `text` is a name as [`mask_name`] leaves it: masking it again changes nothing (张*三,
 /// Z**** S**), so a full name or an ID number is never taken for a masked one.

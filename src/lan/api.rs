@@ -10,12 +10,15 @@ use super::auth::{Device, PairingError, Role};
 use super::error::ApiError;
 pub use super::extract::{CommandScope, MAX_TERMINAL_COMMAND_ID, Terminal};
 use super::shared::Hall;
+use super::wire::card::{CardTapAnswer, CardTapDone, CardTapRefused, CardTapRequest};
 use super::wire::{
     self, CommandDone, CommandRequest, PairRequest, PairResponse, RatingRequestBody,
     RefusedResponse,
 };
 use super::{display, metrics, push, web};
 use crate::engine::EngineError;
+use crate::identity::CardReadError;
+use crate::queue::CardTap;
 use crate::queue::{Command, HallState};
 use crate::store::{CommandResult, Outcome};
 use axum::body::Bytes;
@@ -36,6 +39,7 @@ pub fn router(hall: Hall) -> Router {
             "/api/v1/windows/{window}/rating-requests",
             routing::post(request_rating),
         )
+        .route("/api/v1/card-taps", routing::post(tap_card))
         .route("/api/v1/state", routing::get(state))
         .route("/api/v1/display", routing::get(display_view))
         .route("/api/v1/events", routing::get(push::events))
@@ -84,6 +88,12 @@ fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
+    let bytes = json_bytes(headers, body)?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::from_json(&e))
+}
+
+/// The body of a request that says it is JSON, read within its limits.
+fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -122,7 +132,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
         };
         ApiError::new(status, code, rejection.body_text())
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::from_json(&e))
+    Ok(bytes)
 }
 
 /// Pair a terminal with a one-time code.
@@ -140,7 +150,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
         (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
         (status = 422, description = "Not a pairing request, or a window the hall lacks.", body = ApiError),
         (status = 429, description = "Ten wrong codes from this address in the last minute; pairing pauses for it until the oldest is a minute old.", body = ApiError),
-        (status = 503, description = "The hall node cannot pair now: its database or, for a kiosk, its ID-card key cannot be read. The code is not spent.", body = ApiError),
+        (status = 503, description = "The hall node cannot pair now: its database cannot be read. The code is not spent.", body = ApiError),
     )
 )]
 pub(super) async fn pair(
@@ -180,34 +190,19 @@ pub(super) async fn pair(
     let device = Device { name, role };
     let paired = {
         let device = device.clone();
-        tokio::task::spawn_blocking(move || {
-            // The key is read before the code is spent: a kiosk must not end up paired without it.
-            let id_card_key = match role {
-                Role::Kiosk => {
-                    let path = crate::identity::key_path_beside(registry.db_path());
-                    let key = crate::identity::load_or_create_key(&path)
-                        .map_err(|e| PairingError::Key(format!("{e:#}")))?;
-                    Some(key.to_hex())
-                }
-                _ => None,
-            };
-            let token = registry.pair(&code, &device.name, role)?;
-            Ok::<_, PairingError>((token, id_card_key))
-        })
-        .await
-        .map_err(|_| ApiError::unavailable("pairing was interrupted"))?
+        // A kiosk gets its token and nothing more: it sends cards to this node to hash.
+        tokio::task::spawn_blocking(move || registry.pair(&code, &device.name, role))
+            .await
+            .map_err(|_| ApiError::unavailable("pairing was interrupted"))?
     };
     match paired {
-        Ok((token, id_card_key)) => {
+        Ok(token) => {
             tracing::info!(device = %device.name, role = role.name(), "terminal paired");
             Ok((
                 StatusCode::CREATED,
-                Json(PairResponse::new(token, id_card_key, device.name, role)),
+                Json(PairResponse::new(token, device.name, role)),
             ))
         }
-        Err(PairingError::Key(e)) => Err(ApiError::unavailable(format!(
-            "the hall key for kiosks cannot be read: {e}"
-        ))),
         Err(PairingError::Store(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(refused) => {
             hall.metrics.count_auth_failure();
@@ -232,7 +227,7 @@ pub(super) async fn pair(
         (status = 409, description = "The engine refused the command (e.g. `queue_empty`, `window_paused`, `recall_limit`), or the command id was used before for another command (`command_id_reused`, without `seq`).", body = wire::Conflict),
         (status = 413, description = "The body, or the length it declares, is over the limit (`body_too_large`); a request that expects `100 Continue` gets this instead.", body = ApiError),
         (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
-        (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`).", body = ApiError),
+        (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`); a command as kiosks of earlier versions sent it (`issue_ticket` with a `citizen`, even `null`, or `check_in`): `card_tap_required`.", body = ApiError),
         (status = 503, description = "The engine cannot answer now; retry with the same id.", body = ApiError),
     )
 )]
@@ -242,7 +237,9 @@ pub(super) async fn execute(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request: CommandRequest = json_body(&headers, body)?;
+    let bytes = json_bytes(&headers, body)?;
+    let request: CommandRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| refuse_card_command(&bytes).unwrap_or_else(|| ApiError::from_json(&e)))?;
     let pin = match &request.command {
         wire::Command::SignIn { pin, .. } => pin.clone(),
         _ => None,
@@ -384,6 +381,96 @@ pub(super) async fn request_rating(
     Ok(outcome_response(outcome))
 }
 
+/// A command as kiosks of earlier versions sent it: a check-in or a ticket with a `citizen` (an ID
+/// hash the kiosk made itself, or `null` for a walk-in). Refused with a code of its own, so an old
+/// kiosk's log says what to do. Nothing of it is quoted.
+fn refuse_card_command(body: &[u8]) -> Option<ApiError> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let command = request.get("command")?;
+    let is_card = command.get("command").and_then(|c| c.as_str()) == Some("check_in")
+        || command.get("citizen").is_some();
+    is_card.then(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card_tap_required",
+            "this hall node hashes ID cards itself and takes no citizen or id_hash from a \
+             terminal: a kiosk sends a card to POST /api/v1/card-taps inside TLS, and a walk-in \
+             ticket without \"citizen\" (update the kiosk's hallq)",
+        )
+    })
+}
+
+/// Take a ticket or check a booking in with an ID card laid on a kiosk's reader.
+#[utoipa::path(
+    post,
+    path = "/api/v1/card-taps",
+    request_body(content = CardTapRequest, example = json!({"command_id": "0193a7c4-2f7e-7cc1-9a51-2f0c1f6b9e11", "card": {"id_number": "11010519491231002X", "name": "张三", "birth_date": "1949-12-31"}, "service": "HJ", "expired": false})),
+    responses(
+        (status = 200, description = "The tap took a ticket: `ticket_issued` for the service waited for, `checked_in` for a booking.", body = CardTapDone),
+        (status = 400, description = "Not JSON.", body = ApiError),
+        (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
+        (status = 403, description = "Not a kiosk (or admin) (`forbidden`), or the request came over plain HTTP (`tls_required`): an ID number crosses the LAN inside TLS only.", body = ApiError),
+        (status = 409, description = "The tap took no ticket: too early or too late for the booking, no booking, a ticket already held, an expired card the service does not take, or another refusal; or the command id was used before for another command (`command_id_reused`).", body = CardTapRefused),
+        (status = 413, description = "The body is over the limit (`body_too_large`).", body = ApiError),
+        (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
+        (status = 422, description = "Not a card tap (`invalid_request`, `bad_command_id`), or the ID number or name is not in a card's form (`bad_id_number`, `bad_name`). Nothing is recorded and the number is not quoted.", body = ApiError),
+        (status = 503, description = "The engine or the hall key cannot answer now; retry with the same id.", body = ApiError),
+    )
+)]
+pub(super) async fn tap_card(
+    State(hall): State<Hall>,
+    Terminal(device, scope, _): Terminal,
+    axum::Extension(transport): axum::Extension<super::serve::Transport>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if transport != super::serve::Transport::Tls {
+        hall.metrics.count_auth_failure();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "tls_required",
+            "an ID number crosses the LAN inside TLS only: this hall node runs its LAN without TLS",
+        ));
+    }
+    let request: CardTapRequest = json_body(&headers, body)?;
+    if !matches!(device.role, Role::Kiosk | Role::Admin) {
+        hall.metrics.count_auth_failure();
+        return Err(ApiError::forbidden(format!(
+            "a {} does not read ID cards",
+            device.role.name()
+        )));
+    }
+    let CardTapRequest {
+        command_id,
+        card,
+        service,
+        expired,
+    } = request;
+    let card = card.into_card_read().map_err(|e| {
+        let code = match e {
+            CardReadError::BadName => "bad_name",
+            _ => "bad_id_number",
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+    })?;
+    let engine_id = scope.engine_id(&command_id)?;
+    let tap = CardTap {
+        card,
+        service,
+        expired,
+    };
+    let answer = hall
+        .engine
+        .tap_card(engine_id, tap)
+        .await
+        .map_err(engine_error)?;
+    hall.metrics.count_command(&answer.outcome);
+    Ok(match CardTapAnswer::of(answer, command_id) {
+        CardTapAnswer::Done(done) => (StatusCode::OK, Json(done)).into_response(),
+        CardTapAnswer::Refused(refused) => (StatusCode::CONFLICT, Json(refused)).into_response(),
+    })
+}
+
 fn outcome_response(outcome: Outcome) -> Response {
     match outcome.result {
         CommandResult::Done(reply) => (
@@ -414,7 +501,9 @@ fn engine_error(e: EngineError) -> ApiError {
         EngineError::CommandIdReused(_) => {
             ApiError::new(StatusCode::CONFLICT, "command_id_reused", e.to_string())
         }
-        EngineError::Stopped | EngineError::Storage(_) => ApiError::unavailable(e.to_string()),
+        EngineError::Stopped | EngineError::Storage(_) | EngineError::HallKey(_) => {
+            ApiError::unavailable(e.to_string())
+        }
     }
 }
 

@@ -14,12 +14,14 @@ use tokio::sync::{mpsc, watch};
 
 use super::auth::Role;
 use super::tls::{self, CertificatePin, Fingerprint, install_default_provider, split_pairing_code};
+use super::wire::card::{CardReadBody, CardTapAnswer, CardTapRefused, CardTapRequest};
 use super::wire::{
     self, ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest,
     PairResponse, RefusedResponse, TerminalEvent,
 };
+use crate::engine::CardTapOutcome;
 use crate::identity::StaffPin;
-use crate::queue::{Command, Event, StoredEvent, TicketId};
+use crate::queue::{CardTap, Command, Event, StoredEvent, TicketId};
 use crate::retry::Backoff;
 use crate::store::Outcome;
 use rustls::pki_types::CertificateDer;
@@ -80,6 +82,10 @@ pub enum ClientError {
     },
     #[error("cannot reach the hall node: {0}")]
     Unreachable(String),
+    /// Refused here, before anything was sent: an ID number over plain HTTP, or a command with an
+    /// ID hash.
+    #[error("not sent: {0}")]
+    NotSent(String),
 }
 
 /// How a command is retried, and the push stream reconnected, while the hall node is out of reach.
@@ -257,7 +263,68 @@ impl HallClient {
         command_id: &str,
         command: Command,
     ) -> Result<Outcome, ClientError> {
-        self.send_until_answered(command_id, command.into()).await
+        let command =
+            wire::Command::try_from(command).map_err(|e| ClientError::NotSent(e.to_string()))?;
+        self.send_until_answered(command_id, command).await
+    }
+
+    /// Sends a card tap as `command_id`, retrying with the same id until the hall node answers. The
+    /// card's number goes inside TLS only: to a hall node reached over plain HTTP it is not sent.
+    pub async fn tap_card(
+        &self,
+        command_id: &str,
+        tap: CardTap,
+    ) -> Result<CardTapOutcome, ClientError> {
+        if self.certificate.is_none() || !self.base.starts_with("https://") {
+            return Err(ClientError::NotSent(
+                "an ID number goes to the hall node inside TLS only, and this terminal reaches it \
+                 over plain HTTP"
+                    .into(),
+            ));
+        }
+        let request = CardTapRequest {
+            command_id: command_id.to_string(),
+            card: CardReadBody::of(&tap.card),
+            service: tap.service,
+            expired: tap.expired,
+        };
+        drop(tap.card);
+        self.until_answered(command_id, || self.send_card_tap(&request))
+            .await
+            .map(CardTapAnswer::into_outcome)
+    }
+
+    async fn send_card_tap(&self, request: &CardTapRequest) -> Result<CardTapAnswer, Attempt> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/card-taps", self.base))
+            .bearer_auth(&self.token)
+            .json(request)
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Attempt::Retry(format!("reply cut off: {e}")))?;
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&body)
+                .map(CardTapAnswer::Done)
+                .map_err(|e| Attempt::Retry(format!("unreadable reply: {e}")));
+        }
+        if status == StatusCode::CONFLICT
+            && let Ok(refused) = serde_json::from_slice::<CardTapRefused>(&body)
+        {
+            return Ok(CardTapAnswer::Refused(refused));
+        }
+        let error = api_error(status, &body);
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            Err(Attempt::Retry(error.message))
+        } else {
+            Err(Attempt::Final(error))
+        }
     }
 
     /// Signs `staff` in at `window` with a fresh id; the PIN travels to the hall node, which checks it.
@@ -281,10 +348,23 @@ impl HallClient {
             command_id: command_id.to_string(),
             command,
         };
+        self.until_answered(command_id, || self.send_command(&request))
+            .await
+    }
+
+    /// Tries `attempt` until the hall node answers, within the patience, keeping the link's state.
+    async fn until_answered<T, Fut>(
+        &self,
+        command_id: &str,
+        attempt: impl Fn() -> Fut,
+    ) -> Result<T, ClientError>
+    where
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
         let started = tokio::time::Instant::now();
         let mut delays = self.retry.backoff().delays();
         loop {
-            let last_error = match self.send_command(&request).await {
+            let last_error = match attempt().await {
                 Ok(outcome) => {
                     self.set_link(LinkState::Connected);
                     return Ok(outcome);

@@ -17,10 +17,16 @@ start, or `hallq pair code [--role R --window N]`). It gets a device token, show
 node stores only its SHA-256 hash. Every other request carries the token as
 `Authorization: Bearer <token>` (or `?access_token=` for browsers' EventSource).
 
-**Roles.** `kiosk`: issue_ticket, check_in, rate, record_print, report_device. `counter` (one
+**Roles.** `kiosk`: issue_ticket, record_print, report_device, and card taps. `counter` (one
 window): commands for its own window, plus rate, requeue, flag_green_channel, report_device.
 `display`: read only, and it receives no personal data (no citizen in the state, no `personal` in
-events). `admin`: every command.
+events). `admin`: every command. No terminal sends or receives an ID hash: staff terminals see a
+citizen's masked name, and the ticket or booking is their reference to the citizen.
+
+**ID cards.** A card laid on a kiosk's reader is one request, `POST /api/v1/card-taps`, with the
+ID number and name the reader decoded, over TLS only. The hall node hashes the number with the
+hall's key, masks the name and keeps neither; the answer says what the tap came to (a ticket
+issued, a booking checked in, or why not). Kiosks never hold the hall's key.
 
 **Order of checks.** token (401), body size (413, 16 KiB by default), JSON (400 malformed,
 422 wrong shape, unknown field or a value outside the limits below), role (403); only then the
@@ -43,6 +49,7 @@ keep the id across retries after a lost reply. The same id with a different comm
         super::api::pair,
         super::api::execute,
         super::api::request_rating,
+        super::api::tap_card,
         super::api::state,
         super::api::display_view,
         super::push::events,
@@ -105,13 +112,14 @@ impl Modify for OptionalHeaders {
 
 /// The request bodies whose types refuse unknown fields (`#[serde(deny_unknown_fields)]`), down to
 /// each variant of a tagged enum, which the derive does not mark.
-const CLOSED_REQUESTS: [&str; 9] = [
+const CLOSED_REQUESTS: [&str; 10] = [
     "PairRequest",
     "CommandRequest",
     "RatingRequestBody",
     "Indicators",
     "Command",
-    "CitizenCard",
+    "CardTapRequest",
+    "CardReadBody",
     "RatingInput",
     "Booking",
     "TransferTarget",

@@ -151,6 +151,13 @@ impl Connections {
     }
 }
 
+/// How a request reached the hall node, for handlers that take personal data only inside TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tls,
+    PlainHttp,
+}
+
 /// Serves `app` on `listener` within `limits` until `closing` turns true, then lets the connections
 /// finish what they are answering.
 pub async fn serve(
@@ -168,6 +175,10 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.request_head);
     let connections = Arc::new(Connections::default());
+    let transport = match tls {
+        Some(_) => Transport::Tls,
+        None => Transport::PlainHttp,
+    };
     let mut running = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -197,6 +208,7 @@ pub async fn serve(
                 // Pairing counts wrong codes per source address.
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request.extensions_mut().insert(slot.clone());
+                request.extensions_mut().insert(transport);
                 let mut app = app.clone();
                 async move {
                     Ok::<_, Infallible>(

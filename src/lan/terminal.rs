@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::client::{ClientError, HallClient, Retry};
 use crate::config::HallSetup;
 use crate::identity::StaffPin;
-use crate::ports::{CommandError, HallNews, HallPort, PortFuture, concerns};
-use crate::queue::{Command, Event, HallState};
+use crate::ports::{CardTapOutcome, CommandError, HallNews, HallPort, PortFuture, concerns};
+use crate::queue::{CardTap, Command, Event, HallState};
 use crate::store::Outcome;
 
 /// A terminal's screens wait this long for the hall node before telling the citizen or staff member
@@ -43,7 +43,9 @@ impl LanHall {
 impl From<ClientError> for CommandError {
     fn from(e: ClientError) -> CommandError {
         match e {
-            ClientError::Rejected(_) => CommandError::Refused(e.to_string()),
+            ClientError::Rejected(_) | ClientError::NotSent(_) => {
+                CommandError::Refused(e.to_string())
+            }
             ClientError::GaveUp { .. } | ClientError::Unreachable(_) => {
                 CommandError::NotReached(e.to_string())
             }
@@ -71,6 +73,14 @@ impl HallPort for LanHall {
         pin: Option<StaffPin>,
     ) -> PortFuture<'_, Result<Outcome, CommandError>> {
         Box::pin(async move { Ok(self.client.sign_in(window, staff, pin).await?) })
+    }
+
+    fn tap_card(
+        &self,
+        command_id: String,
+        tap: CardTap,
+    ) -> PortFuture<'_, Result<CardTapOutcome, CommandError>> {
+        Box::pin(async move { Ok(self.client.tap_card(&command_id, tap).await?) })
     }
 
     fn snapshot(&self) -> PortFuture<'_, Option<HallState>> {

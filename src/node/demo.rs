@@ -91,7 +91,7 @@ pub async fn simulate(engine: EngineHandle) {
 #[cfg(feature = "sim")]
 /// The demo hall books a slot for the first test card of the simulated reader, starting now, so
 /// "tap the ID card" on the demo controls shows an appointment check-in on the kiosk.
-pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &dyn Clock) {
+pub async fn book_demo_appointment(engine: &crate::engine::EngineHandle, clock: &dyn Clock) {
     let setup = engine.setup().clone();
     let Some(service) = setup
         .config
@@ -108,6 +108,11 @@ pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &
     if end.date() != local.date() {
         return;
     }
+    // The booking carries the hash the platform would have made with the hall's key.
+    let key = match engine.hall_key() {
+        Ok(key) => key,
+        Err(e) => return tracing::warn!("the demo booking is not made: {e}"),
+    };
     let card = first_demo_card();
     let day = crate::queue::day::business_day_of(&setup, now_ms);
     let booking = Booking {
@@ -116,8 +121,8 @@ pub async fn book_demo_appointment(engine: &dyn crate::ports::HallPort, clock: &
         day,
         start: local.format("%H:%M").to_string(),
         end: end.format("%H:%M").to_string(),
-        id_hash: card.id_hash,
-        masked_name: card.masked_name,
+        id_hash: card.id_hash(&key),
+        masked_name: card.masked_name(),
         version: 1,
     };
     let command_id = format!("demo-booking-{}", booking.id);

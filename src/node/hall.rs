@@ -7,7 +7,6 @@
 //! node at `[lan] hall_url`.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,6 @@ use crate::devices::UnconnectedPrinter;
 use crate::devices::kiosk::KioskDevices;
 use crate::devices::link::KioskLink;
 use crate::engine::EngineHandle;
-use crate::identity::key_path_beside;
 use crate::lan::HallServer;
 use crate::lan::client::{HallClient, LinkState};
 use crate::lan::terminal::{LanHall, SCREEN_PATIENCE};
@@ -212,10 +210,10 @@ pub fn run_terminal(
     let mut kiosk_devices = None;
     if screens.contains(&ScreenKind::Kiosk) {
         let _entered = runtime.enter();
-        let key_path = key_path_beside(Path::new(&setup.config.lan.token_file));
-        // Device reports wait for the hall node as long as it takes: a fault must reach staff.
+        // Device reports wait for the hall node as long as it takes: a fault must reach staff. The
+        // reader's cards go to the hall node, which hashes them: this board holds no hall key.
         let hall: Hall = Arc::new(LanHall::new(client.clone(), setup.clone(), None));
-        match KioskDevices::start_with(hall, &key_path, kiosk.clone()) {
+        match KioskDevices::start(hall, kiosk.clone()) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
         }

@@ -161,12 +161,8 @@ pub fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let mut kiosk_devices = None;
     if !demo_hall && matches!(presence, KioskPresence::Screen(_)) {
         let _entered = runtime.enter();
-        let key_path = crate::identity::key_path_beside(&db_path);
-        match crate::devices::kiosk::KioskDevices::start(
-            engine.clone().into(),
-            &key_path,
-            kiosk.clone(),
-        ) {
+        // The kiosk on the hall node's own board: cards are hashed here, by the engine.
+        match crate::devices::kiosk::KioskDevices::start(engine.clone().into(), kiosk.clone()) {
             Ok(running) => kiosk_devices = Some(running),
             Err(e) => tracing::error!("kiosk printer and card reader not started: {e:#}"),
         }

@@ -22,6 +22,8 @@ pub enum Refusal {
     AppointmentOnly(String),
     #[error("you already hold ticket {0} for this service")]
     AlreadyHoldsTicket(String),
+    #[error("{0} does not take an expired ID card")]
+    CardExpired(String),
     #[error("no booking today for this ID card")]
     NoBooking,
     #[error("your slot is {slot}; check-in opens at {check_in_from}")]
@@ -116,6 +118,7 @@ impl Refusal {
             Refusal::IdCardRequired(_) => "id_card_required",
             Refusal::AppointmentOnly(_) => "appointment_only",
             Refusal::AlreadyHoldsTicket(_) => "already_holds_ticket",
+            Refusal::CardExpired(_) => "card_expired",
             Refusal::NoBooking => "no_booking",
             Refusal::TooEarly { .. } => "too_early",
             Refusal::TooLate { .. } => "too_late",

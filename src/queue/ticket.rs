@@ -46,6 +46,8 @@ pub struct CitizenCard {
 /// The citizen a ticket belongs to, when known from an ID card or a booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Citizen {
+    /// Empty in a terminal's copy of the state: ID hashes stay on the hall node.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id_hash: String,
     pub masked_name: String,
     pub senior: bool,

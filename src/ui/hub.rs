@@ -49,7 +49,7 @@ pub trait Screen {
 
 /// Where the ID-card reader's cards go: the kiosk, once one is bound.
 pub trait CardTaker {
-    fn take_card(&self, hub: &Rc<Hub>, card: crate::queue::CitizenCard, expired: bool);
+    fn take_card(&self, hub: &Rc<Hub>, card: crate::identity::CardRead, expired: bool);
     fn take_unreadable_card(&self);
 }
 
@@ -219,6 +219,20 @@ impl Hub {
         });
     }
 
+    /// Hands a card tap to the hall port: the hall node hashes the card and says what it came to.
+    pub fn tap_card(
+        &self,
+        tap: crate::queue::CardTap,
+        then: impl FnOnce(&Rc<Hub>, Result<crate::ports::CardTapOutcome, CommandError>) + Send + 'static,
+    ) {
+        let hall = self.hall.clone();
+        let command_id = format!("ui-{}", uuid::Uuid::now_v7().simple());
+        self.submit(async move {
+            let answer = hall.tap_card(command_id, tap).await;
+            Box::new(move |hub: &Rc<Hub>| then(hub, answer)) as UiTask
+        });
+    }
+
     /// Signs staff in through the hall port, which checks the PIN on the hall node.
     pub fn sign_in(
         &self,
@@ -322,13 +336,13 @@ pub struct CardReaderHandle {
 
 impl CardReaderHandle {
     /// A citizen's card was read: it takes the ticket the kiosk is waiting for, or checks in a booking.
-    pub fn card_tapped(&self, card: crate::queue::CitizenCard) {
+    pub fn card_tapped(&self, card: crate::identity::CardRead) {
         self.card_read(card, false);
     }
 }
 
 impl CardInput for CardReaderHandle {
-    fn card_read(&self, card: crate::queue::CitizenCard, expired: bool) {
+    fn card_read(&self, card: crate::identity::CardRead, expired: bool) {
         deliver(
             self.hub_id,
             Box::new(move |hub: &Rc<Hub>| {

@@ -12,9 +12,11 @@ use super::qr::qr_pixels;
 use super::slint_ui::{Kiosk, KioskAdapter, KioskNotice, KioskPage, Locale, ServiceTile, Theme};
 use super::views;
 use crate::config::{Lang, Orientation, localized};
+use crate::identity::CardRead;
+use crate::ports::CardTapOutcome;
 use crate::ports::CommandError;
 use crate::ports::{PrintJob, TicketOutput};
-use crate::queue::{AppointmentState, CitizenCard, Command, Reply, Ticket};
+use crate::queue::{CardTap, Command, Reply, TapDetail, Ticket};
 use crate::store::{CommandResult, Outcome};
 
 use crate::ports::IDCARD_READER as READER_DEVICE;
@@ -97,68 +99,27 @@ impl KioskController {
     }
 
     /// A card on the reader: the ticket for the service waiting for it, or else an appointment
-    /// check-in. `expired` marks a card past its expiry date: the
-    /// service it is for decides whether that card may take a number (`accepts_expired_id_card`).
-    pub fn tap_card_read(&self, hub: &Rc<Hub>, card: CitizenCard, expired: bool) {
+    /// check-in. The hall node hashes the card and answers what the tap came to, with what this
+    /// kiosk needs to word a refusal; `expired` marks a card past its expiry date, which the service
+    /// it is for may refuse (`accepts_expired_id_card`).
+    pub fn tap_card_read(&self, hub: &Rc<Hub>, card: CardRead, expired: bool) {
         let service = self.awaiting_card_for.borrow_mut().take();
         if self.refuse_while_unreachable(hub) {
             return;
         }
-        if expired
-            && let Some(refusing) = self.service_refusing_expired(hub, service.as_deref(), &card)
-        {
-            tracing::info!(
-                service = %refusing,
-                "an expired ID card was refused: the service does not accept one"
-            );
-            let name = views::service_name(hub.setup(), &refusing, hub.lang());
-            self.notice(KioskNotice::CardExpired, &name, "");
-            return;
-        }
-        let command = match &service {
-            Some(service) => Command::IssueTicket {
-                service: service.clone(),
-                citizen: Some(card.clone()),
-                by_staff: false,
-            },
-            None => Command::CheckIn {
-                citizen: card.clone(),
-            },
+        let tap = CardTap {
+            card,
+            service: service.clone(),
+            expired,
         };
-        hub.execute(command, move |hub, outcome| {
-            with_kiosk(hub, |k| {
-                k.answer(hub, outcome, service.as_deref(), Some(&card))
+        hub.tap_card(tap, move |hub, answer| {
+            with_kiosk(hub, |k| match answer {
+                Ok(CardTapOutcome { outcome, detail }) => {
+                    k.answer(hub, Ok(outcome), service.as_deref(), Some(&detail))
+                }
+                Err(e) => k.answer(hub, Err(e), service.as_deref(), None),
             })
         });
-    }
-
-    /// The service an expired card is meant for, when that service does not accept one: the one the
-    /// kiosk waits for a card for, or else the service of the card's booking today.
-    fn service_refusing_expired(
-        &self,
-        hub: &Rc<Hub>,
-        waiting_for: Option<&str>,
-        card: &CitizenCard,
-    ) -> Option<String> {
-        let state = hub.state();
-        let service = match waiting_for {
-            Some(service) => service.to_string(),
-            None => state
-                .appointments
-                .values()
-                .filter(|a| {
-                    a.state == AppointmentState::Booked
-                        && a.id_hash.as_deref() == Some(card.id_hash.as_str())
-                })
-                .min_by_key(|a| a.start_ms)?
-                .service
-                .clone(),
-        };
-        let accepts = hub
-            .setup()
-            .service(&service)
-            .is_none_or(|s| s.accepts_expired_id_card);
-        (!accepts).then_some(service)
     }
 
     /// A card lay on the reader and could not be read: say so, and what to do, in the citizen's
@@ -182,7 +143,7 @@ impl KioskController {
         hub: &Rc<Hub>,
         outcome: Result<Outcome, CommandError>,
         service: Option<&str>,
-        card: Option<&CitizenCard>,
+        card: Option<&TapDetail>,
     ) {
         match outcome.map(|o| o.result) {
             Ok(CommandResult::Done(Reply::Ticket {
@@ -200,20 +161,15 @@ impl KioskController {
         }
     }
 
-    /// Puts a refusal into the citizen's words.
-    fn explain(
-        &self,
-        hub: &Rc<Hub>,
-        code: &str,
-        service: Option<&str>,
-        card: Option<&CitizenCard>,
-    ) {
+    /// Puts a refusal into the citizen's words. `card` is what the hall node told of a card tap's
+    /// refusal; `None` for a tap on a service tile.
+    fn explain(&self, hub: &Rc<Hub>, code: &str, service: Option<&str>, card: Option<&TapDetail>) {
         let setup = hub.setup().clone();
         let state = hub.state();
         let name = service
             .map(|s| views::service_name(&setup, s, hub.lang()))
             .unwrap_or_default();
-        let slot = card.and_then(|c| views::booking_of(&setup, &state, &c.id_hash));
+        let slot = card.and_then(|c| c.slot.as_ref());
         match code {
             "id_card_required" if state.faults.contains_key(READER_DEVICE) => {
                 // A reader that takes no cards (unplugged, or a kiosk without the hall key) would
@@ -229,18 +185,16 @@ impl KioskController {
             "id_card_required" => self.notice(KioskNotice::CardNeeded, &name, ""),
             "appointment_only" => self.notice(KioskNotice::AppointmentOnly, &name, ""),
             "daily_cap_reached" => self.notice(KioskNotice::DailyCap, &name, ""),
+            "card_expired" => {
+                let refusing = card.and_then(|c| c.service.as_deref()).unwrap_or_default();
+                let name = views::service_name(&setup, refusing, hub.lang());
+                self.notice(KioskNotice::CardExpired, &name, "");
+            }
             "already_holds_ticket" => {
                 let held = card
-                    .and_then(|c| {
-                        state.tickets.values().find(|t| {
-                            t.state.is_open()
-                                && Some(t.service.as_str()) == service
-                                && t.citizen.as_ref().is_some_and(|x| x.id_hash == c.id_hash)
-                        })
-                    })
-                    .map(|t| t.number.clone())
+                    .and_then(|c| c.held_ticket.as_deref())
                     .unwrap_or_default();
-                self.notice(KioskNotice::AlreadyHolds, &held, "");
+                self.notice(KioskNotice::AlreadyHolds, held, "");
             }
             "no_booking" => self.notice(KioskNotice::NoBooking, "", ""),
             "too_early" => match slot {
@@ -362,7 +316,7 @@ fn with_kiosk(hub: &Rc<Hub>, f: impl FnOnce(&KioskController)) {
 }
 
 impl CardTaker for KioskController {
-    fn take_card(&self, hub: &Rc<Hub>, card: CitizenCard, expired: bool) {
+    fn take_card(&self, hub: &Rc<Hub>, card: CardRead, expired: bool) {
         self.tap_card_read(hub, card, expired);
     }
 

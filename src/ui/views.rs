@@ -1,7 +1,7 @@
 //! What the screens show, computed from the hall state: pure functions, tested without a window.
 
 use crate::config::{HallSetup, Lang, localized};
-use crate::queue::{Appointment, AppointmentState, HallState, Ticket, TicketState, day, stats};
+use crate::queue::{HallState, Ticket, TicketState, stats};
 
 /// Whether the window panels mark the hall as cut off from the platform: no acknowledgement for at
 /// least `mark_after_minutes` while events wait, by the monotonic clock at `now_mono_ms`.
@@ -75,30 +75,6 @@ pub fn service_name(setup: &HallSetup, service: &str, lang: Lang) -> String {
         .service(service)
         .map(|s| localized(&s.name, lang).to_string())
         .unwrap_or_else(|| service.to_string())
-}
-
-/// A booked slot as a citizen reads it, with the times check-in opens and closes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlotWords {
-    pub slot: String,
-    pub check_in_from: String,
-    pub check_in_until: String,
-}
-
-/// The open booking of today for an ID card, in words; `None` when the card has none.
-pub fn booking_of(setup: &HallSetup, state: &HallState, id_hash: &str) -> Option<SlotWords> {
-    let booking: &Appointment = state
-        .appointments
-        .values()
-        .filter(|a| a.state == AppointmentState::Booked && a.id_hash.as_deref() == Some(id_hash))
-        .min_by_key(|a| a.start_ms)?;
-    let hm = |ms: i64| day::local_time(setup, ms).format("%H:%M").to_string();
-    let policy = setup.policy();
-    Some(SlotWords {
-        slot: format!("{}–{}", hm(booking.start_ms), hm(booking.end_ms)),
-        check_in_from: hm(booking.start_ms - i64::from(policy.checkin_before_minutes) * 60_000),
-        check_in_until: hm(booking.start_ms + i64::from(policy.checkin_after_minutes) * 60_000),
-    })
 }
 
 /// A call as the wall lists it.
@@ -271,39 +247,6 @@ mod tests {
             ]
         );
         assert_eq!(recent_calls(&state, 1).len(), 1);
-    }
-
-    #[test]
-    fn booking_words_give_the_check_in_window() {
-        let setup = crate::config::example();
-        let start = day::instant_of(
-            &setup,
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
-                .unwrap()
-                .and_hms_opt(10, 0, 0)
-                .unwrap(),
-        );
-        let mut state = HallState::default();
-        state.appointments.insert(
-            "b1".into(),
-            Appointment {
-                id: "b1".into(),
-                service: "CRJ".into(),
-                business_day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-                start_ms: start,
-                end_ms: start + 30 * 60_000,
-                id_hash: Some("h1".into()),
-                masked_name: Some("张*三".into()),
-                state: AppointmentState::Booked,
-                ticket: None,
-                version: 1,
-            },
-        );
-        let words = booking_of(&setup, &state, "h1").unwrap();
-        assert_eq!(words.slot, "10:00–10:30");
-        assert_eq!(words.check_in_from, "09:30");
-        assert_eq!(words.check_in_until, "10:15");
-        assert_eq!(booking_of(&setup, &state, "other"), None);
     }
 
     #[test]

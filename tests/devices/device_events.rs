@@ -14,7 +14,6 @@ use hallq::devices::printer::sim::{MidTicketFault, Paper, PrinterSim};
 use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
 };
-use hallq::identity::HallKey;
 use hallq::queue::{Command, Event};
 use tokio::sync::mpsc;
 
@@ -135,8 +134,7 @@ async fn a_card_read_issues_a_ticket_with_only_the_masked_name_and_unplugging_is
         ..IdCardReaderConfig::default()
     };
     let (tx, mut rx) = mpsc::channel(16);
-    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    let _reader = spawn_card_reader(config, key, tx).unwrap();
+    let _reader = spawn_card_reader(config, tx).unwrap();
     forward(&hall, &mut rx, Duration::from_millis(300)).await;
 
     sim.place(0);
@@ -144,8 +142,21 @@ async fn a_card_read_issues_a_ticket_with_only_the_masked_name_and_unplugging_is
     let [DeviceReport::Card(facts)] = cards.as_slice() else {
         panic!("expected one card, got {cards:?}");
     };
-    let ticket = hall.issue_for("HJ", facts.citizen_card()).await;
+    // On the hall node's own board the engine hashes the card with the hall key.
+    let tap = hallq::queue::CardTap {
+        card: facts.card.clone(),
+        service: Some("HJ".into()),
+        expired: false,
+    };
+    let answer = hall.engine.tap_card("tap-1", tap).await.unwrap();
+    let hallq::store::CommandResult::Done(hallq::queue::Reply::Ticket { ticket, .. }) =
+        answer.outcome.result
+    else {
+        panic!("{answer:?}");
+    };
     let citizen = ticket.citizen.expect("the ticket knows its citizen");
+    let key = hall.engine.hall_key().unwrap();
+    assert_eq!(citizen.id_hash, key.hash(&TestCard::resident().id_number));
     assert_eq!(citizen.masked_name, "张*三");
     assert!(
         citizen.senior,

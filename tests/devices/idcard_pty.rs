@@ -9,7 +9,7 @@ use hallq::devices::idcard::{
     CardFacts, CardKind, IdCardReaderConfig, ReaderError, SamReader, spawn_card_reader,
 };
 use hallq::devices::{DeviceFault, DeviceKind, DeviceReport};
-use hallq::identity::{HallKey, mask_name};
+use hallq::identity::mask_name;
 use tokio::sync::mpsc;
 
 use crate::device_support;
@@ -37,10 +37,6 @@ fn bench() -> Bench {
         config,
         _dir: dir,
     }
-}
-
-fn key() -> HallKey {
-    HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap()
 }
 
 fn health(fault: Option<DeviceFault>) -> DeviceReport {
@@ -77,10 +73,11 @@ fn reads_each_kind_of_card_with_the_driver() {
         b.sim.place(index);
         assert!(reader.find_card().unwrap(), "{}", card.label);
         reader.select_card().unwrap();
-        let facts = reader.read_card(&key()).unwrap();
+        let facts = reader.read_card().unwrap();
         assert_eq!(facts.kind, kind);
         assert_eq!(facts.birth_date, Some(card.birth));
-        assert_eq!(facts.masked_name, mask_name(&card.display_name()));
+        assert_eq!(facts.card.masked_name(), mask_name(&card.display_name()));
+        assert_eq!(facts.card.id_number(), card.id_number);
         assert!(!reader.read_extra_address().unwrap());
         // Read once, a card is no longer found while it stays on the reader.
         assert!(!reader.find_card().unwrap());
@@ -118,7 +115,7 @@ fn each_broken_reply_has_its_error() {
     assert!(reader.find_card().unwrap());
     reader.select_card().unwrap();
     b.sim.inject(ReaderFault::CardRemovedMidRead);
-    let error = reader.read_card(&key()).unwrap_err();
+    let error = reader.read_card().unwrap_err();
     assert_eq!(
         error,
         ReaderError::Status {
@@ -144,7 +141,7 @@ fn polling_loop_reports_each_card_once_while_it_stays() {
     let b = bench();
     b.sim.update(|s| s.finds_read_cards = true);
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
 
     for (index, card) in TestCard::examples().iter().enumerate() {
@@ -165,7 +162,7 @@ fn polling_loop_reports_each_card_once_while_it_stays() {
 fn polling_loop_retries_a_broken_reply_and_still_reads_the_card() {
     let b = bench();
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     b.sim.update(|s| {
         s.failing_finds = 1;
@@ -183,7 +180,7 @@ fn polling_loop_retries_a_broken_reply_and_still_reads_the_card() {
 fn card_pulled_away_mid_read_is_reported_as_unreadable() {
     let b = bench();
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     b.sim.inject(ReaderFault::CardRemovedMidRead);
     b.sim.place(0);
@@ -202,7 +199,7 @@ fn card_pulled_away_mid_read_is_reported_as_unreadable() {
 fn polling_loop_survives_unplug_and_replug() {
     let mut b = bench();
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
 
     b.sim.unplug();
@@ -225,7 +222,7 @@ fn a_refusing_security_module_is_a_reader_fault() {
     b.sim
         .update(|s| s.sam_fault = Some(SamStatus::SamNotAuthorised));
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(
         recv(&mut rx, Duration::from_secs(2)),
         Some(health(Some(DeviceFault::SamFailure(
@@ -254,7 +251,7 @@ fn a_card_with_a_bad_check_character_is_rejected() {
         ..IdCardReaderConfig::default()
     };
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(config, key(), tx).unwrap();
+    let _reader = spawn_card_reader(config, tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     sim.place(0);
     assert_eq!(
@@ -281,7 +278,7 @@ fn sim_command_serves_the_card_it_was_told_to_place() {
         let mut reader = SamReader::open(&config)?;
         assert!(reader.find_card()?);
         reader.select_card()?;
-        reader.read_card(&key())
+        reader.read_card()
     })();
     drop(sim_process);
     assert_eq!(read.unwrap().kind, CardKind::ForeignPermanent2023);
@@ -305,7 +302,7 @@ fn a_hung_security_module_is_reset_on_connect() {
     let b = bench();
     b.sim.update(|s| s.sam_hung = true);
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     let seen = b.sim.update(|s| s.commands_seen.clone());
     assert_eq!(
@@ -318,7 +315,7 @@ fn a_hung_security_module_is_reset_on_connect() {
 fn a_reply_lost_during_the_read_is_a_card_error_not_a_reader_fault() {
     let b = bench();
     let (tx, mut rx) = mpsc::channel(32);
-    let _reader = spawn_card_reader(b.config.clone(), key(), tx).unwrap();
+    let _reader = spawn_card_reader(b.config.clone(), tx).unwrap();
     assert_eq!(recv(&mut rx, Duration::from_secs(2)), Some(health(None)));
     // Find and select answer; the read's reply is lost after the card was read. Laid and
     // armed at once, so no empty-reader find uses up a fault.

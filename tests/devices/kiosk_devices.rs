@@ -14,7 +14,7 @@ use hallq::devices::idcard::{IdCardReaderConfig, spawn_card_reader};
 use hallq::devices::kiosk::KioskDevices;
 use hallq::devices::link::{KioskLink, KioskPresence, forward_reports};
 use hallq::devices::printer::sim::{Paper, PrinterSim};
-use hallq::identity::{HallKey, load_or_create_key};
+use hallq::identity::load_or_create_key;
 use hallq::lan::Role;
 use hallq::lan::client::HallClient;
 use hallq::lan::terminal::LanHall;
@@ -63,8 +63,8 @@ fn board_with_simulators(board: &std::path::Path) -> (CardReaderSim, PrinterSim,
     (reader_sim, printer_sim, setup)
 }
 
-/// The real reader driver on `reader_sim`, polling fast, hashing with a fixed hall key; returns the
-/// reader's thread and the channel its reports come on.
+/// The real reader driver on `reader_sim`, polling fast; returns the reader's thread and the channel
+/// its reports come on.
 fn headless_reader(
     reader_sim: &CardReaderSim,
 ) -> (
@@ -77,8 +77,7 @@ fn headless_reader(
         poll_ms: 50,
         ..IdCardReaderConfig::default()
     };
-    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    (spawn_card_reader(config, key, reports_tx).unwrap(), reports)
+    (spawn_card_reader(config, reports_tx).unwrap(), reports)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,12 +93,7 @@ async fn the_configured_printer_port_is_watched_and_its_faults_reach_the_engine(
     let (engine, _writer) =
         hallq::engine::start(Arc::new(setup), &dir.path().join("hall.db"), clock).unwrap();
     let mut events = engine.subscribe();
-    let _devices = KioskDevices::start(
-        engine.clone().into(),
-        &dir.path().join("idcard.key"),
-        KioskLink::default(),
-    )
-    .unwrap();
+    let _devices = KioskDevices::start(engine.clone().into(), KioskLink::default()).unwrap();
     let mut faulted = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while faulted.len() < 2 && tokio::time::Instant::now() < deadline {
@@ -153,12 +147,7 @@ async fn a_kiosk_board_reports_its_device_faults_to_the_hall_node_over_the_lan()
     sim.state_handle().lock().unwrap().paper = Paper::Out;
     let board = tempfile::tempdir().unwrap();
     let setup = kiosk_board_setup(sim.port_path(), board.path());
-    let _devices = KioskDevices::start_with(
-        board_port(kiosk, setup),
-        &board.path().join("idcard.key"),
-        KioskLink::default(),
-    )
-    .unwrap();
+    let _devices = KioskDevices::start(board_port(kiosk, setup), KioskLink::default()).unwrap();
 
     let state = wait_for_state(&staff, |s| s.faults.len() >= 2).await;
     let printer = state.faults.get("ticket_printer");
@@ -184,7 +173,8 @@ async fn a_kiosk_board_reports_its_device_faults_to_the_hall_node_over_the_lan()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
-    let hall = TestHall::start().await;
+    // The card's number goes to the hall node inside TLS only.
+    let hall = TestHall::start_tls().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let staff = hall.pair(Role::Admin).await;
     let board = tempfile::tempdir().unwrap();
@@ -211,59 +201,17 @@ async fn without_a_kiosk_screen_a_card_takes_a_ticket_through_the_hall_node() {
     );
 }
 
-/// A kiosk board that never received the hall's card key takes no cards rather than hash them with a
-/// key of its own (its hashes would match no booking and no one-ticket rule): the reader stays
-/// closed, no key is made, and the hall's staff see why.
+/// A kiosk board's reader runs with no hall key at all, and the board makes none: the hall node
+/// hashes the cards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kiosk_board_without_the_hall_key_takes_no_cards_and_says_why() {
-    let hall = TestHall::start().await;
+async fn a_kiosk_board_reads_cards_without_a_hall_key_and_makes_none() {
+    let hall = TestHall::start_tls().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let staff = hall.pair(Role::Admin).await;
     let board = tempfile::tempdir().unwrap();
     let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
-    let key_path = board.path().join("idcard.key");
-    let _devices = KioskDevices::start_with(
-        board_port(kiosk, Arc::new(setup)),
-        &key_path,
-        KioskLink::default(),
-    )
-    .unwrap();
-
-    let state = wait_for_state(&staff, |s| s.faults.contains_key("idcard_reader")).await;
-    let fault = &state.faults["idcard_reader"];
-    assert_eq!(fault.code, "no_hall_key", "{fault:?}");
-    assert!(
-        fault.message.contains("hallq pair join") && fault.message.contains("idcard.key"),
-        "staff learn what to do: {}",
-        fault.message
-    );
-    assert!(!key_path.exists(), "the board made no key of its own");
-    reader_sim.place(0);
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(
-        reader_sim.update(|s| s.commands_seen.is_empty()),
-        "the reader was never opened"
-    );
-    assert!(staff.state().await.unwrap().tickets.is_empty());
-}
-
-/// With the key it received at pairing, the board's reader runs and hashes with that key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
-    let hall = TestHall::start().await;
-    let kiosk = hall.pair(Role::Kiosk).await;
-    let staff = hall.pair(Role::Admin).await;
-    let board = tempfile::tempdir().unwrap();
-    let (reader_sim, _printer_sim, setup) = board_with_simulators(board.path());
-    let key_path = board.path().join("idcard.key");
-    let paired = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    hallq::identity::store_key(&key_path, &paired).unwrap();
-    let _devices = KioskDevices::start_with(
-        board_port(kiosk, Arc::new(setup)),
-        &key_path,
-        KioskLink::default(),
-    )
-    .unwrap();
+    let _devices =
+        KioskDevices::start(board_port(kiosk, Arc::new(setup)), KioskLink::default()).unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     let state = staff.state().await.unwrap();
     assert!(
@@ -277,10 +225,9 @@ async fn a_kiosk_board_reads_cards_with_the_key_it_received_at_pairing() {
         reader_sim.update(|s| !s.commands_seen.is_empty()),
         "the reader is polled"
     );
-    assert_eq!(
-        std::fs::read(&key_path).unwrap(),
-        hex::decode("00112233445566778899aabbccddeeff").unwrap(),
-        "the paired key is kept as it came"
+    assert!(
+        !board.path().join("idcard.key").exists(),
+        "the board made no key of its own"
     );
 }
 

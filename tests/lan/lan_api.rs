@@ -8,8 +8,7 @@ use hallq::lan::Role;
 use hallq::lan::api::MAX_TERMINAL_COMMAND_ID;
 use hallq::lan::client::{ClientError, HallClient, LinkState, Retry};
 use hallq::queue::{
-    Booking, CitizenCard, Command, Event, RatingChannel, RatingInput, Reply, TicketState,
-    TransferTarget,
+    CitizenCard, Command, Event, RatingChannel, RatingInput, Reply, TicketState, TransferTarget,
 };
 use hallq::store::{CommandResult, Outcome};
 use lan_support::{TestHall, issue, issue_tickets, sign_in};
@@ -35,7 +34,6 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
     let kiosk = hall.pair(Role::Kiosk).await;
     let window1 = hall.pair(Role::Counter { window: 1 }).await;
     let window3 = hall.pair(Role::Counter { window: 3 }).await;
-    let admin = hall.pair(Role::Admin).await;
     sign_in(&window1, 1).await;
     sign_in(&window3, 3).await;
 
@@ -133,33 +131,7 @@ async fn a_ticket_lives_its_whole_life_through_the_api() {
         .unwrap();
     assert_eq!(refusal_code(&empty), "queue_empty");
 
-    // A booked citizen checks in at the kiosk.
-    admin
-        .execute(Command::Book {
-            booking: Booking {
-                id: "BK1".into(),
-                service: "CRJ".into(),
-                day: "2026-11-25".parse().unwrap(),
-                start: "10:00".into(),
-                end: "10:30".into(),
-                id_hash: "00112233445566778899aabbccddeeff".repeat(2),
-                masked_name: "张*三".into(),
-                version: 1,
-            },
-        })
-        .await
-        .unwrap();
-    let checked_in = kiosk
-        .execute(Command::CheckIn {
-            citizen: CitizenCard {
-                id_hash: "00112233445566778899aabbccddeeff".repeat(2),
-                masked_name: "张*三".into(),
-                birth_date: None,
-            },
-        })
-        .await
-        .unwrap();
-    assert_eq!(ticket_number(&checked_in), "G001");
+    // A booked citizen's check-in is a card tap, over TLS only: tests/lan/lan_cards.rs.
 
     let state = kiosk.state().await.unwrap();
     assert_eq!(state.last_seq, hall.last_seq().await);
@@ -349,20 +321,25 @@ async fn the_stream_resumes_from_last_event_id_and_live_events_follow_the_backlo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_display_never_receives_citizen_data() {
+async fn a_display_never_receives_citizen_data_and_staff_no_id_hash() {
     let hall = TestHall::start().await;
     let display = hall.pair(Role::Display).await;
     let admin = hall.pair(Role::Admin).await;
-    let issued = admin
-        .execute(Command::IssueTicket {
-            service: "HJ".into(),
-            citizen: Some(CitizenCard {
-                id_hash: "feedfacecafebeef0123456789abcdef".repeat(2),
-                masked_name: "李*四".into(),
-                birth_date: None,
-            }),
-            by_staff: false,
-        })
+    // A card's ticket, as the hall node's own kiosk takes it.
+    let issued = hall
+        .engine
+        .execute(
+            "card-ticket",
+            Command::IssueTicket {
+                service: "HJ".into(),
+                citizen: Some(CitizenCard {
+                    id_hash: "feedfacecafebeef0123456789abcdef".repeat(2),
+                    masked_name: "李*四".into(),
+                    birth_date: None,
+                }),
+                by_staff: false,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(ticket_number(&issued), "C001");
@@ -383,13 +360,16 @@ async fn a_display_never_receives_citizen_data() {
     assert_eq!(state.ticket_by_number("C001").unwrap().citizen, None);
     let state = admin.state().await.unwrap();
     let citizen = state.ticket_by_number("C001").unwrap().citizen.clone();
-    assert_eq!(citizen.unwrap().masked_name, "李*四");
+    let citizen = citizen.unwrap();
+    assert_eq!(citizen.masked_name, "李*四");
+    assert_eq!(citizen.id_hash, "", "ID hashes stay on the hall node");
     loop {
         let e = next_event(&mut admin_sees).await;
         if let Some(citizen) = issued(&e) {
+            let citizen = citizen.unwrap();
             assert_eq!(
-                citizen.unwrap().id_hash,
-                "feedfacecafebeef0123456789abcdef".repeat(2)
+                (citizen.masked_name.as_str(), citizen.id_hash.as_str()),
+                ("李*四", "")
             );
             break;
         }
@@ -455,7 +435,7 @@ async fn every_unauthorised_or_malformed_request_is_refused_and_changes_nothing(
               headers: vec![], status: 403, code: "forbidden" },
         Bad { why: "a kiosk issues as staff, outside opening hours' rules", method: post.clone(),
               path: "/api/v1/commands", token: k(),
-              body: Some(br#"{"command_id":"a7s","command":{"command":"issue_ticket","service":"SB","citizen":null,"by_staff":true}}"#.to_vec()),
+              body: Some(br#"{"command_id":"a7s","command":{"command":"issue_ticket","service":"SB","by_staff":true}}"#.to_vec()),
               headers: vec![], status: 403, code: "forbidden" },
         Bad { why: "a kiosk books", method: post.clone(), path: "/api/v1/commands", token: k(),
               body: Some(br#"{"command_id":"a8","command":{"command":"cancel_booking","id":"x"}}"#.to_vec()),

@@ -155,12 +155,10 @@ async fn join_cli(hall: &TestHall, dir: &Path, code: &str, role: &[&str]) -> (bo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_kiosk_takes_the_halls_id_card_key_when_it_pairs() {
-    use std::os::unix::fs::PermissionsExt;
+async fn no_board_receives_the_halls_id_card_key_when_it_pairs() {
     let hall = TestHall::start().await;
-    let boards: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let roles: [&[&str]; 3] = [
-        &["--role", "kiosk"],
+    let boards: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let roles: [&[&str]; 2] = [
         &["--role", "kiosk"],
         &["--role", "counter", "--window", "1"],
     ];
@@ -168,49 +166,19 @@ async fn every_kiosk_takes_the_halls_id_card_key_when_it_pairs() {
         let code = hall.server().mint_code(10).unwrap();
         let (ok, err) = join_cli(&hall, board.path(), &code, role).await;
         assert!(ok, "{err}");
+        assert!(
+            !board.path().join("idcard.key").exists(),
+            "a kiosk sends cards to the hall node to hash and keeps no key"
+        );
     }
-    let hall_key = std::fs::read(hall.dir.path().join("idcard.key")).unwrap();
-    assert_eq!(hall_key.len(), 32);
-    for kiosk in &boards[..2] {
-        let key_file = kiosk.path().join("idcard.key");
-        assert_eq!(std::fs::read(&key_file).unwrap(), hall_key);
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the key is hallq's only");
-    }
-    assert!(
-        !boards[2].path().join("idcard.key").exists(),
-        "a window terminal reads no cards and gets no key"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kiosk_is_not_paired_while_the_hall_key_is_unreadable() {
-    let hall = TestHall::start().await;
-    let key_file = hall.dir.path().join("idcard.key");
-    std::fs::write(&key_file, b"short").unwrap();
+    // Even a hall key the hall node cannot read does not stop a kiosk pairing: it is not handed out.
+    std::fs::write(hall.dir.path().join("idcard.key"), b"short").unwrap();
     let code = hall.server().mint_code(10).unwrap();
-    let refused = hallq::lan::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
-        .await
-        .err()
-        .expect("no kiosk pairs without the hall key");
-    let ClientError::Rejected(error) = refused else {
-        panic!("{refused:?}");
-    };
-    assert_eq!(error.status, 503, "{error:?}");
-    assert!(error.message.contains("hall key"), "{error:?}");
-    assert!(listed(&hall.dir.path().join("hall.db")).await.is_empty());
-
-    // Once the file is fixed, the same code still pairs: it was not spent.
-    std::fs::remove_file(&key_file).unwrap();
     let (_, paired) =
-        hallq::lan::client::HallClient::pair(hall.url(), &code, "kiosk-1", Role::Kiosk)
+        hallq::lan::client::HallClient::pair(hall.url(), &code, "kiosk-2", Role::Kiosk)
             .await
             .unwrap();
-    let sent = paired.id_card_key.expect("a kiosk gets the key");
-    assert_eq!(
-        hex::decode(sent).unwrap(),
-        std::fs::read(&key_file).unwrap()
-    );
+    assert_eq!(paired.name, "kiosk-2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,7 +113,7 @@ async fn a_body_announced_over_the_limit_gets_413_never_100_continue() {
 }
 
 #[tokio::test]
-async fn an_unmasked_id_or_name_is_refused_at_the_wire_and_nothing_is_stored() {
+async fn an_id_hash_from_a_kiosk_or_an_unmasked_booking_is_refused_and_nothing_is_stored() {
     let hall = TestHall::start().await;
     let kiosk = hall.pair(Role::Kiosk).await;
     let admin = hall.pair(Role::Admin).await;
@@ -126,19 +126,27 @@ async fn an_unmasked_id_or_name_is_refused_at_the_wire_and_nothing_is_stored() {
         ("a full name", hash.as_str(), "张小三"),
     ] {
         let card = serde_json::json!({"id_hash": id_hash, "masked_name": masked_name});
+        // A kiosk sends no ID hash at all: a card goes to the hall node to hash.
         let requests = [
             (
                 kiosk.token(),
                 serde_json::json!({"command": "issue_ticket", "service": "HJ", "citizen": card}),
+                "card_tap_required",
+            ),
+            (
+                kiosk.token(),
+                serde_json::json!({"command": "check_in", "citizen": card}),
+                "card_tap_required",
             ),
             (
                 admin.token(),
                 serde_json::json!({"command": "book", "booking": {
                     "id": "BK1", "service": "CRJ", "day": "2026-11-26", "start": "15:00",
                     "end": "15:30", "id_hash": id_hash, "masked_name": masked_name}}),
+                "invalid_request",
             ),
         ];
-        for (token, command) in requests {
+        for (token, command, code) in requests {
             let response = http
                 .post(format!("{}/api/v1/commands", hall.url()))
                 .bearer_auth(token)
@@ -148,7 +156,7 @@ async fn an_unmasked_id_or_name_is_refused_at_the_wire_and_nothing_is_stored() {
                 .unwrap();
             assert_eq!(response.status(), 422, "{what}");
             let error: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(error["code"], "invalid_request", "{what}: {error}");
+            assert_eq!(error["code"], code, "{what}: {error}");
             let message = error["message"].as_str().unwrap();
             assert!(
                 message.contains("id_hash") || message.contains("masked_name"),

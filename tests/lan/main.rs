@@ -7,6 +7,7 @@ mod lan_support;
 mod lan_api;
 mod lan_bench;
 mod lan_buttons;
+mod lan_cards;
 mod lan_display_page;
 mod lan_limits;
 mod lan_pairing;

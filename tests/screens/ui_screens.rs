@@ -177,6 +177,11 @@ impl Hall {
         self.screens().wall.as_ref().unwrap()
     }
 
+    /// The hall's key for ID numbers, as the engine made it beside the database.
+    fn hall_key(&self) -> hallq::identity::HallKey {
+        self.engine.as_ref().unwrap().hall_key().unwrap()
+    }
+
     /// Runs a command on the engine directly, as another terminal of the hall would.
     fn command(&self, id: &str, command: Command) -> hallq::store::Outcome {
         let engine = self.engine.as_ref().unwrap();
@@ -263,13 +268,37 @@ fn visible_texts(component: &impl i_slint_backend_testing::ElementRoot) -> Vec<S
         .collect()
 }
 
-/// A card whose keyed hash (64 hex digits, as the reader makes them) is derived from `who`.
+/// The citizen of `who` as the engine keeps one (a keyed hash of 64 hex digits), for commands sent
+/// straight to the engine.
 fn card(who: &str) -> CitizenCard {
     CitizenCard {
         id_hash: hash_of(who),
         masked_name: "李*华".into(),
         birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
     }
+}
+
+/// A well-formed ID number derived from `who`.
+fn id_number_of(who: &str) -> String {
+    let sum = u64::from_str_radix(&hash_of(who)[..12], 16).unwrap();
+    let first17 = format!(
+        "1101051990{:02}{:02}{:03}",
+        1 + sum % 9,
+        10 + sum / 9 % 18,
+        sum / 162 % 1000
+    );
+    let check = hallq::identity::id_check_character(first17.as_bytes()).unwrap();
+    format!("{first17}{check}")
+}
+
+/// The card of `who` as the reader decodes it: its number and name in clear.
+fn card_read(who: &str) -> hallq::identity::CardRead {
+    hallq::identity::CardRead::new(
+        id_number_of(who).into(),
+        "李小华".to_string().into(),
+        chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
+    )
+    .unwrap()
 }
 
 #[path = "ui_screens/devices.rs"]
@@ -413,7 +442,7 @@ fn a_service_that_needs_the_id_card_asks_for_it_then_issues_with_the_card() {
             "the card page asks for the card: {:?}",
             visible_texts(hall.kiosk())
         );
-        kiosk_tap_card(&hall, card("card-for-residence"));
+        kiosk_tap_card(&hall, card_read("card-for-residence"));
         hall.wait("the issued page", || kiosk.get_page() == KioskPage::Issued);
         assert_eq!(kiosk.get_number(), "C001");
         let ticket = hall.state().ticket_by_number("C001").cloned().unwrap();
@@ -446,7 +475,7 @@ fn early_and_late_appointments_are_told_their_slot_and_the_check_in_time() {
         for (id, who, (start, end), notice, check_in) in cases {
             book(&hall, id, who, start, end);
             // A card tap on the home screen is a check-in.
-            kiosk_tap_card(&hall, card(who));
+            kiosk_tap_card(&hall, card_read(who));
             hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
             assert_eq!(kiosk.get_notice(), notice);
             assert_eq!(kiosk.get_notice_arg1(), format!("{start}–{end}"));
@@ -467,7 +496,7 @@ fn an_appointment_inside_its_slot_is_checked_in() {
         let hall = Hall::open();
         book(&hall, "bk-2", "card-on-time", "10:00", "10:30");
         let kiosk = hall.kiosk().global::<KioskAdapter>();
-        kiosk_tap_card(&hall, card("card-on-time"));
+        kiosk_tap_card(&hall, card_read("card-on-time"));
         hall.wait("the ticket", || kiosk.get_page() == KioskPage::Issued);
         assert_eq!(kiosk.get_number(), "G001");
     });
@@ -481,7 +510,8 @@ fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
         day: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         start: start.into(),
         end: end.into(),
-        id_hash: hash_of(who),
+        // As the platform hashes it: with the hall's key, which only the hall node holds.
+        id_hash: hall.hall_key().hash(&id_number_of(who)),
         masked_name: "李*华".into(),
         version: 1,
     };
@@ -493,7 +523,7 @@ fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
 }
 
 /// Lays a given card on the kiosk's reader.
-fn kiosk_tap_card(hall: &Hall, card: CitizenCard) {
+fn kiosk_tap_card(hall: &Hall, card: hallq::identity::CardRead) {
     hall.screens().hub().card_reader().card_tapped(card);
 }
 

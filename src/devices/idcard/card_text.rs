@@ -1,5 +1,6 @@
 //! The 256-byte card text in its four layouts, parsed straight into [`CardFacts`]: the clear ID
-//! number and name live only inside [`parse_card_text`] and are wiped before it returns. Each
+//! number and name leave [`parse_card_text`] only inside a [`CardRead`], which the kiosk sends to the
+//! hall node and which wipes them when dropped; every other copy is wiped before it returns. Each
 //! field is decoded into a buffer sized for it up front and trimmed in place, so no growing or
 //! copying leaves a piece of card text in freed memory.
 
@@ -7,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::identity::{HallKey, id_check_character, mask_name};
+use crate::identity::{CardRead, CardReadError, id_check_character};
 
 pub const TEXT_LEN: usize = 256;
 
@@ -40,17 +41,16 @@ pub enum ValidTo {
     LongTerm,
 }
 
-/// What the engine may know about a card holder.
+/// What the reader tells the kiosk about a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CardFacts {
     pub kind: CardKind,
-    /// Hex HMAC-SHA256 of the ID (or permit) number under the hall key: matches appointments and
-    /// once-per-day limits without storing the number.
-    pub id_hash: String,
+    /// The ID (or permit) number and the name, for the hall node to hash and mask: never shown by
+    /// `Debug`, never serialized, wiped when dropped.
+    #[serde(skip)]
+    pub card: CardRead,
     /// For senior priority.
     pub birth_date: Option<NaiveDate>,
-    /// For screens, e.g. 张*三.
-    pub masked_name: String,
     pub sex: Sex,
     pub valid_to: ValidTo,
     /// ISO 3166 alpha-3 code on foreign permanent resident cards.
@@ -202,7 +202,7 @@ fn kind_of(text: &[u8]) -> Result<CardKind, CardTextError> {
 }
 
 /// Parses a card text and derives the facts the engine may keep.
-pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardTextError> {
+pub fn parse_card_text(text: &[u8]) -> Result<CardFacts, CardTextError> {
     if text.len() != TEXT_LEN {
         return Err(CardTextError::WrongSize(text.len()));
     }
@@ -260,11 +260,15 @@ pub fn parse_card_text(text: &[u8], key: &HallKey) -> Result<CardFacts, CardText
             )
         }
     };
+    let card = CardRead::new(number, name, Some(birth)).map_err(|e| match e {
+        CardReadError::BadName => CardTextError::Missing { field: "name" },
+        CardReadError::BadCheckCharacter => CardTextError::BadCheckCharacter,
+        CardReadError::BadShape | CardReadError::BadBirthDate => CardTextError::BadIdShape,
+    })?;
     Ok(CardFacts {
         kind,
-        id_hash: key.hash(&number),
+        card,
         birth_date: Some(birth),
-        masked_name: mask_name(&name),
         sex,
         valid_to,
         nationality,

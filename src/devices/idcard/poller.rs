@@ -34,11 +34,7 @@ fn fault_of(error: &ReaderError) -> DeviceFault {
 }
 
 /// One find-select-read cycle, retried as a card sliding into the field needs.
-pub fn poll_once(
-    reader: &mut SamReader,
-    key: &HallKey,
-    retries: u32,
-) -> Result<Option<CardFacts>, PollFailure> {
+pub fn poll_once(reader: &mut SamReader, retries: u32) -> Result<Option<CardFacts>, PollFailure> {
     let mut card_seen = false;
     let mut last_error = None;
     for _ in 0..retries.max(1) {
@@ -58,7 +54,7 @@ pub fn poll_once(
             };
         }
         card_seen = true;
-        match reader.select_card().and_then(|()| reader.read_card(key)) {
+        match reader.select_card().and_then(|()| reader.read_card()) {
             Ok(facts) => return Ok(Some(facts)),
             // A reader that answered the find is alive: a lost reply now is a glitch to retry.
             Err(e @ ReaderError::NoReply(_)) => last_error = Some(e),
@@ -77,18 +73,28 @@ pub fn poll_once(
     })
 }
 
-/// Remembers the last card so one lying on the reader is reported once.
-#[derive(Debug, Default)]
+/// Remembers the last card so one lying on the reader is reported once. It keeps not the number
+/// but its hash under a key drawn for this process alone, which matches nothing anywhere else.
+#[derive(Debug)]
 pub struct SameCardFilter {
+    key: HallKey,
     last: Option<(String, Instant)>,
+}
+
+impl Default for SameCardFilter {
+    fn default() -> Self {
+        let key = HallKey::new(rand::random::<[u8; 32]>().to_vec()).expect("32 bytes is enough");
+        SameCardFilter { key, last: None }
+    }
 }
 
 impl SameCardFilter {
     /// Whether `facts` is news. A repeat sighting within `quiet` refreshes the timer, so a card
     /// left on a reader that keeps finding it is never reported twice.
     pub fn is_new(&mut self, facts: &CardFacts, quiet: Duration, now: Instant) -> bool {
-        let repeat = matches!(&self.last, Some((hash, seen)) if *hash == facts.id_hash && now.duration_since(*seen) < quiet);
-        self.last = Some((facts.id_hash.clone(), now));
+        let seen_as = facts.card.id_hash(&self.key);
+        let repeat = matches!(&self.last, Some((last, seen)) if *last == seen_as && now.duration_since(*seen) < quiet);
+        self.last = Some((seen_as, now));
         !repeat
     }
 }
@@ -96,12 +102,9 @@ impl SameCardFilter {
 /// Runs the reader loop on its own thread until the handle is dropped or the channel closes.
 pub fn spawn_card_reader(
     config: IdCardReaderConfig,
-    key: HallKey,
     reports: Sender<DeviceReport>,
 ) -> std::io::Result<DeviceThread> {
-    DeviceThread::spawn("idcard-reader", move |stop| {
-        run(&config, &key, &reports, &stop)
-    })
+    DeviceThread::spawn("idcard-reader", move |stop| run(&config, &reports, &stop))
 }
 
 /// Opens the reader and makes sure its security module works, resetting it once if not (a SAM
@@ -119,12 +122,7 @@ fn connect(config: &IdCardReaderConfig) -> Result<SamReader, ReaderError> {
     Ok(reader)
 }
 
-fn run(
-    config: &IdCardReaderConfig,
-    key: &HallKey,
-    reports: &Sender<DeviceReport>,
-    stop: &StopFlag,
-) {
+fn run(config: &IdCardReaderConfig, reports: &Sender<DeviceReport>, stop: &StopFlag) {
     let health = HealthTracker::new(DeviceKind::IdCardReader);
     let mut filter = SameCardFilter::default();
     let mut reader: Option<SamReader> = None;
@@ -143,7 +141,7 @@ fn run(
                 }
             },
         };
-        match poll_once(current, key, config.retries) {
+        match poll_once(current, config.retries) {
             Ok(card) => {
                 health.observe_and_send(None, reports);
                 if let Some(facts) = card.filter(|f| filter.is_new(f, quiet, Instant::now())) {
@@ -172,12 +170,21 @@ mod tests {
     use super::*;
     use crate::devices::idcard::card_text::{CardKind, Sex, ValidTo};
 
-    fn facts(hash: &str) -> CardFacts {
+    fn facts(who: &str) -> CardFacts {
+        let number = match who {
+            "a" => "11010519491231002X",
+            _ => "440524188001010014",
+        };
+        let card = crate::identity::CardRead::new(
+            number.to_string().into(),
+            "张三".to_string().into(),
+            None,
+        )
+        .unwrap();
         CardFacts {
             kind: CardKind::Resident,
-            id_hash: hash.into(),
+            card,
             birth_date: None,
-            masked_name: "张*".into(),
             sex: Sex::Male,
             valid_to: ValidTo::LongTerm,
             nationality: None,

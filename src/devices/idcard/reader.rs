@@ -11,7 +11,6 @@ use super::card_text::{CardFacts, CardTextError, TEXT_LEN, parse_card_text};
 use super::frame::{Command, FrameDecoder, FrameError, MAX_FRAME, Reply, SamId, SamStatus};
 use crate::config::idcard::IdCardReaderConfig;
 use crate::devices::serial::{FlowControl, open_port, wire_millis};
-use crate::identity::HallKey;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum ReaderError {
@@ -167,12 +166,12 @@ impl SamReader {
     /// Reads the card text and photo, drops the photo at once, and returns the card's facts.
     /// Every copy of the text is wiped: the reply as it is dropped (it holds the face image too),
     /// the decoder's buffer and the last chunk read here.
-    pub fn read_card(&mut self, key: &HallKey) -> Result<CardFacts, ReaderError> {
+    pub fn read_card(&mut self) -> Result<CardFacts, ReaderError> {
         let reply = self.expect_success(Command::ReadTextPhoto);
         self.decoder.wipe();
         self.chunk.zeroize();
         let text = card_text_of(&reply?.data)?;
-        Ok(parse_card_text(&*text, key)?)
+        Ok(parse_card_text(&*text)?)
     }
 
     /// Whether the card carries an extra address record (a move since issue). Its content is not

@@ -69,9 +69,6 @@ pub enum PairingError {
     WrongRole(String),
     #[error("database error: {0}")]
     Store(#[from] rusqlite::Error),
-    /// The hall key a kiosk receives at pairing could not be read or made.
-    #[error("hall key: {0}")]
-    Key(String),
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -16,17 +16,12 @@ use crate::queue::StaffProof;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
-    /// A walk-in citizen takes a number for a service.
+    /// A walk-in citizen takes a number for a service without an ID card. A card's ticket or a
+    /// booking's check-in is a card tap (`POST /api/v1/card-taps`): no terminal sends an ID hash.
     IssueTicket {
         service: String,
         #[serde(default)]
-        citizen: Option<CitizenCard>,
-        #[serde(default)]
         by_staff: bool,
-    },
-    /// A booked citizen taps their ID card at the kiosk.
-    CheckIn {
-        citizen: CitizenCard,
     },
     SignIn {
         #[schema(minimum = 1, maximum = 65535)]
@@ -165,22 +160,6 @@ pub enum TransferTarget {
 #[serde(transparent)]
 #[schema(minimum = 1, maximum = 65535)]
 pub struct WindowNumber(pub u16);
-
-/// What the kiosk read off an ID card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CitizenCard {
-    /// The hall key's HMAC-SHA256 of the ID number, 64 lower-case hex digits; never the number.
-    #[schema(pattern = "^[0-9a-f]{64}$", min_length = 64, max_length = 64)]
-    #[serde(deserialize_with = "id_hash")]
-    pub id_hash: String,
-    /// The name as the kiosk masks it: masking it again changes nothing.
-    #[schema(example = "张*三", max_length = 128)]
-    #[serde(deserialize_with = "masked_name")]
-    pub masked_name: String,
-    #[serde(default)]
-    pub birth_date: Option<NaiveDate>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -390,17 +369,10 @@ impl From<Command> for queue::Command {
     fn from(command: Command) -> queue::Command {
         use queue::Command as Q;
         match command {
-            Command::IssueTicket {
+            Command::IssueTicket { service, by_staff } => Q::IssueTicket {
                 service,
-                citizen,
+                citizen: None,
                 by_staff,
-            } => Q::IssueTicket {
-                service,
-                citizen: citizen.map(Into::into),
-                by_staff,
-            },
-            Command::CheckIn { citizen } => Q::CheckIn {
-                citizen: citizen.into(),
             },
             // The PIN is taken out before the command is made (see `lan::api`); a terminal never
             // vouches for itself.
@@ -513,22 +485,27 @@ impl From<Command> for queue::Command {
     }
 }
 
-impl From<queue::Command> for Command {
-    fn from(command: queue::Command) -> Command {
+/// Why a domain command has no wire form: it carries a citizen's ID hash, which no terminal sends.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} with an ID card is a card tap: the hall node hashes the card (POST /api/v1/card-taps)"
+)]
+pub struct CardCommand(pub &'static str);
+
+impl TryFrom<queue::Command> for Command {
+    type Error = CardCommand;
+
+    fn try_from(command: queue::Command) -> Result<Command, CardCommand> {
         use queue::Command as Q;
-        match command {
+        Ok(match command {
             Q::IssueTicket {
                 service,
-                citizen,
+                citizen: None,
                 by_staff,
-            } => Command::IssueTicket {
-                service,
-                citizen: citizen.map(Into::into),
-                by_staff,
-            },
-            Q::CheckIn { citizen } => Command::CheckIn {
-                citizen: citizen.into(),
-            },
+            } => Command::IssueTicket { service, by_staff },
+            command @ (Q::IssueTicket { .. } | Q::CheckIn { .. }) => {
+                return Err(CardCommand(command.name()));
+            }
             Q::SignIn { window, staff, .. } => Command::SignIn {
                 window,
                 staff,
@@ -634,39 +611,7 @@ impl From<queue::Command> for Command {
                 printed,
                 detail,
             },
-        }
-    }
-}
-
-impl From<CitizenCard> for queue::CitizenCard {
-    fn from(
-        CitizenCard {
-            id_hash,
-            masked_name,
-            birth_date,
-        }: CitizenCard,
-    ) -> queue::CitizenCard {
-        queue::CitizenCard {
-            id_hash,
-            masked_name,
-            birth_date,
-        }
-    }
-}
-
-impl From<queue::CitizenCard> for CitizenCard {
-    fn from(
-        queue::CitizenCard {
-            id_hash,
-            masked_name,
-            birth_date,
-        }: queue::CitizenCard,
-    ) -> CitizenCard {
-        CitizenCard {
-            id_hash,
-            masked_name,
-            birth_date,
-        }
+        })
     }
 }
 
@@ -729,18 +674,12 @@ mod tests {
     /// One command of every kind, as the domain knows them.
     fn every_command() -> Vec<queue::Command> {
         use queue::Command as Q;
-        let card = queue::CitizenCard {
-            id_hash: "feedfacecafebeef0123456789abcdef".repeat(2),
-            masked_name: "李*四".into(),
-            birth_date: NaiveDate::from_ymd_opt(1950, 3, 1),
-        };
         vec![
             Q::IssueTicket {
                 service: "HJ".into(),
-                citizen: Some(card.clone()),
+                citizen: None,
                 by_staff: true,
             },
-            Q::CheckIn { citizen: card },
             Q::SignIn {
                 window: 3,
                 staff: "1003".into(),
@@ -849,17 +788,51 @@ mod tests {
     fn every_command_crosses_the_wire_unchanged_and_reads_as_the_domain_reads_it() {
         let kinds: std::collections::BTreeSet<&str> =
             every_command().iter().map(queue::Command::name).collect();
-        assert_eq!(kinds.len(), 22, "one of each kind of command");
+        assert_eq!(
+            kinds.len(),
+            22,
+            "one of each kind of command but the check-in, a card tap's"
+        );
         for command in every_command() {
-            let sent = Command::from(command.clone());
+            let sent = Command::try_from(command.clone()).unwrap();
             let json = serde_json::to_value(&sent).unwrap();
-            assert_eq!(
-                json,
-                serde_json::to_value(&command).unwrap(),
-                "the wire shape is the domain's"
-            );
+            let mut domain = serde_json::to_value(&command).unwrap();
+            // A walk-in ticket on the wire has no place for a citizen at all.
+            if let Some(fields) = domain.as_object_mut() {
+                fields.remove("citizen");
+            }
+            assert_eq!(json, domain, "the wire shape is the domain's");
             let received: Command = serde_json::from_value(json).unwrap();
             assert_eq!(queue::Command::from(received), command);
+        }
+    }
+
+    #[test]
+    fn a_command_with_a_citizen_has_no_wire_form_and_the_wire_takes_no_citizen() {
+        let card = queue::CitizenCard {
+            id_hash: "ab".repeat(32),
+            masked_name: "李*四".into(),
+            birth_date: None,
+        };
+        for command in [
+            queue::Command::IssueTicket {
+                service: "HJ".into(),
+                citizen: Some(card.clone()),
+                by_staff: false,
+            },
+            queue::Command::CheckIn { citizen: card },
+        ] {
+            let refused = Command::try_from(command).unwrap_err();
+            assert!(
+                refused.to_string().contains("/api/v1/card-taps"),
+                "{refused}"
+            );
+        }
+        for sent in [
+            r#"{"command": "issue_ticket", "service": "HJ", "citizen": {"id_hash": "x", "masked_name": "李*"}}"#,
+            r#"{"command": "check_in", "citizen": {"id_hash": "x", "masked_name": "李*"}}"#,
+        ] {
+            assert!(serde_json::from_str::<Command>(sent).is_err(), "{sent}");
         }
     }
 

@@ -1,9 +1,11 @@
 //! The event log as terminals receive it on the push stream.
 //!
 //! A [`TerminalEvent`] is built from the stored event by [`TerminalEvent::for_terminals`], field by
-//! field: its body has no place for a citizen's ID hash, name or age, so a display wall cannot be sent
-//! them. Those travel apart, in [`Personal`], and only to terminals whose work needs them (a kiosk
-//! matching a card to a booking, a window terminal showing staff who is at the counter). The
+//! field: its body has no place for a citizen's name or age, so a display wall cannot be sent them.
+//! Those travel apart, in [`Personal`], and only to terminals whose work needs them (a window
+//! terminal showing staff who is at the counter). No terminal receives an ID hash: the hall node
+//! matches cards to bookings itself, and the event's ticket or booking is the terminal's reference
+//! to the citizen. The
 //! conversion names every field of every domain event, so a field added to a domain event does not
 //! compile until someone decides which side of that line it belongs on.
 
@@ -15,8 +17,8 @@ use super::command::{DeviceFault, Indicators, RatingChannel, UnratedWhy};
 use crate::queue::{self, Event, StoredEvent};
 
 /// The shape of [`TerminalEvent`], sent in each as `v`. It changes when a field changes meaning or
-/// goes away; a new optional field does not change it.
-pub const EVENT_VERSION: u32 = 1;
+/// goes away; a new optional field does not change it. 2: `personal` lost `id_hash`.
+pub const EVENT_VERSION: u32 = 2;
 
 /// Who receives an event: the lobby's walls get no personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +32,8 @@ pub enum Audience {
 /// One event of the hall's log, as the push stream sends it in `data:`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TerminalEvent {
-    /// The shape of this message; 1 today.
-    #[schema(minimum = 1)]
+    /// The shape of this message; 2 today.
+    #[schema(minimum = 2)]
     pub v: u32,
     /// Per-hall, gap-free, from 1; also the message's SSE `id:`.
     #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
@@ -202,21 +204,15 @@ pub enum EventBody {
     },
 }
 
-/// Personal data that belongs to one event, tagged by `of`.
+/// Personal data that belongs to one event, tagged by `of`: masked names only. The event's ticket
+/// (or booking) is the reference to its citizen; ID hashes stay on the hall node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "of", rename_all = "snake_case")]
 pub enum Personal {
     /// The citizen a `ticket_issued` event's ticket belongs to.
-    TicketHolder {
-        id_hash: String,
-        masked_name: String,
-        senior: bool,
-    },
+    TicketHolder { masked_name: String, senior: bool },
     /// The citizen an `appointment_booked` event's booking is for.
-    BookingHolder {
-        id_hash: Option<String>,
-        masked_name: Option<String>,
-    },
+    BookingHolder { masked_name: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -434,11 +430,10 @@ impl EventBody {
             } => {
                 let personal = citizen.map(
                     |queue::Citizen {
-                         id_hash,
+                         id_hash: _,
                          masked_name,
                          senior,
                      }| Personal::TicketHolder {
-                        id_hash,
                         masked_name,
                         senior,
                     },
@@ -568,7 +563,7 @@ impl EventBody {
                         business_day,
                         start_ms,
                         end_ms,
-                        id_hash,
+                        id_hash: _,
                         masked_name,
                         state,
                         ticket,
@@ -587,12 +582,9 @@ impl EventBody {
                         version,
                     },
                 };
-                let personal = (id_hash.is_some() || masked_name.is_some()).then_some(
-                    Personal::BookingHolder {
-                        id_hash,
-                        masked_name,
-                    },
-                );
+                let personal = masked_name
+                    .is_some()
+                    .then_some(Personal::BookingHolder { masked_name });
                 return (body, personal);
             }
             Event::AppointmentCancelled { appointment } => {
@@ -661,11 +653,10 @@ impl EventBody {
                 channel: channel.into(),
                 citizen: match personal {
                     Some(Personal::TicketHolder {
-                        id_hash,
                         masked_name,
                         senior,
                     }) => Some(queue::Citizen {
-                        id_hash,
+                        id_hash: String::new(),
                         masked_name,
                         senior,
                     }),
@@ -792,12 +783,9 @@ impl EventBody {
                         version,
                     },
             } => {
-                let (id_hash, masked_name) = match personal {
-                    Some(Personal::BookingHolder {
-                        id_hash,
-                        masked_name,
-                    }) => (id_hash, masked_name),
-                    _ => (None, None),
+                let masked_name = match personal {
+                    Some(Personal::BookingHolder { masked_name }) => masked_name,
+                    _ => None,
                 };
                 Event::AppointmentBooked {
                     appointment: queue::Appointment {
@@ -806,7 +794,7 @@ impl EventBody {
                         business_day,
                         start_ms,
                         end_ms,
-                        id_hash,
+                        id_hash: None,
                         masked_name,
                         state: state.into(),
                         ticket,
@@ -1052,10 +1040,10 @@ mod tests {
         }
     }
 
-    /// Every kind of domain event with every field set, and the same event as a display may see it,
-    /// written out by hand.
-    fn every_event() -> Vec<(Event, Event)> {
-        let same = |e: Event| (e.clone(), e);
+    /// Every kind of domain event with every field set, and the same event as a staff terminal and
+    /// as a display may see it, written out by hand.
+    fn every_event() -> Vec<(Event, Event, Event)> {
+        let same = |e: Event| (e.clone(), e.clone(), e);
         vec![
             same(Event::BusinessDayOpened {
                 day: day(),
@@ -1065,6 +1053,11 @@ mod tests {
             (
                 issued(Some(queue::Citizen {
                     id_hash: ID_HASH.into(),
+                    masked_name: NAME.into(),
+                    senior: true,
+                })),
+                issued(Some(queue::Citizen {
+                    id_hash: String::new(),
                     masked_name: NAME.into(),
                     senior: true,
                 })),
@@ -1166,6 +1159,9 @@ mod tests {
                     appointment: booking(Some(ID_HASH), Some(NAME)),
                 },
                 Event::AppointmentBooked {
+                    appointment: booking(None, Some(NAME)),
+                },
+                Event::AppointmentBooked {
                     appointment: booking(None, None),
                 },
             ),
@@ -1217,15 +1213,26 @@ mod tests {
     }
 
     #[test]
-    fn every_event_kind_reaches_staff_whole_and_the_lobby_without_personal_data() {
+    fn every_event_kind_reaches_staff_without_id_hashes_and_the_lobby_without_personal_data() {
         let events = every_event();
         let kinds: std::collections::BTreeSet<&str> =
-            events.iter().map(|(full, _)| full.kind()).collect();
+            events.iter().map(|(full, ..)| full.kind()).collect();
         assert_eq!(kinds.len(), 24, "one of each kind of event");
-        for (seq, (full, lobby)) in (1..).zip(events) {
+        for (seq, (full, staff, lobby)) in (1..).zip(events) {
             let original = stored(seq, full);
-            let (_, at_staff) = sent(&original, Audience::Staff);
-            assert_eq!(at_staff, original, "staff terminals lose nothing");
+            let (json, at_staff) = sent(&original, Audience::Staff);
+            assert_eq!(
+                at_staff,
+                StoredEvent {
+                    event: staff,
+                    ..original.clone()
+                },
+                "staff terminals get every field but the ID hash"
+            );
+            assert!(
+                !json.contains(ID_HASH),
+                "no ID hash in what a terminal is sent: {json}"
+            );
 
             let (json, at_lobby) = sent(&original, Audience::Lobby);
             assert_eq!(
@@ -1245,7 +1252,7 @@ mod tests {
 
     #[test]
     fn the_wire_event_is_tagged_as_the_domain_event_is() {
-        for (seq, (full, _)) in (1..).zip(every_event()) {
+        for (seq, (full, ..)) in (1..).zip(every_event()) {
             let kind = full.kind();
             let sent = TerminalEvent::for_terminals(&stored(seq, full), Audience::Staff);
             let json = serde_json::to_value(&sent).unwrap();

@@ -5,6 +5,7 @@
 //! field, so the domain can change without the LAN changing by accident, and the limits the hall
 //! node enforces live here beside the fields, where `docs/openapi.yaml` is generated from.
 
+pub mod card;
 pub mod command;
 pub mod event;
 
@@ -27,19 +28,35 @@ pub fn audience_of(role: Role) -> Audience {
     }
 }
 
-/// The hall's state (`GET /api/v1/state`) as `audience` may read it: for the lobby, tickets and
-/// bookings without their citizens.
+/// The hall's state (`GET /api/v1/state`) as `audience` may read it: ID hashes stay on the hall
+/// node, so staff terminals see citizens by masked name (a ticket or booking is its own reference);
+/// the lobby sees tickets and bookings without their citizens.
 pub fn state_for(mut state: queue::HallState, audience: Audience) -> queue::HallState {
-    if audience == Audience::Lobby {
-        for ticket in state.tickets.values_mut() {
-            ticket.citizen = None;
+    for ticket in state.tickets.values_mut() {
+        match audience {
+            Audience::Staff => strip_id_hash(ticket),
+            Audience::Lobby => ticket.citizen = None,
         }
-        for booking in state.appointments.values_mut() {
-            booking.id_hash = None;
+    }
+    for booking in state.appointments.values_mut() {
+        booking.id_hash = None;
+        if audience == Audience::Lobby {
             booking.masked_name = None;
         }
     }
     state
+}
+
+/// A ticket as a terminal receives it: its holder's masked name and age group, not the ID hash.
+pub fn ticket_for_terminals(mut ticket: queue::Ticket) -> queue::Ticket {
+    strip_id_hash(&mut ticket);
+    ticket
+}
+
+fn strip_id_hash(ticket: &mut queue::Ticket) {
+    if let Some(citizen) = &mut ticket.citizen {
+        citizen.id_hash.clear();
+    }
 }
 
 /// The push stream sends a comment line this often, so terminals tell a quiet hall from a dead link.
@@ -148,12 +165,9 @@ impl PairRequest {
 /// A paired terminal's token, with the device as the hall node recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PairResponse {
-    /// Shown only this once: the hall node keeps only its hash.
+    /// Shown only this once: the hall node keeps only its hash. Nothing else secret comes with it:
+    /// a kiosk sends cards to the hall node to hash, so it never receives the hall key.
     pub token: String,
-    /// Kiosks only: the hall's key for hashing ID numbers (hex). `hallq pair join` keeps it beside the
-    /// token (mode 0600), so every kiosk of the hall hashes a card alike.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_card_key: Option<String>,
     pub name: String,
     pub role: RoleName,
     /// A counter's window.
@@ -171,7 +185,7 @@ pub enum RoleName {
 }
 
 impl PairResponse {
-    pub fn new(token: String, id_card_key: Option<String>, name: String, role: Role) -> Self {
+    pub fn new(token: String, name: String, role: Role) -> Self {
         let (role, window) = match role {
             Role::Kiosk => (RoleName::Kiosk, None),
             Role::Counter { window } => (RoleName::Counter, Some(window)),
@@ -180,7 +194,6 @@ impl PairResponse {
         };
         PairResponse {
             token,
-            id_card_key,
             name,
             role,
             window,
@@ -276,7 +289,7 @@ impl CommandDone {
                 ticket,
                 people_ahead,
             } => Reply::Ticket {
-                ticket,
+                ticket: Box::new(ticket_for_terminals(*ticket)),
                 people_ahead,
             },
             queue::Reply::Window {

@@ -9,7 +9,6 @@ use hallq::devices::printer::{
     PrinterConfig, PrinterService, SerialEscPosPrinter, TicketTextConfig,
 };
 use hallq::devices::ticket_print;
-use hallq::identity::HallKey;
 use tokio::sync::mpsc;
 
 use super::*;
@@ -222,8 +221,7 @@ fn hall_with_card_reader(
         poll_ms: 50,
         ..IdCardReaderConfig::default()
     };
-    let key = HallKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
-    let reader = spawn_card_reader(config, key, reports).unwrap();
+    let reader = spawn_card_reader(config, reports).unwrap();
     {
         let _entered = hall.runtime.as_ref().unwrap().enter();
         let engine = hall.engine.clone().unwrap();
@@ -374,8 +372,8 @@ fn an_expired_card_takes_a_number_only_where_the_service_accepts_it() {
     });
 }
 
-/// A reader that takes no cards (here: a kiosk board without the hall key) sends the citizen to the
-/// staff rather than leaving them at the card page.
+/// A reader that takes no cards (here: its security module failed) sends the citizen to the staff
+/// rather than leaving them at the card page.
 #[test]
 fn a_service_that_needs_the_card_sends_the_citizen_to_staff_while_the_reader_is_out() {
     on_ui_thread(|| {
@@ -385,9 +383,8 @@ fn a_service_that_needs_the_card_sends_the_citizen_to_staff_while_the_reader_is_
             Command::ReportDevice {
                 device: "idcard_reader".into(),
                 fault: Some(DeviceFault {
-                    code: "no_hall_key".into(),
-                    message: "ID-card reader: takes no cards: this kiosk has no hall card key"
-                        .into(),
+                    code: "sam_failure".into(),
+                    message: "ID-card reader: security module failure: 0x41".into(),
                 }),
             },
         );

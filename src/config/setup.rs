@@ -195,12 +195,16 @@ impl Default for ClockConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub path: String,
+    /// Encrypt the database at rest (SQLCipher) with the key in this file (64 hex digits, mode 0600;
+    /// `hallq store new-key FILE` makes one).
+    pub key_file: Option<String>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: "/var/lib/hallq/hall.db".into(),
+            key_file: None,
         }
     }
 }

@@ -382,6 +382,17 @@ fn check(c: &mut Checker, config: Config) -> Option<HallSetup> {
 
     check_terminals(c, &config);
     check_devices(c, &config);
+    if config
+        .store
+        .key_file
+        .as_deref()
+        .is_some_and(|f| f.trim().is_empty())
+    {
+        c.report(
+            &[key("store"), key("key_file")],
+            "names no file: leave it out for a plain database".to_string(),
+        );
+    }
     if let Some(platform) = &config.platform {
         for (field, problem) in platform.problems() {
             c.report(&[key("platform"), key(field)], problem);

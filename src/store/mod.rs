@@ -19,6 +19,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, WindowState};
 use batch::StateMeta;
+pub mod encryption;
+
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use checkpoint::Checkpointer;
 pub use cursor::{PLATFORM_CURSOR_KEY, PlatformCursor};
@@ -50,9 +52,7 @@ pub fn wal_path_of(path: &Path) -> PathBuf {
 const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
+    encryption::connect(path, flags)
 }
 
 impl Store {

@@ -372,3 +372,48 @@ mod tests {
         }
     }
 }
+
+/// What encryption at rest costs: the same tickets issued into a plain and an encrypted database,
+/// in turns (plain, encrypted, plain, encrypted) so a machine busy for a while weighs on both.
+pub async fn encryption_cost(dir: &Path) -> anyhow::Result<serde_json::Value> {
+    use crate::store::encryption::{DatabaseKey, use_key};
+    let key_file = dir.join("bench-db.key");
+    DatabaseKey::create_file(&key_file)?;
+    let key = DatabaseKey::load(&key_file)?;
+    let mut runs: [Vec<serde_json::Value>; 2] = [Vec::new(), Vec::new()];
+    let mut latency: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round_no in 0..2 {
+        for (variant, encrypted) in [false, true].into_iter().enumerate() {
+            let db = dir.join(format!("bench-cipher-{round_no}-{encrypted}.db"));
+            if encrypted {
+                use_key(&db, key.clone());
+            }
+            let (engine, writer) =
+                engine::start(bench_setup(), &db, Arc::new(SystemClock::new(true)))?;
+            let tag = format!("cipher-{round_no}-{encrypted}");
+            let rate = issue_rate(&engine, 64, 50, &format!("{tag}-64")).await?;
+            let mut samples = latencies(&engine, 1_000, &tag, |_| issue()).await?;
+            drop(engine);
+            writer.join();
+            let (p50, p99) = percentiles_ms(&mut samples);
+            runs[variant].push(json!({ "p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
+                                       "issued_per_s_64_clients": round(rate, 0) }));
+            latency[variant].extend(samples);
+            rates[variant].push(rate);
+        }
+    }
+    let [plain, encrypted] = latency;
+    let (mut plain, mut encrypted) = (plain, encrypted);
+    let (plain_p50, plain_p99) = percentiles_ms(&mut plain);
+    let (cipher_p50, cipher_p99) = percentiles_ms(&mut encrypted);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    Ok(json!({
+        "plain_issue_ms": { "p50": round(plain_p50, 3), "p99": round(plain_p99, 3) },
+        "encrypted_issue_ms": { "p50": round(cipher_p50, 3), "p99": round(cipher_p99, 3) },
+        "issue_p50_ratio": round(cipher_p50 / plain_p50, 2),
+        "plain_issued_per_s_64_clients": round(mean(&rates[0]), 0),
+        "encrypted_issued_per_s_64_clients": round(mean(&rates[1]), 0),
+        "runs": { "plain": runs[0], "encrypted": runs[1] },
+    }))
+}

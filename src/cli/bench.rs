@@ -11,7 +11,8 @@ pub struct BenchArgs {
     /// Where the benchmark's database files go (a disk like the one the hall runs on).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Measure only these sections (screens, engine, day_fill, lan, ticket, platform); all by default.
+    /// Measure only these sections (screens, engine, day_fill, lan, ticket, platform, encryption);
+    /// all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// How many tickets the day holds when issue and call-next are timed a second time.
@@ -24,7 +25,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
-    const SECTIONS: [&str; 6] = ["screens", "engine", "day_fill", "lan", "ticket", "platform"];
+    const SECTIONS: [&str; 7] = [
+        "screens",
+        "engine",
+        "day_fill",
+        "lan",
+        "ticket",
+        "platform",
+        "encryption",
+    ];
     if let Some(unknown) = args.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
         anyhow::bail!(
             "no bench section {unknown}; the sections are {}",
@@ -71,6 +80,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if wanted("platform") {
         let platform = runtime.block_on(crate::bench::platform::run(scratch.path()))?;
         report.insert("platform".into(), platform);
+    }
+    if wanted("encryption") {
+        let cost = runtime.block_on(crate::bench::engine::encryption_cost(scratch.path()))?;
+        report.insert("encryption".into(), cost);
     }
     let report = serde_json::Value::Object(report);
     if args.json {

@@ -16,7 +16,7 @@ pub struct ExportArgs {
 /// Writes the event log as JSON lines on stdout, reading beside a running engine.
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let setup = args.hall.setup()?;
-    let path = args.hall.db_path(&setup);
+    let path = args.hall.db_path(&setup)?;
     anyhow::ensure!(path.exists(), "no database at {}", path.display());
     let store = Store::open_reader(&path)?;
     let stdout = std::io::stdout();

@@ -21,9 +21,16 @@ impl HallArgs {
         }
     }
 
-    pub fn db_path(&self, setup: &HallSetup) -> PathBuf {
-        self.db
+    /// The database file, its key (`[store] key_file`) registered for every connection to it.
+    pub fn db_path(&self, setup: &HallSetup) -> anyhow::Result<PathBuf> {
+        let path = self
+            .db
             .clone()
-            .unwrap_or_else(|| PathBuf::from(&setup.config.store.path))
+            .unwrap_or_else(|| PathBuf::from(&setup.config.store.path));
+        if let Some(file) = &setup.config.store.key_file {
+            let key = crate::store::encryption::DatabaseKey::load(std::path::Path::new(file))?;
+            crate::store::encryption::use_key(&path, key);
+        }
+        Ok(path)
     }
 }

@@ -8,6 +8,7 @@ mod pair;
 mod platform;
 mod run;
 mod staff;
+mod store;
 
 mod stats;
 mod voice;
@@ -51,6 +52,9 @@ pub enum Commands {
     /// The platform link: the reference receiver, a hall's secret.
     #[command(subcommand)]
     Platform(platform::PlatformCommand),
+    /// The hall's database at rest: a key to encrypt it, or an existing database encrypted.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Voice announcements: build or check a clip pack.
     #[command(subcommand)]
     Voice(voice::VoiceCommand),
@@ -82,6 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Stats(args) => stats::stats(args),
         Commands::Bench(args) => bench::bench(args),
         Commands::Pair(command) => pair::pair(command).map(|()| ExitCode::SUCCESS),
+        Commands::Store(command) => store::store(command).map(|()| ExitCode::SUCCESS),
         Commands::Staff(command) => staff::staff(command).map(|()| ExitCode::SUCCESS),
         Commands::Platform(command) => platform::platform(command).map(|()| ExitCode::SUCCESS),
         Commands::Voice(command) => voice::voice_command(command).map(|()| ExitCode::SUCCESS),

@@ -70,7 +70,7 @@ pub fn pair(command: PairCommand) -> anyhow::Result<()> {
             minutes,
         } => {
             let setup = hall.setup()?;
-            let db = hall.db_path(&setup);
+            let db = hall.db_path(&setup)?;
             let role = role.map(|r| Role::from_parts(&r, window)).transpose()?;
             // Opening the store brings its schema up to date, pairing tables included.
             crate::store::Store::open(&db, &setup.config.hall.id)?;
@@ -173,7 +173,7 @@ fn existing_registry(
     hall: &super::hall_args::HallArgs,
     setup: &HallSetup,
 ) -> anyhow::Result<Registry> {
-    let db = hall.db_path(setup);
+    let db = hall.db_path(setup)?;
     if !db.exists() {
         anyhow::bail!(
             "no hall database at {}; give the hall node's with --db",

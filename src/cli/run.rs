@@ -33,10 +33,13 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let demo_hall = args.hall.config.is_none();
     let setup = args.hall.setup()?;
-    let db_path = match (&args.hall.db, demo_hall) {
-        (Some(path), _) => path.clone(),
-        (None, true) => PathBuf::from("hallq-demo.db"),
-        (None, false) => args.hall.db_path(&setup),
+    let db_path = if demo_hall {
+        args.hall
+            .db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("hallq-demo.db"))
+    } else {
+        args.hall.db_path(&setup)?
     };
     crate::node::run::run(RunSettings {
         setup,

@@ -85,7 +85,7 @@ pub fn staff(command: StaffCommand) -> anyhow::Result<()> {
 
 fn open_book(hall: &super::hall_args::HallArgs) -> anyhow::Result<StaffBook> {
     let setup = hall.setup()?;
-    let db = hall.db_path(&setup);
+    let db = hall.db_path(&setup)?;
     Store::open(&db, &setup.config.hall.id)
         .map(Store::into_staff_book)
         .with_context(|| format!("cannot open the hall's database {}", db.display()))

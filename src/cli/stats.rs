@@ -19,7 +19,7 @@ pub struct StatsArgs {
 
 pub fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let setup = args.hall.setup()?;
-    let path = args.hall.db_path(&setup);
+    let path = args.hall.db_path(&setup)?;
     anyhow::ensure!(path.exists(), "no database at {}", path.display());
     let store = Store::open_reader(&path)?;
     let day = match args.day {

@@ -206,6 +206,9 @@ pub struct StoreConfig {
     /// ID hashes and masked names leave acknowledged events and past tickets once their business
     /// day is this many days old (1 to `keep_acknowledged_days`).
     pub personal_data_days: u32,
+    /// Encrypt the database at rest (SQLCipher) with the key in this file (64 hex digits, mode 0600;
+    /// `hallq store new-key FILE` makes one).
+    pub key_file: Option<String>,
 }
 
 impl Default for StoreConfig {
@@ -214,6 +217,7 @@ impl Default for StoreConfig {
             path: "/var/lib/hallq/hall.db".into(),
             keep_acknowledged_days: 90,
             personal_data_days: 30,
+            key_file: None,
         }
     }
 }
@@ -222,6 +226,12 @@ impl StoreConfig {
     /// Every mistake, as (key, what is wrong).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
+        if self.key_file.as_deref().is_some_and(|f| f.trim().is_empty()) {
+            problems.push((
+                "key_file",
+                "names no file: leave it out for a plain database".to_string(),
+            ));
+        }
         if !(1..=3650).contains(&self.keep_acknowledged_days) {
             problems.push((
                 "keep_acknowledged_days",

@@ -46,7 +46,7 @@ fn data_version(conn: &Connection) -> Option<i64> {
 
 impl Checkpointer {
     pub fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = Connection::open(path)?;
+        let conn = super::encryption::connect(path, rusqlite::OpenFlags::default())?;
         conn.busy_timeout(Duration::from_secs(1))?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();

@@ -45,11 +45,10 @@ pub struct PlatformCursor {
 impl PlatformCursor {
     /// Opens the hall's database, which the engine has created and brought up to date before.
     pub fn open(path: &Path) -> Result<PlatformCursor, StoreError> {
-        let conn = Connection::open_with_flags(
+        let conn = super::encryption::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // The cursor is what keeps an event from being skipped: it is on disk before it counts.
         conn.pragma_update(None, "synchronous", "FULL")?;
         let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

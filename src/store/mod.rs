@@ -21,6 +21,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::queue::{Appointment, DeviceFault, HallState, StoredEvent, Ticket, WindowState};
 use batch::StateMeta;
+pub mod encryption;
+
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
 pub use bookings_cursor::{BOOKINGS_CURSOR_KEY, BookingsCursor};
 pub use checkpoint::Checkpointer;
@@ -54,9 +56,7 @@ pub fn wal_path_of(path: &Path) -> PathBuf {
 const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
+    encryption::connect(path, flags)
 }
 
 impl Store {

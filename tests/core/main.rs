@@ -10,6 +10,7 @@ mod lan_support;
 mod business_day;
 mod config_check;
 mod crash;
+mod encryption;
 mod lifecycle;
 mod policy;
 mod ratings;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -142,7 +142,7 @@ const TERMINAL_ROLES: &str = "terminal";
 impl Registry {
     /// Opens the register in the hall's database, on the board's own clock. The engine has created
     /// the tables already.
-    pub fn open(db_path: &Path) -> Result<Registry, rusqlite::Error> {
+    pub fn open(db_path: &Path) -> Result<Registry, crate::store::StoreError> {
         Registry::open_with_clock(db_path, Arc::new(SystemClock::new(false)))
     }
 
@@ -150,9 +150,8 @@ impl Registry {
     pub fn open_with_clock(
         db_path: &Path,
         clock: Arc<dyn Clock>,
-    ) -> Result<Registry, rusqlite::Error> {
-        let conn = Connection::open(db_path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    ) -> Result<Registry, crate::store::StoreError> {
+        let conn = crate::store::encryption::connect(db_path, OpenFlags::default())?;
         Ok(Registry {
             db_path: db_path.to_path_buf(),
             clock,
@@ -295,11 +294,13 @@ impl Registry {
         if writer.is_none() {
             // No fsync of its own: a last-seen time lost to a power cut costs nothing, and the lock
             // it holds is then too short to delay the engine's next batch.
-            let opened = Connection::open(&self.db_path).and_then(|conn| {
-                conn.busy_timeout(std::time::Duration::from_secs(5))?;
-                conn.pragma_update(None, "synchronous", "NORMAL")?;
-                Ok(conn)
-            });
+            let opened = crate::store::encryption::connect(&self.db_path, OpenFlags::default())
+                .map_err(|e| e.to_string())
+                .and_then(|conn| {
+                    conn.pragma_update(None, "synchronous", "NORMAL")
+                        .map_err(|e| e.to_string())?;
+                    Ok(conn)
+                });
             match opened {
                 Ok(conn) => *writer = Some(conn),
                 Err(e) => return tracing::debug!("last-seen time not kept: {e}"),

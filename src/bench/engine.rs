@@ -348,31 +348,6 @@ async fn issue_and_call(
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_day_fill_times_both_commands_before_and_after_filling_the_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let figures = day_fill(dir.path(), 200, 20).await.unwrap();
-        // The 20 issued before the fill, and the fill's 200 rounded up to 64 clients' equal shares.
-        assert_eq!(figures["day_tickets_at_fill"], 20 + 64 * 4, "{figures}");
-        for key in ["issue_p99_ratio", "call_next_p99_ratio"] {
-            assert!(
-                figures[key].as_f64().is_some_and(|r| r > 0.0),
-                "{key}: {figures}"
-            );
-        }
-        for phase in ["at_start", "at_fill"] {
-            let p99 = figures[phase]["call_next_latency_ms"]["p99"]
-                .as_f64()
-                .unwrap();
-            assert!(p99 > 0.0, "{phase}: {figures}");
-        }
-    }
-}
-
 /// What encryption at rest costs: the same tickets issued into a plain and an encrypted database,
 /// in turns (plain, encrypted, plain, encrypted) so a machine busy for a while weighs on both.
 pub async fn encryption_cost(dir: &Path) -> anyhow::Result<serde_json::Value> {
@@ -416,4 +391,29 @@ pub async fn encryption_cost(dir: &Path) -> anyhow::Result<serde_json::Value> {
         "encrypted_issued_per_s_64_clients": round(mean(&rates[1]), 0),
         "runs": { "plain": runs[0], "encrypted": runs[1] },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_day_fill_times_both_commands_before_and_after_filling_the_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = day_fill(dir.path(), 200, 20).await.unwrap();
+        // The 20 issued before the fill, and the fill's 200 rounded up to 64 clients' equal shares.
+        assert_eq!(figures["day_tickets_at_fill"], 20 + 64 * 4, "{figures}");
+        for key in ["issue_p99_ratio", "call_next_p99_ratio"] {
+            assert!(
+                figures[key].as_f64().is_some_and(|r| r > 0.0),
+                "{key}: {figures}"
+            );
+        }
+        for phase in ["at_start", "at_fill"] {
+            let p99 = figures[phase]["call_next_latency_ms"]["p99"]
+                .as_f64()
+                .unwrap();
+            assert!(p99 > 0.0, "{phase}: {figures}");
+        }
+    }
 }

@@ -226,7 +226,11 @@ impl StoreConfig {
     /// Every mistake, as (key, what is wrong).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
-        if self.key_file.as_deref().is_some_and(|f| f.trim().is_empty()) {
+        if self
+            .key_file
+            .as_deref()
+            .is_some_and(|f| f.trim().is_empty())
+        {
             problems.push((
                 "key_file",
                 "names no file: leave it out for a plain database".to_string(),

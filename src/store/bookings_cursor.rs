@@ -21,11 +21,10 @@ pub struct BookingsCursor {
 impl BookingsCursor {
     /// Opens the hall's database, which the engine has created and brought up to date before.
     pub fn open(path: &Path) -> Result<BookingsCursor, StoreError> {
-        let conn = Connection::open_with_flags(
+        let conn = super::encryption::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != SCHEMA_VERSION {

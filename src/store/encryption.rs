@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// A raw 256-bit SQLCipher key. SQLCipher takes it as is (no key derivation at each open), which
 /// keeps the several connections of a hall node cheap to open.

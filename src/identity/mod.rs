@@ -14,7 +14,9 @@ mod staff_pin;
 pub use card_read::{CardRead, CardReadError, check_id_number};
 pub use hall_key::{HallKey, HallKeyError, key_path_beside, load_or_create_key};
 pub use id_number::{MAX_MASKED_NAME_CHARS, id_check_character, mask_name};
-pub use private_file::{create_private_file, replace_private_file};
+pub use private_file::{
+    PrivateReadError, create_private_file, read_private_file, replace_private_file,
+};
 pub use staff_pin::{BadPin, PIN_DIGITS, StaffPin, hash_pin, pin_matches};
 
 /// Hex digits of an ID hash: the hall key's HMAC-SHA256 of the number, in lower case

@@ -1,6 +1,6 @@
 //! Files only hallq's own user may read: keys, secrets, certificates' private halves, pins. Each is
 //! made with mode 0600 from the start (never opened wider and narrowed after), and synced before it
-//! counts as written.
+//! counts as written; one that others may read is refused when read, as it may have been copied.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -54,4 +54,30 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"four");
         assert!(!dir.path().join("secret.new").exists());
     }
+}
+
+/// Why a private file was not read.
+#[derive(Debug)]
+pub enum PrivateReadError {
+    Unreadable(std::io::Error),
+    /// Others may read it: `mode` is its permission bits.
+    Exposed {
+        mode: u32,
+    },
+}
+
+/// The bytes of the file at `path`, wiped from memory when dropped; refused when its mode lets
+/// anyone but its owner read it.
+pub fn read_private_file(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, PrivateReadError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(PrivateReadError::Unreadable)?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(PrivateReadError::Exposed { mode: mode & 0o777 });
+    }
+    std::fs::read(path)
+        .map(zeroize::Zeroizing::new)
+        .map_err(PrivateReadError::Unreadable)
 }

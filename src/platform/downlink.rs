@@ -19,18 +19,15 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::booking_wire::{BOOKINGS_PATH, BookingChange, BookingPage, BookingStatus};
 use super::signing;
-use super::tls;
-use super::uplink::{MAX_RETRY_AFTER, UplinkError, UplinkSettings};
+use super::uplink::{
+    MAX_RETRY_AFTER, PlatformClient, UplinkError, UplinkSettings, platform_client,
+};
 use super::wire::PlatformError;
 use crate::config::PlatformConfig;
 use crate::engine::{EngineError, EngineHandle};
@@ -100,7 +97,7 @@ impl Downlink {
     ) -> Result<Downlink, UplinkError> {
         let cursor = BookingsCursor::open(engine.db_path())?;
         let base = settings.link.url.trim_end_matches('/').to_string();
-        let client = client_for(&settings.link)?;
+        let client = platform_client(&settings.link)?;
         let status = Arc::new(BookingsSync::default());
         let puller = Puller {
             engine: engine.clone(),
@@ -133,41 +130,6 @@ impl Drop for Downlink {
     }
 }
 
-/// The platform's certificate pinned for https://; plain http:// only where the settings allow.
-fn client_for(
-    settings: &UplinkSettings,
-) -> Result<HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>, UplinkError> {
-    let bad_url = |why: &str| UplinkError::BadUrl {
-        url: settings.url.clone(),
-        why: why.to_string(),
-    };
-    let tls = if settings.url.starts_with("https://") {
-        let pem = settings
-            .ca_pem
-            .as_ref()
-            .ok_or_else(|| bad_url("https:// needs the platform's certificate (ca_file)"))?;
-        tls::pinned_client_config(pem, settings.client_identity.as_ref())
-            .map_err(|e| UplinkError::Tls(e.to_string()))?
-    } else if settings.url.starts_with("http://") && settings.allow_plain_http {
-        tls::trusting_nothing()
-    } else if settings.url.starts_with("http://") {
-        return Err(bad_url(
-            "plain http:// is for the demo and tests only (insecure_http_for_tests)",
-        ));
-    } else {
-        return Err(bad_url("not an http:// or https:// URL"));
-    };
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(HyperClient::builder(TokioExecutor::new()).build(connector))
-}
-
 /// A failed pull, and how long the platform asked the hall to wait, if it did.
 #[derive(Debug)]
 struct Failed {
@@ -195,7 +157,7 @@ impl From<StoreError> for Failed {
 struct Puller {
     engine: EngineHandle,
     cursor: Arc<std::sync::Mutex<BookingsCursor>>,
-    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: PlatformClient,
     base: String,
     settings: DownlinkSettings,
     status: Arc<BookingsSync>,

@@ -68,23 +68,18 @@ impl PlatformSecret {
     /// Reads the secret from `path`: its text with surrounding white space removed. A file that
     /// others may read is refused, as is a short secret.
     pub fn load(path: &Path) -> Result<PlatformSecret, SecretError> {
-        use std::os::unix::fs::PermissionsExt;
+        use crate::identity::PrivateReadError;
         let shown = path.display().to_string();
-        let unreadable = |e: std::io::Error| SecretError::Unreadable {
-            path: shown.clone(),
-            error: e.to_string(),
-        };
-        let mode = std::fs::metadata(path)
-            .map_err(unreadable)?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(SecretError::Exposed {
-                path: shown,
-                mode: mode & 0o777,
-            });
-        }
-        let text = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+        let text = crate::identity::read_private_file(path).map_err(|e| match e {
+            PrivateReadError::Unreadable(e) => SecretError::Unreadable {
+                path: shown.clone(),
+                error: e.to_string(),
+            },
+            PrivateReadError::Exposed { mode } => SecretError::Exposed {
+                path: shown.clone(),
+                mode,
+            },
+        })?;
         let trimmed = text.trim_ascii();
         PlatformSecret::from_bytes(trimmed).ok_or(SecretError::TooShort {
             path: shown,

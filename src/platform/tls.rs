@@ -106,25 +106,21 @@ impl TlsIdentity {
     /// Reads a certificate file and its key file; a key others may read is refused, as it may
     /// have been copied.
     pub fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsIdentity, TlsError> {
-        use std::os::unix::fs::PermissionsExt;
-        let read = |path: &std::path::Path| {
-            std::fs::read_to_string(path).map_err(|e| TlsError(format!("{}: {e}", path.display())))
-        };
-        let mode = std::fs::metadata(key)
-            .map_err(|e| TlsError(format!("{}: {e}", key.display())))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(TlsError(format!(
+        use crate::identity::PrivateReadError;
+        let key_bytes = crate::identity::read_private_file(key).map_err(|e| match e {
+            PrivateReadError::Unreadable(e) => TlsError(format!("{}: {e}", key.display())),
+            PrivateReadError::Exposed { mode } => TlsError(format!(
                 "the private key {path} can be read by other users (mode {mode:o}); make it \
                  readable by the service alone: chmod 600 {path}",
                 path = key.display(),
-                mode = mode & 0o777,
-            )));
-        }
+            )),
+        })?;
+        let key_pem = std::str::from_utf8(&key_bytes)
+            .map_err(|_| TlsError(format!("{}: not a PEM private key", key.display())))?;
         let identity = TlsIdentity {
-            cert_pem: read(cert)?,
-            key_pem: Zeroizing::new(read(key)?),
+            cert_pem: std::fs::read_to_string(cert)
+                .map_err(|e| TlsError(format!("{}: {e}", cert.display())))?,
+            key_pem: Zeroizing::new(key_pem.to_string()),
         };
         certificates(identity.cert_pem.as_bytes())?;
         private_key(&identity.key_pem)?;

@@ -149,33 +149,7 @@ impl Uplink {
             why,
         };
         let endpoint: hyper::Uri = endpoint.parse().map_err(|e| bad_url(format!("{e}")))?;
-        let tls = match (endpoint.scheme_str(), &settings.ca_pem) {
-            (Some("https"), Some(pem)) => {
-                tls::pinned_client_config(pem, settings.client_identity.as_ref())
-                    .map_err(|e| UplinkError::Tls(e.to_string()))?
-            }
-            (Some("https"), None) => {
-                return Err(bad_url(
-                    "https:// needs the platform's certificate (ca_file)".into(),
-                ));
-            }
-            (Some("http"), _) if settings.allow_plain_http => tls::trusting_nothing(),
-            (Some("http"), _) => {
-                return Err(bad_url(
-                    "plain http:// is for the demo and tests only (insecure_http_for_tests)".into(),
-                ));
-            }
-            _ => return Err(bad_url("not an http:// or https:// URL".into())),
-        };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = HyperClient::builder(TokioExecutor::new()).build(connector);
+        let client = platform_client(&settings)?;
         let status = Arc::new(PlatformSync::default());
         let sender = Sender {
             outbox: Arc::new(Mutex::new(outbox)),
@@ -208,6 +182,46 @@ impl Drop for Uplink {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// An HTTP client for the platform: HTTP/1.1 inside TLS.
+pub(super) type PlatformClient = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client both directions of the link use: the platform's certificate pinned for https:// (and
+/// the hall's own shown when asked), plain http:// only where the settings allow it.
+pub(super) fn platform_client(settings: &UplinkSettings) -> Result<PlatformClient, UplinkError> {
+    let bad_url = |why: &str| UplinkError::BadUrl {
+        url: settings.url.clone(),
+        why: why.to_string(),
+    };
+    let url: hyper::Uri = settings.url.parse().map_err(|e| bad_url(&format!("{e}")))?;
+    let tls = match (url.scheme_str(), &settings.ca_pem) {
+        (Some("https"), Some(pem)) => {
+            tls::pinned_client_config(pem, settings.client_identity.as_ref())
+                .map_err(|e| UplinkError::Tls(e.to_string()))?
+        }
+        (Some("https"), None) => {
+            return Err(bad_url(
+                "https:// needs the platform's certificate (ca_file)",
+            ));
+        }
+        (Some("http"), _) if settings.allow_plain_http => tls::trusting_nothing(),
+        (Some("http"), _) => {
+            return Err(bad_url(
+                "plain http:// is for the demo and tests only (insecure_http_for_tests)",
+            ));
+        }
+        _ => return Err(bad_url("not an http:// or https:// URL")),
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(HyperClient::builder(TokioExecutor::new()).build(connector))
 }
 
 /// A failed try, and how long the platform asked the hall to wait, if it did.

@@ -6,10 +6,9 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
-use super::schema::SCHEMA_VERSION;
 
 /// The `hall_meta` key of the cursor.
 pub const BOOKINGS_CURSOR_KEY: &str = "platform_bookings_after";
@@ -21,18 +20,9 @@ pub struct BookingsCursor {
 impl BookingsCursor {
     /// Opens the hall's database, which the engine has created and brought up to date before.
     pub fn open(path: &Path) -> Result<BookingsCursor, StoreError> {
-        let conn = super::encryption::connect(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version != SCHEMA_VERSION {
-            return Err(StoreError::Corrupt(format!(
-                "the database is at schema version {version}, not {SCHEMA_VERSION}: the hall node opens it first"
-            )));
-        }
-        Ok(BookingsCursor { conn })
+        Ok(BookingsCursor {
+            conn: super::cursor::open_cursor_connection(path)?,
+        })
     }
 
     /// The last change sequence taken; 0 before the first.

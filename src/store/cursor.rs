@@ -37,6 +37,23 @@ impl PlatformClock {
     }
 }
 
+/// A cursor's own connection to the hall's database, which the engine has created and brought up to
+/// date before. A cursor is what keeps a step from being skipped, so it is on disk before it counts.
+pub(super) fn open_cursor_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = super::encryption::connect(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the database is at schema version {version}, not {SCHEMA_VERSION}: the hall node opens it first"
+        )));
+    }
+    Ok(conn)
+}
+
 /// The uploader's cursor.
 pub struct PlatformCursor {
     conn: Connection,
@@ -45,19 +62,9 @@ pub struct PlatformCursor {
 impl PlatformCursor {
     /// Opens the hall's database, which the engine has created and brought up to date before.
     pub fn open(path: &Path) -> Result<PlatformCursor, StoreError> {
-        let conn = super::encryption::connect(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // The cursor is what keeps an event from being skipped: it is on disk before it counts.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version != SCHEMA_VERSION {
-            return Err(StoreError::Corrupt(format!(
-                "the database is at schema version {version}, not {SCHEMA_VERSION}: the hall node opens it first"
-            )));
-        }
-        Ok(PlatformCursor { conn })
+        Ok(PlatformCursor {
+            conn: open_cursor_connection(path)?,
+        })
     }
 
     /// The last sequence the platform acknowledged; 0 before the first.

@@ -47,24 +47,23 @@ impl DatabaseKey {
     /// Reads the key from `path`: 64 hex digits, surrounding white space ignored. A file others may
     /// read is refused.
     pub fn load(path: &Path) -> Result<DatabaseKey, KeyError> {
-        use std::os::unix::fs::PermissionsExt;
+        use crate::identity::PrivateReadError;
         let shown = path.display().to_string();
-        let unreadable = |e: std::io::Error| KeyError::Unreadable {
-            path: shown.clone(),
-            error: e.to_string(),
-        };
-        let mode = std::fs::metadata(path)
-            .map_err(unreadable)?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Exposed {
-                path: shown,
-                mode: mode & 0o777,
-            });
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(unreadable)?);
-        let hex = text.trim();
+        let bytes = crate::identity::read_private_file(path).map_err(|e| match e {
+            PrivateReadError::Unreadable(e) => KeyError::Unreadable {
+                path: shown.clone(),
+                error: e.to_string(),
+            },
+            PrivateReadError::Exposed { mode } => KeyError::Exposed {
+                path: shown.clone(),
+                mode,
+            },
+        })?;
+        let hex = std::str::from_utf8(&bytes)
+            .map_err(|_| KeyError::Malformed {
+                path: shown.clone(),
+            })?
+            .trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(KeyError::Malformed { path: shown });
         }

@@ -11,6 +11,7 @@ mod lan_cards;
 mod lan_display_page;
 mod lan_limits;
 mod lan_pairing;
+mod lan_personal_data;
 mod lan_ratings;
 mod lan_requests;
 mod lan_staff;

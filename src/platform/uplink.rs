@@ -230,6 +230,8 @@ struct Failed {
     kind: PlatformFailure,
     retry_after: Option<Duration>,
     why: String,
+    /// For a `409 gap`: the platform holds the hall's events only up to here.
+    platform_holds: Option<u64>,
 }
 
 impl Failed {
@@ -238,6 +240,7 @@ impl Failed {
             kind,
             retry_after: None,
             why: why.into(),
+            platform_holds: None,
         }
     }
 }
@@ -279,6 +282,12 @@ impl Sender {
                     delays = None;
                 }
                 Err(failed) => {
+                    if let Some(holds) = failed.platform_holds
+                        && self.rewind_to(holds).await
+                    {
+                        self.status.count(failed.kind);
+                        continue;
+                    }
                     self.status.count(failed.kind);
                     self.status.mark_failing(self.clock.read().mono_ms);
                     let backoff = delays
@@ -295,6 +304,53 @@ impl Sender {
                     );
                     tokio::time::sleep(wait).await;
                 }
+            }
+        }
+    }
+
+    /// A platform that answers `gap` holds less than it acknowledged before: it lost events (a
+    /// restore from an older backup). The hall sends them again from what the platform holds, if its
+    /// log still has every one of them; events the hall has already let go after their
+    /// acknowledgement (`[store] keep_acknowledged_days`) cannot be sent again, and the link stays
+    /// refused until the platform restores them. Returns whether the cursor moved back.
+    async fn rewind_to(&self, holds: u64) -> bool {
+        let rewound = self
+            .with_outbox(move |outbox| {
+                let cursor = outbox.cursor.acked_through()?;
+                if holds >= cursor {
+                    return Ok(None);
+                }
+                let first_held = outbox.log.events_after(holds, 1)?.first().map(|e| e.seq);
+                if first_held != Some(holds + 1) {
+                    return Ok(Some(Err((cursor, first_held))));
+                }
+                Ok(Some(Ok(outbox.cursor.rewind(holds)?)))
+            })
+            .await;
+        match rewound {
+            Ok(Some(Ok(now))) => {
+                tracing::warn!(
+                    platform_holds = holds,
+                    "platform link: the platform lost events it had acknowledged; sending again from event {}",
+                    now + 1
+                );
+                self.status.acked_seq.store(now, Ordering::Relaxed);
+                true
+            }
+            Ok(Some(Err((cursor, first_held)))) => {
+                tracing::error!(
+                    platform_holds = holds,
+                    hall_acked_through = cursor,
+                    first_held_by_the_hall = first_held,
+                    "platform link: the platform lost events the hall no longer holds (pruned after \
+                     their acknowledgement); they must be restored at the platform"
+                );
+                false
+            }
+            Ok(None) => false,
+            Err(failed) => {
+                tracing::warn!("platform link: {}", failed.why);
+                false
             }
         }
     }
@@ -538,9 +594,14 @@ impl Sender {
                 )
             });
         }
-        let said = serde_json::from_slice::<PlatformError>(&bytes)
+        let error = serde_json::from_slice::<PlatformError>(&bytes).ok();
+        let platform_holds = error
+            .as_ref()
+            .filter(|e| status == hyper::StatusCode::CONFLICT && e.code == "gap")
+            .and_then(|e| e.acked_through);
+        let said = error
             .map(|e| format!("{}: {}", e.code, e.message))
-            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
         let kind = match status.as_u16() {
             429 | 503 => PlatformFailure::Throttled,
             500..=599 => PlatformFailure::ServerError,
@@ -550,6 +611,7 @@ impl Sender {
             kind,
             retry_after: retry_after.filter(|_| kind == PlatformFailure::Throttled),
             why: format!("{status}: {said}"),
+            platform_holds,
         })
     }
 }

@@ -98,6 +98,19 @@ impl PlatformCursor {
         self.acked_through()
     }
 
+    /// Moves the cursor back to `seq`, for a platform that lost events it had acknowledged (restored
+    /// from an older backup): the hall sends them again from there. The caller checks first that the
+    /// log still holds every event after `seq`. Returns where the cursor stands.
+    pub fn rewind(&self, seq: u64) -> Result<u64, StoreError> {
+        let value = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange(seq))?;
+        self.conn.execute(
+            "UPDATE hall_meta SET value = ?2
+             WHERE key = ?1 AND CAST(value AS INTEGER) > ?3",
+            params![PLATFORM_CURSOR_KEY, value.to_string(), value],
+        )?;
+        self.acked_through()
+    }
+
     /// Keeps the platform's clock for `boot_id` unless one is kept already: the first reading of a
     /// boot stays, so each event is corrected the same way whenever it is sent again. Returns the
     /// reading kept.

@@ -247,3 +247,107 @@ async fn the_link_counts_its_outage_from_the_first_failure_until_the_platform_ac
         "an acknowledgement ends it"
     );
 }
+
+/// A platform restored from a backup that holds nothing of the hall: a new database on the address
+/// the hall knows.
+async fn restored_platform(
+    hall: &crate::common::Hall,
+    addr: std::net::SocketAddr,
+    dir: &std::path::Path,
+) -> hallq::platform::receiver::Receiver {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    start_receiver(dir, &hall_id(hall), listener).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_lost_acknowledged_events_gets_them_again_from_what_it_holds() {
+    let hall = uncapped_hall();
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let listener = loopback().await;
+    let addr = listener.local_addr().unwrap();
+    let (receiver, _) = start_receiver(first_dir.path(), &hall_id(&hall), listener);
+    issue_many(&hall, 120).await;
+    let uplink = start_uplink(
+        &hall,
+        settings(&hall, &receiver.url(), 50, Duration::from_secs(2)),
+    );
+    let sent = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(5), || receiver
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == sent)
+        .await
+    );
+    receiver.stop().await;
+
+    let restored = restored_platform(&hall, addr, second_dir.path()).await;
+    issue_many(&hall, 10).await;
+    let last = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(10), || restored
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == last)
+        .await,
+        "the hall sent again what the platform lost"
+    );
+    assert_holds_the_whole_log(&restored, &hall);
+    assert!(uplink.status().failures_of(PlatformFailure::Refused) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_hall_no_longer_holds_are_not_invented_for_a_platform_that_lost_them() {
+    let hall = uncapped_hall();
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let listener = loopback().await;
+    let addr = listener.local_addr().unwrap();
+    let (receiver, _) = start_receiver(first_dir.path(), &hall_id(&hall), listener);
+    issue_many(&hall, 40).await;
+    let uplink = start_uplink(
+        &hall,
+        settings(&hall, &receiver.url(), 50, Duration::from_secs(2)),
+    );
+    let sent = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(5), || receiver
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == sent)
+        .await
+    );
+    // The hall's cursor is on disk once the uploader counts the acknowledgement.
+    assert!(
+        wait_until(Duration::from_secs(5), || uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == sent)
+        .await
+    );
+    receiver.stop().await;
+    // The hall has let its first acknowledged events go, as retention does.
+    rusqlite::Connection::open(hall.db_path())
+        .unwrap()
+        .execute("DELETE FROM events WHERE seq <= 10", [])
+        .unwrap();
+
+    let restored = restored_platform(&hall, addr, second_dir.path()).await;
+    issue_many(&hall, 3).await;
+    assert!(
+        wait_until(Duration::from_secs(5), || uplink
+            .status()
+            .failures_of(PlatformFailure::Refused)
+            >= 3)
+        .await
+    );
+    assert_eq!(restored.events(&hall_id(&hall)).unwrap().len(), 0);
+    assert_eq!(
+        uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed),
+        sent,
+        "the cursor stays where it was"
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hallq::config::PlatformConfig;
+use hallq::platform::signing::PlatformSecret;
 use hallq::platform::uplink::{PLATFORM_BACKOFF, Uplink, UplinkSettings};
 use hallq::queue::Command as HallCommand;
 
@@ -233,4 +234,129 @@ fn test_bookings_are_added_changed_and_cancelled_on_the_command_line() {
     let (changes, more) = store.booking_changes("hall-001", 0, 10).unwrap();
     assert_eq!((changes.len(), more), (1, false));
     assert_eq!((changes[0].version, changes[0].change_seq), (3, 3));
+}
+
+/// Starts `hallq run` as the hall node of `config` on `db`, headless, for a minute at most.
+fn hall_node(config: &std::path::Path, db: &std::path::Path) -> Child {
+    Child(
+        Command::new(env!("CARGO_BIN_EXE_hallq"))
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .args(["--role", "hall", "--headless", "--seconds", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_hall_node_killed_while_it_uploads_sends_again_from_its_cursor_and_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    PlatformSecret::create_file(&path("platform.key")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let platform = format!("http://{}", listener.local_addr().unwrap());
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/hardware/hall.example.toml"
+    ))
+    .unwrap();
+    std::fs::write(
+        path("hall.toml"),
+        format!(
+            "{example}\n[lan]\nlisten = \"127.0.0.1:0\"\ntls = false\nhall_url = \"http://127.0.0.1:8470\"\n\
+             [platform]\nurl = \"{platform}\"\nsecret_file = \"{}\"\ninsecure_http_for_tests = true\n\
+             batch_size = 5\n",
+            path("platform.key").display()
+        ),
+    )
+    .unwrap();
+    let mut setup = hallq::config::load(&path("hall.toml")).unwrap();
+    let hall_id = setup.config.hall.id.clone();
+
+    // A day's backlog, recorded while the platform was out of reach.
+    setup.open_around_the_clock();
+    for service in &mut setup.config.services {
+        service.daily_cap = None;
+    }
+    let clock = Arc::new(hallq::clock::SystemClock::new(true));
+    let (engine, writer) =
+        hallq::engine::start(Arc::new(setup), &path("hall.db"), clock.clone()).unwrap();
+    runtime.block_on(async {
+        for n in 0..600 {
+            engine
+                .execute(
+                    format!("backlog-{n}"),
+                    HallCommand::IssueTicket {
+                        service: "SB".into(),
+                        citizen: None,
+                        by_staff: true,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    });
+    drop(engine);
+    writer.join();
+    let log = hallq::store::Store::open_reader(&path("hall.db"))
+        .unwrap()
+        .events_after(0, 10_000)
+        .unwrap();
+    let last = log.last().unwrap().seq;
+
+    let _guard = runtime.enter();
+    let receiver = hallq::platform::receiver::Receiver::start(
+        listener,
+        hallq::platform::receiver::ReceiverSettings {
+            db: path("platform.db"),
+            secrets: std::collections::HashMap::from([(
+                hall_id.clone(),
+                PlatformSecret::load(&path("platform.key")).unwrap(),
+            )]),
+            max_skew_s: 300,
+            clock,
+            tls: None,
+            client_ca_pem: None,
+        },
+    )
+    .unwrap();
+    let acked = || receiver.acked_through(&hall_id).unwrap();
+    let wait_for = |done: &dyn Fn(u64) -> bool, limit: Duration| {
+        let give_up = Instant::now() + limit;
+        while !done(acked()) {
+            assert!(Instant::now() < give_up, "acknowledged through {}", acked());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+
+    // SIGKILL while batches are going up: no destructor, no flush, no goodbye to the platform.
+    let node = hall_node(&path("hall.toml"), &path("hall.db"));
+    wait_for(&|seq| seq > 0, Duration::from_secs(30));
+    drop(node);
+    let at_kill = acked();
+    assert!(at_kill < last, "killed before the backlog was through");
+
+    let node = hall_node(&path("hall.toml"), &path("hall.db"));
+    wait_for(&|seq| seq >= last, Duration::from_secs(30));
+    drop(node);
+    let held = receiver.events(&hall_id).unwrap();
+    let held_ids: Vec<(u64, String)> = held.iter().map(|(s, id, _)| (*s, id.clone())).collect();
+    let log_ids: Vec<(u64, String)> = log
+        .iter()
+        .map(|e| (e.seq, e.event_id.to_string()))
+        .collect();
+    assert_eq!(
+        &held_ids[..log_ids.len()],
+        &log_ids[..],
+        "every event of the backlog once, in order"
+    );
+    runtime.block_on(receiver.stop());
 }

@@ -18,8 +18,8 @@ node stores only its SHA-256 hash. Every other request carries the token as
 `Authorization: Bearer <token>` (or `?access_token=` for browsers' EventSource).
 
 **Roles.** `kiosk`: issue_ticket, record_print, report_device, and card taps. `counter` (one
-window): commands for its own window, plus rate, requeue, flag_green_channel, report_device.
-`display`: read only, and it receives no personal data (no citizen in the state, no `personal` in
+window): commands for its own window, plus rate, requeue, flag_green_channel, report_device, and
+issue_ticket as staff only (`by_staff`). `display`: read only, and it receives no personal data (no citizen in the state, no `personal` in
 events). `admin`: every command. No terminal sends or receives an ID hash: staff terminals see a
 citizen's masked name, and the ticket or booking is their reference to the citizen.
 

@@ -947,3 +947,27 @@ async fn the_token_travels_in_the_header_in_any_case_and_in_the_address_for_read
         .unwrap();
     assert_eq!(read.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_at_a_window_issue_a_ticket_by_hand_but_not_as_a_kiosk_would() {
+    let hall = TestHall::start().await;
+    let window2 = hall.pair(Role::Counter { window: 2 }).await;
+    let by_hand = window2
+        .execute(Command::IssueTicket {
+            service: "SB".into(),
+            citizen: None,
+            by_staff: true,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(by_hand.result, CommandResult::Done(Reply::Ticket { .. })),
+        "{by_hand:?}"
+    );
+    let as_a_kiosk = window2.execute(issue("SB")).await;
+    assert!(
+        matches!(&as_a_kiosk, Err(ClientError::Rejected(e)) if e.status == 403),
+        "{as_a_kiosk:?}"
+    );
+    assert_eq!(hall.engine.state().await.unwrap().tickets.len(), 1);
+}

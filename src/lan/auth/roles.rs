@@ -118,6 +118,10 @@ impl Role {
                     | Command::FlagGreenChannel { .. }
                     | Command::ReportDevice { .. },
                 ) => None,
+                // Staff issue a ticket by hand: the check-in the hall falls back to while its list of
+                // bookings is stale (`stale_bookings = "staff_check_in"`), or a citizen the kiosk
+                // cannot serve. As staff only: a window is not a self-service kiosk.
+                (None, Command::IssueTicket { by_staff: true, .. }) => None,
                 (None, other) => Some(format!("a window terminal may not send {}", other.name())),
             },
         }
@@ -152,6 +156,10 @@ mod tests {
         assert!(Role::Counter { window: 3 }.refuses(&call(3)).is_none());
         assert!(Role::Counter { window: 3 }.refuses(&call(4)).is_some());
         assert!(Role::Counter { window: 3 }.refuses(&issue).is_some());
+        assert!(
+            Role::Counter { window: 3 }.refuses(&as_staff).is_none(),
+            "staff at a window issue a ticket by hand"
+        );
         assert!(Role::Admin.refuses(&call(4)).is_none());
         let rate = Command::Rate {
             number: "A001".into(),

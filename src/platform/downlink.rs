@@ -17,18 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::booking_wire::{BOOKINGS_PATH, BookingChange, BookingPage, BookingStatus};
+use super::exchange::{Failed, PlatformClient, exchange, refusal};
 use super::signing;
-use super::uplink::{
-    MAX_RETRY_AFTER, PlatformClient, UplinkError, UplinkSettings, platform_client,
-};
-use super::wire::PlatformError;
+use super::uplink::{MAX_RETRY_AFTER, UplinkError, UplinkSettings, platform_client};
 use crate::config::PlatformConfig;
 use crate::engine::{EngineError, EngineHandle};
 use crate::ports::PlatformFailure;
@@ -127,30 +125,6 @@ impl Downlink {
 impl Drop for Downlink {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// A failed pull, and how long the platform asked the hall to wait, if it did.
-#[derive(Debug)]
-struct Failed {
-    kind: PlatformFailure,
-    retry_after: Option<Duration>,
-    why: String,
-}
-
-impl Failed {
-    fn new(kind: PlatformFailure, why: impl Into<String>) -> Failed {
-        Failed {
-            kind,
-            retry_after: None,
-            why: why.into(),
-        }
-    }
-}
-
-impl From<StoreError> for Failed {
-    fn from(e: StoreError) -> Failed {
-        Failed::new(PlatformFailure::Store, e.to_string())
     }
 }
 
@@ -305,50 +279,11 @@ impl Puller {
         let request = request
             .body(Full::new(Bytes::new()))
             .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| Failed::new(PlatformFailure::Connect, format!("{e:?}")))?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| Failed::new(PlatformFailure::Connect, e.to_string()))?
-                .to_bytes();
-            Ok::<_, Failed>((parts, bytes))
-        };
-        let (parts, bytes) = tokio::time::timeout(link.timeout, exchange)
-            .await
-            .map_err(|_| {
-                Failed::new(
-                    PlatformFailure::Timeout,
-                    format!("no whole answer within {:?}", link.timeout),
-                )
-            })??;
+        let (parts, bytes) =
+            exchange(&self.client, request, link.timeout, MAX_ANSWER_BYTES).await?;
         let status = parts.status;
         if !status.is_success() {
-            let said = serde_json::from_slice::<PlatformError>(&bytes)
-                .map(|e| format!("{}: {}", e.code, e.message))
-                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-            let kind = match status.as_u16() {
-                429 | 503 => PlatformFailure::Throttled,
-                500..=599 => PlatformFailure::ServerError,
-                _ => PlatformFailure::Refused,
-            };
-            let retry_after = parts
-                .headers
-                .get(hyper::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs)
-                .filter(|_| kind == PlatformFailure::Throttled);
-            return Err(Failed {
-                kind,
-                retry_after,
-                why: format!("{status}: {said}"),
-            });
+            return Err(refusal(&parts, &bytes));
         }
         let page: BookingPage = serde_json::from_slice(&bytes).map_err(|e| {
             Failed::new(

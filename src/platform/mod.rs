@@ -9,6 +9,7 @@
 
 pub mod booking_wire;
 pub mod downlink;
+mod exchange;
 pub mod openapi;
 pub mod receiver;
 pub mod signing;

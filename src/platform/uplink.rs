@@ -17,13 +17,14 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::exchange::{Failed, PlatformClient, exchange, refusal};
 use super::signing::{self, PlatformSecret};
 use super::tls;
 use super::wire::{
@@ -184,9 +185,6 @@ impl Drop for Uplink {
     }
 }
 
-/// An HTTP client for the platform: HTTP/1.1 inside TLS.
-pub(super) type PlatformClient = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 /// The client both directions of the link use: the platform's certificate pinned for https:// (and
 /// the hall's own shown when asked), plain http:// only where the settings allow it.
 pub(super) fn platform_client(settings: &UplinkSettings) -> Result<PlatformClient, UplinkError> {
@@ -222,27 +220,6 @@ pub(super) fn platform_client(settings: &UplinkSettings) -> Result<PlatformClien
         .enable_http1()
         .wrap_connector(http);
     Ok(HyperClient::builder(TokioExecutor::new()).build(connector))
-}
-
-/// A failed try, and how long the platform asked the hall to wait, if it did.
-#[derive(Debug)]
-struct Failed {
-    kind: PlatformFailure,
-    retry_after: Option<Duration>,
-    why: String,
-    /// For a `409 gap`: the platform holds the hall's events only up to here.
-    platform_holds: Option<u64>,
-}
-
-impl Failed {
-    fn new(kind: PlatformFailure, why: impl Into<String>) -> Failed {
-        Failed {
-            kind,
-            retry_after: None,
-            why: why.into(),
-            platform_holds: None,
-        }
-    }
 }
 
 /// The uploader's two connections: its cursor, and the log it reads.
@@ -543,76 +520,34 @@ impl Sender {
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Failed::new(PlatformFailure::Store, e.to_string()))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| Failed::new(PlatformFailure::Connect, format!("{e:?}")))?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| Failed::new(PlatformFailure::Connect, e.to_string()))?
-                .to_bytes();
-            Ok::<_, Failed>((parts, bytes))
-        };
-        let (parts, bytes) = tokio::time::timeout(self.settings.timeout, exchange)
-            .await
-            .map_err(|_| {
-                Failed::new(
-                    PlatformFailure::Timeout,
-                    format!("no whole answer within {:?}", self.settings.timeout),
-                )
-            })??;
+        let (parts, bytes) = exchange(
+            &self.client,
+            request,
+            self.settings.timeout,
+            MAX_ANSWER_BYTES,
+        )
+        .await?;
         let answered = self.clock.read();
         let status = parts.status;
-        let platform_ms = if status.is_success() {
-            serde_json::from_slice::<Ack>(&bytes)
-                .ok()
-                .map(|ack| ack.platform_time_ms)
-        } else {
-            serde_json::from_slice::<PlatformError>(&bytes)
-                .ok()
-                .and_then(|e| e.platform_time_ms)
-        };
-        if let Some(platform_ms) = platform_ms {
-            self.learn_platform_time(platform_ms, &sent, &answered)
-                .await?;
+        // Refusals carry the platform's time too: a board whose clock is off learns it from the
+        // 401 its stale timestamp earned.
+        if !status.is_success() {
+            let said = serde_json::from_slice::<PlatformError>(&bytes).ok();
+            if let Some(platform_ms) = said.and_then(|e| e.platform_time_ms) {
+                self.learn_platform_time(platform_ms, &sent, &answered)
+                    .await?;
+            }
+            return Err(refusal(&parts, &bytes));
         }
-        let retry_after = parts
-            .headers
-            .get(hyper::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        if status.is_success() {
-            return serde_json::from_slice::<Ack>(&bytes).map_err(|e| {
-                Failed::new(
-                    PlatformFailure::MalformedReply,
-                    format!("{status} without an acknowledgement: {e}"),
-                )
-            });
-        }
-        let error = serde_json::from_slice::<PlatformError>(&bytes).ok();
-        let platform_holds = error
-            .as_ref()
-            .filter(|e| status == hyper::StatusCode::CONFLICT && e.code == "gap")
-            .and_then(|e| e.acked_through);
-        let said = error
-            .map(|e| format!("{}: {}", e.code, e.message))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-        let kind = match status.as_u16() {
-            429 | 503 => PlatformFailure::Throttled,
-            500..=599 => PlatformFailure::ServerError,
-            _ => PlatformFailure::Refused,
-        };
-        Err(Failed {
-            kind,
-            retry_after: retry_after.filter(|_| kind == PlatformFailure::Throttled),
-            why: format!("{status}: {said}"),
-            platform_holds,
-        })
+        let ack = serde_json::from_slice::<Ack>(&bytes).map_err(|e| {
+            Failed::new(
+                PlatformFailure::MalformedReply,
+                format!("{status} without an acknowledgement: {e}"),
+            )
+        })?;
+        self.learn_platform_time(ack.platform_time_ms, &sent, &answered)
+            .await?;
+        Ok(ack)
     }
 }
 

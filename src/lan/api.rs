@@ -17,7 +17,7 @@ use super::wire::{
 };
 use super::{display, metrics, push, web};
 use crate::engine::EngineError;
-use crate::identity::CardReadError;
+use crate::identity::{CardReadError, StaffPin};
 use crate::queue::CardTap;
 use crate::queue::{Command, HallState};
 use crate::store::{CommandResult, Outcome};
@@ -245,6 +245,19 @@ pub(super) async fn execute(
         _ => None,
     };
     let command = Command::from(request.command);
+    run_command(&hall, &device, &scope, &request.command_id, command, pin).await
+}
+
+/// Runs a terminal's command once its role allows it: the role table, the visit a rating is for,
+/// the kiosk a rating request names; then the engine, in the terminal's own command-id space.
+async fn run_command(
+    hall: &Hall,
+    device: &Device,
+    scope: &CommandScope,
+    command_id: &str,
+    command: Command,
+    pin: Option<StaffPin>,
+) -> Result<Response, ApiError> {
     if let Some(why) = device.role.refuses(&command) {
         hall.metrics.count_auth_failure();
         return Err(ApiError::forbidden(why));
@@ -271,9 +284,9 @@ pub(super) async fn execute(
         kiosk: Some(kiosk), ..
     } = &command
     {
-        kiosk_is_paired(&hall, kiosk).await?;
+        kiosk_is_paired(hall, kiosk).await?;
     }
-    let engine_id = scope.engine_id(&request.command_id)?;
+    let engine_id = scope.engine_id(command_id)?;
     let executed = match command {
         // A sign-in goes through the staff book, which checks the PIN and keeps only the verdict.
         Command::SignIn { window, staff, .. } => {
@@ -359,26 +372,8 @@ pub(super) async fn request_rating(
         ticket,
         kiosk,
     };
-    if let Some(why) = device.role.refuses(&command) {
-        hall.metrics.count_auth_failure();
-        return Err(ApiError::forbidden(why));
-    }
-    if let Command::RequestRating {
-        kiosk: Some(kiosk), ..
-    } = &command
-    {
-        kiosk_is_paired(&hall, kiosk).await?;
-    }
     let request_id = request_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let engine_id = scope.engine_id(&request_id)?;
-    let mut outcome = hall
-        .engine
-        .execute(engine_id, command)
-        .await
-        .map_err(engine_error)?;
-    hall.metrics.count_command(&outcome);
-    outcome.command_id = scope.terminal_id(&outcome.command_id);
-    Ok(outcome_response(outcome))
+    run_command(&hall, &device, &scope, &request_id, command, None).await
 }
 
 /// A command as kiosks of earlier versions sent it: a check-in or a ticket with a `citizen` (an ID

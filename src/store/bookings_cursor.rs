@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 use super::error::StoreError;
 
@@ -27,33 +27,12 @@ impl BookingsCursor {
 
     /// The last change sequence taken; 0 before the first.
     pub fn after(&self) -> Result<u64, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM hall_meta WHERE key = ?1",
-                [BOOKINGS_CURSOR_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match value {
-            None => Ok(0),
-            Some(v) => v.parse().map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "{BOOKINGS_CURSOR_KEY} is \"{v}\", not a change sequence"
-                ))
-            }),
-        }
+        super::cursor::position(&self.conn, BOOKINGS_CURSOR_KEY, "a change sequence")
     }
 
     /// Moves the cursor to `seq` if that is forward; returns where it stands.
     pub fn advance(&self, seq: u64) -> Result<u64, StoreError> {
-        let value = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange(seq))?;
-        self.conn.execute(
-            "INSERT INTO hall_meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value
-             WHERE CAST(hall_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-            params![BOOKINGS_CURSOR_KEY, value.to_string()],
-        )?;
+        super::cursor::move_forward(&self.conn, BOOKINGS_CURSOR_KEY, seq)?;
         self.after()
     }
 }

@@ -54,6 +54,34 @@ pub(super) fn open_cursor_connection(path: &Path) -> Result<Connection, StoreErr
     Ok(conn)
 }
 
+/// Where a cursor kept under `key` in `hall_meta` stands; 0 before its first step. `what` names
+/// what it counts, for the error a value that is not one gets.
+pub(super) fn position(conn: &Connection, key: &str, what: &str) -> Result<u64, StoreError> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM hall_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match value {
+        None => Ok(0),
+        Some(v) => v
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{key} is \"{v}\", not {what}"))),
+    }
+}
+
+/// Moves the cursor kept under `key` to `seq` if that is forward; never back.
+pub(super) fn move_forward(conn: &Connection, key: &str, seq: u64) -> Result<(), StoreError> {
+    let value = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange(seq))?;
+    conn.execute(
+        "INSERT INTO hall_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(hall_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        params![key, value.to_string()],
+    )?;
+    Ok(())
+}
+
 /// The uploader's cursor.
 pub struct PlatformCursor {
     conn: Connection,
@@ -69,32 +97,13 @@ impl PlatformCursor {
 
     /// The last sequence the platform acknowledged; 0 before the first.
     pub fn acked_through(&self) -> Result<u64, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM hall_meta WHERE key = ?1",
-                [PLATFORM_CURSOR_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match value {
-            None => Ok(0),
-            Some(v) => v.parse().map_err(|_| {
-                StoreError::Corrupt(format!("{PLATFORM_CURSOR_KEY} is \"{v}\", not a sequence"))
-            }),
-        }
+        position(&self.conn, PLATFORM_CURSOR_KEY, "a sequence")
     }
 
     /// Moves the cursor to `seq` if that is forward, and returns where it stands: an
     /// acknowledgement never moves it back.
     pub fn acknowledge(&self, seq: u64) -> Result<u64, StoreError> {
-        let value = i64::try_from(seq).map_err(|_| StoreError::SeqOutOfRange(seq))?;
-        self.conn.execute(
-            "INSERT INTO hall_meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value
-             WHERE CAST(hall_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-            params![PLATFORM_CURSOR_KEY, value.to_string()],
-        )?;
+        move_forward(&self.conn, PLATFORM_CURSOR_KEY, seq)?;
         self.acked_through()
     }
 

@@ -259,29 +259,42 @@ async fn restored_platform(
     start_receiver(dir, &hall_id(hall), listener).0
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_platform_that_lost_acknowledged_events_gets_them_again_from_what_it_holds() {
-    let hall = uncapped_hall();
-    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+/// A hall whose `tickets` tickets a platform acknowledged (the hall's cursor on disk), after which
+/// that platform stops: the uploader, the platform's address and the last sequence it holds.
+async fn acknowledged_then_gone(
+    hall: &crate::common::Hall,
+    tickets: usize,
+) -> (hallq::platform::uplink::Uplink, std::net::SocketAddr, u64) {
+    let dir = tempfile::tempdir().unwrap();
     let listener = loopback().await;
     let addr = listener.local_addr().unwrap();
-    let (receiver, _) = start_receiver(first_dir.path(), &hall_id(&hall), listener);
-    issue_many(&hall, 120).await;
+    let (receiver, _) = start_receiver(dir.path(), &hall_id(hall), listener);
+    issue_many(hall, tickets).await;
     let uplink = start_uplink(
-        &hall,
-        settings(&hall, &receiver.url(), 50, Duration::from_secs(2)),
+        hall,
+        settings(hall, &receiver.url(), 50, Duration::from_secs(2)),
     );
     let sent = hall.events().last().unwrap().seq;
+    // The hall's cursor is on disk once the uploader counts the acknowledgement.
     assert!(
-        wait_until(Duration::from_secs(5), || receiver
-            .acked_through(&hall_id(&hall))
-            .unwrap()
+        wait_until(Duration::from_secs(5), || uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed)
             == sent)
         .await
     );
+    assert_eq!(receiver.acked_through(&hall_id(hall)).unwrap(), sent);
     receiver.stop().await;
+    (uplink, addr, sent)
+}
 
-    let restored = restored_platform(&hall, addr, second_dir.path()).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_lost_acknowledged_events_gets_them_again_from_what_it_holds() {
+    let hall = uncapped_hall();
+    let (uplink, addr, _) = acknowledged_then_gone(&hall, 120).await;
+    let dir = tempfile::tempdir().unwrap();
+    let restored = restored_platform(&hall, addr, dir.path()).await;
     issue_many(&hall, 10).await;
     let last = hall.events().last().unwrap().seq;
     assert!(
@@ -299,40 +312,15 @@ async fn a_platform_that_lost_acknowledged_events_gets_them_again_from_what_it_h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_the_hall_no_longer_holds_are_not_invented_for_a_platform_that_lost_them() {
     let hall = uncapped_hall();
-    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let listener = loopback().await;
-    let addr = listener.local_addr().unwrap();
-    let (receiver, _) = start_receiver(first_dir.path(), &hall_id(&hall), listener);
-    issue_many(&hall, 40).await;
-    let uplink = start_uplink(
-        &hall,
-        settings(&hall, &receiver.url(), 50, Duration::from_secs(2)),
-    );
-    let sent = hall.events().last().unwrap().seq;
-    assert!(
-        wait_until(Duration::from_secs(5), || receiver
-            .acked_through(&hall_id(&hall))
-            .unwrap()
-            == sent)
-        .await
-    );
-    // The hall's cursor is on disk once the uploader counts the acknowledgement.
-    assert!(
-        wait_until(Duration::from_secs(5), || uplink
-            .status()
-            .acked_seq
-            .load(std::sync::atomic::Ordering::Relaxed)
-            == sent)
-        .await
-    );
-    receiver.stop().await;
+    let (uplink, addr, sent) = acknowledged_then_gone(&hall, 40).await;
     // The hall has let its first acknowledged events go, as retention does.
     rusqlite::Connection::open(hall.db_path())
         .unwrap()
         .execute("DELETE FROM events WHERE seq <= 10", [])
         .unwrap();
 
-    let restored = restored_platform(&hall, addr, second_dir.path()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let restored = restored_platform(&hall, addr, dir.path()).await;
     issue_many(&hall, 3).await;
     assert!(
         wait_until(Duration::from_secs(5), || uplink

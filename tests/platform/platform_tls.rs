@@ -14,7 +14,14 @@ use hallq::ports::PlatformFailure;
 use crate::common::FRIDAY_10AM;
 use crate::platform_support::*;
 
-async fn https_receiver(dir: &std::path::Path, hall_id: &str, identity: &TlsIdentity) -> Receiver {
+/// A receiver serving HTTPS with `identity`; with `client_ca`, it asks each hall for a certificate
+/// chaining to it (mutual TLS).
+async fn https_receiver(
+    dir: &std::path::Path,
+    hall_id: &str,
+    identity: &TlsIdentity,
+    client_ca: Option<&TlsIdentity>,
+) -> Receiver {
     Receiver::start(
         loopback().await,
         ReceiverSettings {
@@ -23,7 +30,7 @@ async fn https_receiver(dir: &std::path::Path, hall_id: &str, identity: &TlsIden
             max_skew_s: 300,
             clock: Arc::new(ManualClock::new(FRIDAY_10AM)),
             tls: Some(identity.clone()),
-            client_ca_pem: None,
+            client_ca_pem: client_ca.map(|ca| ca.cert_pem.clone()),
         },
     )
     .unwrap()
@@ -34,7 +41,7 @@ async fn events_go_up_over_https_to_the_pinned_certificate() {
     let hall = uncapped_hall();
     let dir = tempfile::tempdir().unwrap();
     let identity = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-    let receiver = https_receiver(dir.path(), &hall_id(&hall), &identity).await;
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &identity, None).await;
     assert!(receiver.url().starts_with("https://127.0.0.1:"));
     issue_many(&hall, 200).await;
     let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
@@ -59,7 +66,7 @@ async fn a_platform_with_another_certificate_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let real = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
     let impostor = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-    let receiver = https_receiver(dir.path(), &hall_id(&hall), &impostor).await;
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &impostor, None).await;
     issue_many(&hall, 20).await;
     let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
     settings.ca_pem = Some(real.cert_pem.into_bytes());
@@ -97,35 +104,19 @@ async fn plain_http_and_https_without_a_pinned_certificate_are_refused_at_start(
     assert!(refused.to_string().contains("ca_file"), "{refused}");
 }
 
-/// A receiver that asks each hall for a certificate chaining to `client_ca`.
-async fn mutual_tls_receiver(
-    dir: &std::path::Path,
-    hall_id: &str,
-    identity: &TlsIdentity,
-    client_ca: &TlsIdentity,
-) -> Receiver {
-    Receiver::start(
-        loopback().await,
-        ReceiverSettings {
-            db: dir.join("platform.db"),
-            secrets: HashMap::from([(hall_id.to_string(), secret())]),
-            max_skew_s: 300,
-            clock: Arc::new(ManualClock::new(FRIDAY_10AM)),
-            tls: Some(identity.clone()),
-            client_ca_pem: Some(client_ca.cert_pem.clone()),
-        },
-    )
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_platform_that_wants_mutual_tls_takes_the_hall_with_its_certificate() {
     let hall = uncapped_hall();
     let dir = tempfile::tempdir().unwrap();
     let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
     let hall_certificate = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
-    let receiver =
-        mutual_tls_receiver(dir.path(), &hall_id(&hall), &platform, &hall_certificate).await;
+    let receiver = https_receiver(
+        dir.path(),
+        &hall_id(&hall),
+        &platform,
+        Some(&hall_certificate),
+    )
+    .await;
     issue_many(&hall, 30).await;
     let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
     settings.ca_pem = Some(platform.cert_pem.clone().into_bytes());
@@ -151,7 +142,7 @@ async fn a_platform_that_wants_mutual_tls_refuses_a_hall_without_its_certificate
     let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
     let expected = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
     let stranger = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
-    let receiver = mutual_tls_receiver(dir.path(), &hall_id(&hall), &platform, &expected).await;
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &platform, Some(&expected)).await;
     issue_many(&hall, 10).await;
     // No certificate at all, then a certificate the platform did not issue or list: the hall's
     // secret alone does not get its events in.

@@ -206,9 +206,9 @@ impl KioskController {
                 None => self.notice(KioskNotice::OutOfOrder, "", ""),
             },
             "hall_closed" => self.notice(KioskNotice::HallClosed, "", ""),
-            // The list of bookings is stale and staff check citizens in: the sentence that sends
-            // the citizen to the staff.
-            "bookings_stale_ask_staff" => self.notice(KioskNotice::OutOfOrder, "", ""),
+            // The list of bookings is stale and staff check citizens in: the citizen learns why
+            // the card was not enough, and whom to ask.
+            "bookings_stale_ask_staff" => self.notice(KioskNotice::BookingsStale, "", ""),
             other => {
                 tracing::info!(code = other, "kiosk refusal without a citizen sentence");
                 self.notice(KioskNotice::OutOfOrder, "", "");
@@ -336,6 +336,9 @@ impl Screen for KioskController {
         adapter.set_printer_faulty(state.faults.contains_key(PRINTER_DEVICE));
         adapter.set_hall_unreachable(hub.hall_unreachable());
         adapter.set_terminal_unpaired(hub.terminal_unpaired());
+        // Staff must know while the hall's fallback for bookings applies, not only when a citizen
+        // is refused.
+        adapter.set_bookings_stale(state.bookings_stale);
         let tiles: Vec<ServiceTile> = setup
             .config
             .services

@@ -502,6 +502,87 @@ fn an_appointment_inside_its_slot_is_checked_in() {
     });
 }
 
+#[test]
+fn while_bookings_are_stale_the_kiosk_tells_staff_and_sends_a_booked_citizen_to_them() {
+    on_ui_thread(|| {
+        let hall = Hall::open();
+        let kiosk = hall.kiosk().global::<KioskAdapter>();
+        let staff_sentence =
+            "工作人员请注意：网上预约名单未能从平台更新，请在窗口为预约群众办理签到。";
+        assert!(!kiosk.get_bookings_stale());
+        assert!(
+            !visible_texts(hall.kiosk())
+                .iter()
+                .any(|t| t == staff_sentence)
+        );
+
+        let mark = |id: &str, stale: bool| {
+            hall.command(
+                id,
+                Command::MarkBookings {
+                    stale,
+                    last_pull_ms: None,
+                },
+            );
+        };
+        mark("t-stale", true);
+        hall.wait("the staff notice", || kiosk.get_bookings_stale());
+        assert!(
+            visible_texts(hall.kiosk())
+                .iter()
+                .any(|t| t == staff_sentence),
+            "{:?}",
+            visible_texts(hall.kiosk())
+        );
+
+        // A card the hall knows no booking for may hold one the list missed: ask the staff.
+        kiosk_tap_card(&hall, card_read("card-booked-meanwhile"));
+        hall.wait("the notice", || kiosk.get_page() == KioskPage::Notice);
+        assert_eq!(kiosk.get_notice(), KioskNotice::BookingsStale);
+        assert!(
+            visible_texts(hall.kiosk())
+                .iter()
+                .any(|t| t == "暂时无法核验网上预约，请找工作人员办理签到。")
+        );
+        tap(hall.kiosk(), "返回");
+
+        // Both sentences fit their boxes in every language and text size.
+        let theme = hall.kiosk().global::<hallq::ui::Theme>();
+        let hub = hall.screens().hub().clone();
+        let mut spills = Vec::new();
+        for large in [false, true] {
+            theme.set_large_text(large);
+            for lang in Lang::ALL {
+                hub.set_language(lang);
+                for page in [KioskPage::Home, KioskPage::Notice] {
+                    kiosk.set_page(page);
+                    headless::pump();
+                    for spill in texts_outside_their_parent(hall.kiosk()) {
+                        spills.push(format!("{} {page:?} large={large}: {spill}", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(
+            spills.is_empty(),
+            "text outside its box:\n{}",
+            spills.join("\n")
+        );
+        theme.set_large_text(false);
+        hub.set_language(Lang::Zh);
+        kiosk.set_page(KioskPage::Home);
+
+        mark("t-current", false);
+        hall.wait("the staff notice to go", || !kiosk.get_bookings_stale());
+        headless::pump();
+        assert!(
+            !visible_texts(hall.kiosk())
+                .iter()
+                .any(|t| t == staff_sentence)
+        );
+    });
+}
+
 /// Books a passport (CRJ) slot today for the card of `who`.
 fn book(hall: &Hall, id: &str, who: &str, start: &str, end: &str) {
     let booking = hallq::queue::Booking {

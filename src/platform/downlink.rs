@@ -11,7 +11,8 @@
 //! The pull that fails waits like the uploader (backoff with jitter, `Retry-After` obeyed). When
 //! none has succeeded for `stale_after`, the puller records so through the engine
 //! (`MarkBookings`), and the next successful pull records that the list is current again: the
-//! domain sees the staleness only as those recorded facts.
+//! domain sees the staleness only as those recorded facts. The time of the last successful pull is
+//! kept in `hall_meta` (`BookingsCursor::record_pull`), so the wait runs on across a restart.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,8 +140,21 @@ struct Puller {
 
 impl Puller {
     async fn run(self) {
-        let mut last_success = Instant::now();
-        let mut last_success_wall: Option<i64> = None;
+        // Staleness runs from the last pull that succeeded, kept across restarts; only a hall
+        // that never pulled counts from its start.
+        let kept = match self.with_cursor(|c| c.last_pull_ms()).await {
+            Ok(kept) => kept,
+            Err(failed) => {
+                tracing::warn!(
+                    "the time of the last bookings pull is unreadable: {}",
+                    failed.why
+                );
+                None
+            }
+        };
+        let mut last_success_wall = kept;
+        let mut stale_at =
+            Instant::now() + self.settings.stale_after.saturating_sub(self.since(kept));
         // Unknown at start: the first outcome is recorded either way (the engine records nothing
         // when the state already says so).
         let mut recorded_stale: Option<bool> = None;
@@ -149,8 +163,16 @@ impl Puller {
             let wait = match self.pull_to_the_end().await {
                 Ok(()) => {
                     self.status.pulls.fetch_add(1, Ordering::Relaxed);
-                    last_success = Instant::now();
-                    last_success_wall = Some(self.engine.clock().read().wall_ms);
+                    stale_at = Instant::now() + self.settings.stale_after;
+                    let wall_ms = self.engine.clock().read().wall_ms;
+                    last_success_wall = Some(wall_ms);
+                    if let Err(failed) = self.with_cursor(move |c| c.record_pull(wall_ms)).await {
+                        // The pull stands; only a restart before the next one would wait afresh.
+                        tracing::warn!(
+                            "the time of this bookings pull is not kept: {}",
+                            failed.why
+                        );
+                    }
                     delays = None;
                     if recorded_stale != Some(false) && self.mark(false, None).await {
                         recorded_stale = Some(false);
@@ -171,7 +193,8 @@ impl Puller {
                         "bookings from the platform: {}",
                         failed.why
                     );
-                    let stale = last_success.elapsed() >= self.settings.stale_after;
+                    let until_stale = stale_at.saturating_duration_since(Instant::now());
+                    let stale = until_stale.is_zero();
                     if stale
                         && recorded_stale != Some(true)
                         && self.mark(true, last_success_wall).await
@@ -179,19 +202,19 @@ impl Puller {
                         recorded_stale = Some(true);
                     }
                     // Wake when the list turns stale, whatever the backoff says.
-                    let until_stale = self
-                        .settings
-                        .stale_after
-                        .saturating_sub(last_success.elapsed());
-                    if stale || until_stale.is_zero() {
-                        wait
-                    } else {
-                        wait.min(until_stale)
-                    }
+                    if stale { wait } else { wait.min(until_stale) }
                 }
             };
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// How long ago, by the board's wall clock, the pull kept at `kept` succeeded; zero for none,
+    /// and for one the clock now reads as later (set back since).
+    fn since(&self, kept: Option<i64>) -> Duration {
+        let now = self.engine.clock().read().wall_ms;
+        kept.and_then(|at| u64::try_from(now - at).ok())
+            .map_or(Duration::ZERO, Duration::from_millis)
     }
 
     /// Records through the engine whether the list is stale; true once recorded.

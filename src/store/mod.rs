@@ -24,7 +24,7 @@ use batch::StateMeta;
 pub mod encryption;
 
 pub use batch::{Batch, CommandDigest, CommandResult, KeptResult, Outcome};
-pub use bookings_cursor::{BOOKINGS_CURSOR_KEY, BookingsCursor};
+pub use bookings_cursor::{BOOKINGS_CURSOR_KEY, BOOKINGS_LAST_PULL_KEY, BookingsCursor};
 pub use checkpoint::Checkpointer;
 pub use cursor::{PLATFORM_CLOCK_KEY_PREFIX, PLATFORM_CURSOR_KEY, PlatformClock, PlatformCursor};
 pub use error::{MAX_SEQ, StoreError};

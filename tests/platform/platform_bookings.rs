@@ -586,3 +586,59 @@ async fn a_stale_list_with_walk_in_gives_a_card_a_walk_in_ticket_for_an_appointm
     assert_eq!(ticket.appointment, None);
     downlink.stop().await;
 }
+
+#[tokio::test]
+async fn the_wait_for_a_stale_list_runs_on_across_a_restart() {
+    let mut hall = hall_with_fallback(StaleBookings::StaffCheckIn);
+    let dir = tempfile::tempdir().unwrap();
+    let (receiver, _clock) = start_receiver(dir.path(), &hall_id(&hall), loopback().await);
+    let downlink =
+        Downlink::start(&hall.engine, downlink_settings(&hall, &receiver.url())).unwrap();
+    assert!(
+        wait_until(WAIT, || downlink
+            .status()
+            .pulls
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0)
+        .await
+    );
+    downlink.stop().await;
+    receiver.stop().await;
+    let cursor = BookingsCursor::open(&hall.db_path()).unwrap();
+    assert_eq!(cursor.last_pull_ms().unwrap(), Some(FRIDAY_10AM));
+
+    // Six minutes later the board restarts and the platform is gone: four minutes are left of the
+    // ten, so the list is not stale yet.
+    hall.clock.advance(6 * MINUTE);
+    hall.restart();
+    let nowhere = nowhere().await;
+    let downlink = Downlink::start(&hall.engine, downlink_settings(&hall, &nowhere)).unwrap();
+    assert!(
+        wait_until(WAIT, || downlink
+            .status()
+            .failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0)
+        .await
+    );
+    downlink.stop().await;
+    assert!(!hall.state().await.bookings_stale);
+
+    // Five minutes more and another restart: eleven minutes since the last pull, stale at the
+    // first failed pull rather than ten minutes after the restart.
+    hall.clock.advance(5 * MINUTE);
+    hall.restart();
+    let downlink = Downlink::start(&hall.engine, downlink_settings(&hall, &nowhere)).unwrap();
+    assert!(wait_for_state(&hall, |s| s.bookings_stale).await);
+    downlink.stop().await;
+    let since = hall
+        .events()
+        .iter()
+        .find_map(|e| match e.event {
+            Event::BookingsWentStale { last_pull_ms } => Some(last_pull_ms),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(since, Some(FRIDAY_10AM), "stale since the kept pull");
+    assert_eq!(cursor.last_pull_ms().unwrap(), Some(FRIDAY_10AM));
+}

@@ -96,6 +96,9 @@ pub enum HallNews {
     },
     /// Whether the hall can be reached changed.
     Link(LinkState),
+    /// Whether the hall node has been cut off from the platform for longer than its config allows
+    /// changed, as a terminal on the LAN hears it (a board running the link watches it itself).
+    PlatformCutOff(bool),
 }
 
 /// Whether the hall node can be reached, as a terminal's screen shows it.
@@ -375,6 +378,13 @@ impl PlatformSync {
             0 => None,
             since => Some((now_mono_ms - since).max(0)),
         }
+    }
+
+    /// Whether the hall has been cut off from the platform for `mark_after_minutes` or longer at
+    /// monotonic `now_mono_ms`: when the window panels mark it.
+    pub fn cut_off_beyond(&self, now_mono_ms: i64, mark_after_minutes: u32) -> bool {
+        self.cut_off_for_ms(now_mono_ms)
+            .is_some_and(|cut_off| cut_off >= i64::from(mark_after_minutes) * 60_000)
     }
 
     /// Events recorded but not yet acknowledged.

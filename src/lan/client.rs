@@ -435,6 +435,19 @@ impl HallClient {
         self.get_json("/api/v1/state").await
     }
 
+    /// The hall node's `/healthz`. Asked now and then beside the push stream, it leaves the link's
+    /// state to the stream, which notices a lost hall node sooner.
+    pub async fn health(&self) -> Result<super::wire::Health, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        read_json(response).await
+    }
+
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self
             .http

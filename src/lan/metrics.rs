@@ -337,6 +337,7 @@ pub async fn healthz(State(hall): State<Hall>) -> Response {
         Ok(Ok(state)) => axum::Json(Health {
             status: "ok".into(),
             seq: Some(state.last_seq),
+            platform: hall.platform_link(),
         })
         .into_response(),
         _ => (
@@ -344,6 +345,7 @@ pub async fn healthz(State(hall): State<Hall>) -> Response {
             axum::Json(Health {
                 status: "engine not answering".into(),
                 seq: None,
+                platform: hall.platform_link(),
             }),
         )
             .into_response(),

@@ -76,6 +76,7 @@ impl HallServer {
             max_body_bytes: lan.max_body_bytes,
             pairing_guard: Arc::default(),
             closing: closed.clone(),
+            platform: Arc::default(),
         };
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -104,6 +105,16 @@ impl HallServer {
             closing,
             task,
         })
+    }
+
+    /// Reports `sync` to terminals (on `/healthz`) as cut off after `mark_after_minutes` without an
+    /// acknowledgement, in place of the node's own link and its `[platform]` table.
+    pub fn watch_platform(&self, sync: Arc<crate::ports::PlatformSync>, mark_after_minutes: u32) {
+        *self
+            .hall
+            .platform
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some((sync, mark_after_minutes));
     }
 
     /// Where the watchdog asks this server whether it still answers.

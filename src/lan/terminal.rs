@@ -20,6 +20,10 @@ use crate::store::Outcome;
 /// that a tap did not go through; every retry inside it carries the same command id.
 pub const SCREEN_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How often a terminal asks the hall node how its platform link stands. The mark it feeds waits
+/// minutes before it shows, so a few seconds late is nothing.
+pub const PLATFORM_LINK_POLL: Duration = Duration::from_secs(2);
+
 /// The hall node over the LAN, described by this board's own copy of the hall config.
 #[derive(Clone)]
 pub struct LanHall {
@@ -98,13 +102,17 @@ impl HallPort for LanHall {
                 let deliver = deliver.clone();
                 move |link| deliver(HallNews::Link(link))
             });
+            let platform = watch_platform_link(client.clone(), {
+                let deliver = deliver.clone();
+                move |cut_off| deliver(HallNews::PlatformCutOff(cut_off))
+            });
             let state = follow_hall_node(client, interest, move |state, events| {
                 deliver(HallNews::State {
                     state: Arc::new(state),
                     events,
                 })
             });
-            tokio::join!(link, state);
+            tokio::join!(link, platform, state);
         })
     }
 }
@@ -142,6 +150,24 @@ async fn follow_hall_node(
         if concerns(interest, &batch) {
             deliver(state.clone(), batch);
         }
+    }
+}
+
+/// Calls `deliver` with whether the hall node is cut off from the platform, at its first answer and
+/// at every change, until dropped. A hall node without a platform link, or one too old to say,
+/// counts as not cut off; an unanswered poll changes nothing (the link's own band says the hall node
+/// is gone).
+async fn watch_platform_link(client: HallClient, deliver: impl Fn(bool)) {
+    let mut told: Option<bool> = None;
+    loop {
+        if let Ok(health) = client.health().await {
+            let cut_off = health.platform.is_some_and(|p| p.cut_off);
+            if told != Some(cut_off) {
+                deliver(cut_off);
+                told = Some(cut_off);
+            }
+        }
+        tokio::time::sleep(PLATFORM_LINK_POLL).await;
     }
 }
 

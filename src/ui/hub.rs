@@ -70,6 +70,8 @@ pub struct Hub {
     /// The platform link shown on the panels and after how many minutes without an acknowledgement
     /// they mark it; by default the node's own link and its `[platform]` table.
     platform: RefCell<Option<(Arc<PlatformSync>, u32)>>,
+    /// What the hall node last said of its platform link, for a board that does not run it.
+    platform_cut_off_at_hall_node: Cell<bool>,
 }
 
 impl Hub {
@@ -96,6 +98,9 @@ impl Hub {
                     Box::new(move |hub: &Rc<Hub>| match news {
                         HallNews::State { state, events } => hub.update(state, &events),
                         HallNews::Link(link) => hub.set_link(link),
+                        HallNews::PlatformCutOff(cut_off) => {
+                            hub.set_platform_cut_off_at_hall_node(cut_off)
+                        }
                     }),
                 )
             }),
@@ -122,6 +127,7 @@ impl Hub {
             controllers: RefCell::default(),
             card_taker: RefCell::default(),
             platform: RefCell::default(),
+            platform_cut_off_at_hall_node: Cell::new(false),
         });
         HUBS.with(|hubs| hubs.borrow_mut().insert(id, Rc::downgrade(&hub)));
         hub
@@ -149,7 +155,8 @@ impl Hub {
     }
 
     /// True while the hall has been cut off from the platform for longer than its config allows.
-    /// Only the board that runs the platform link knows it; a terminal on the LAN shows no mark.
+    /// The board that runs the platform link watches it; a terminal on the LAN shows what the hall
+    /// node tells it.
     pub fn platform_cut_off(&self) -> bool {
         let watched = self.platform.borrow().clone().or_else(|| {
             let limit = self
@@ -160,9 +167,18 @@ impl Hub {
                 .offline_mark_after_minutes;
             Some((crate::ports::PLATFORM_SYNC.get()?.clone(), limit))
         });
-        watched.is_some_and(|(sync, limit)| {
-            super::views::platform_cut_off(&sync, self.clock.read().mono_ms, limit)
-        })
+        match watched {
+            Some((sync, limit)) => {
+                super::views::platform_cut_off(&sync, self.clock.read().mono_ms, limit)
+            }
+            None => self.platform_cut_off_at_hall_node.get(),
+        }
+    }
+
+    fn set_platform_cut_off_at_hall_node(self: &Rc<Self>, cut_off: bool) {
+        if self.platform_cut_off_at_hall_node.replace(cut_off) != cut_off {
+            self.refresh_all();
+        }
     }
 
     fn set_link(self: &Rc<Self>, link: LinkState) {

@@ -10,8 +10,7 @@ pub fn platform_cut_off(
     now_mono_ms: i64,
     mark_after_minutes: u32,
 ) -> bool {
-    sync.cut_off_for_ms(now_mono_ms)
-        .is_some_and(|cut_off| cut_off >= i64::from(mark_after_minutes) * 60_000)
+    sync.cut_off_beyond(now_mono_ms, mark_after_minutes)
 }
 
 /// Assumed minutes per citizen until the day has finished visits to measure.

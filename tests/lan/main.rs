@@ -12,6 +12,7 @@ mod lan_display_page;
 mod lan_limits;
 mod lan_pairing;
 mod lan_personal_data;
+mod lan_platform_link;
 mod lan_ratings;
 mod lan_requests;
 mod lan_staff;

@@ -446,4 +446,20 @@ pub struct Health {
     /// The log's last sequence, when the engine answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// The hall's link to the government-service platform, when this node runs one. Added without
+    /// a new version: a reader that does not know it skips it, and one that does reads its absence
+    /// as "no link to show".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformLinkStatus>,
+}
+
+/// How the hall node's link to the platform stands, for the window panels of every board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformLinkStatus {
+    /// No acknowledgement from the platform for longer than the hall's
+    /// `[platform] offline_mark_after_minutes`: the panels show "Platform offline".
+    pub cut_off: bool,
+    /// Seconds since the first failed try with no acknowledgement after it; absent while in touch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unacknowledged_for_s: Option<u64>,
 }

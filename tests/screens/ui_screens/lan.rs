@@ -277,3 +277,29 @@ fn a_revoked_terminal_asks_for_pairing_again_on_its_screen() {
         );
     });
 }
+
+#[test]
+fn a_window_panel_on_another_board_marks_the_hall_node_cut_off_from_the_platform() {
+    on_ui_thread(|| {
+        let terminals = Terminals::start(Duration::from_secs(10));
+        let sync = Arc::new(hallq::ports::PlatformSync::default());
+        terminals.hall.server().watch_platform(sync.clone(), 10);
+        let panel = terminals.panel().global::<PanelAdapter>();
+        let mark_shown = || {
+            visible_texts(terminals.panel())
+                .iter()
+                .any(|t| t == "平台连接中断")
+        };
+        assert!(!panel.get_platform_cut_off());
+
+        sync.mark_failing(hallq::clock::Clock::read(&*terminals.hall.clock).mono_ms);
+        terminals.hall.clock.advance(10 * 60_000);
+        wait("the panel's platform mark", || {
+            panel.get_platform_cut_off() && mark_shown()
+        });
+
+        sync.mark_in_touch();
+        wait("the mark to clear", || !panel.get_platform_cut_off());
+        assert!(!mark_shown());
+    });
+}

@@ -9,6 +9,8 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use zeroize::Zeroizing;
 
@@ -157,23 +159,83 @@ impl TlsIdentity {
 /// How long a client may take over its handshake before the receiver drops it.
 const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 
+/// Handshakes under way at once; a further connection waits in the kernel's backlog until one
+/// ends, so a flood of silent sockets holds memory for this many at most.
+const MAX_HANDSHAKES: usize = 256;
+
+/// A connection whose handshake is done, for the server to serve.
+type Handshaken = (tokio_rustls::server::TlsStream<TcpStream>, SocketAddr);
+
 /// A listener that completes each connection's TLS handshake before handing it to the server.
+///
+/// Each handshake runs in a task of its own, within [`HANDSHAKE_TIME`]: a client that connects and
+/// sends nothing, or crawls through its handshake, holds up no other hall's upload.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    local_addr: SocketAddr,
+    ready: mpsc::Receiver<Handshaken>,
+    accepting: JoinHandle<()>,
 }
 
 impl TlsListener {
     /// With `client_roots`, only clients whose certificate chains to one of them get through.
+    /// Must be called inside a tokio runtime.
     pub fn new(
         tcp: TcpListener,
         identity: &TlsIdentity,
         client_roots: Option<&[u8]>,
     ) -> Result<TlsListener, TlsError> {
+        let acceptor = TlsAcceptor::from(Arc::new(identity.server_config(client_roots)?));
+        let local_addr = tcp
+            .local_addr()
+            .map_err(|e| TlsError(format!("the listening socket: {e}")))?;
+        let (done, ready) = mpsc::channel(MAX_HANDSHAKES);
         Ok(TlsListener {
-            tcp,
-            acceptor: TlsAcceptor::from(Arc::new(identity.server_config(client_roots)?)),
+            local_addr,
+            ready,
+            accepting: tokio::spawn(accept_and_shake_hands(tcp, acceptor, done)),
         })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+/// Accepts connections and starts each one's handshake in its own task; the finished ones go to
+/// `done`. Runs until the listener is dropped.
+async fn accept_and_shake_hands(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    done: mpsc::Sender<Handshaken>,
+) {
+    let room = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let Ok(permit) = Arc::clone(&room).acquire_owned().await else {
+            return;
+        };
+        let (stream, addr) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!("platform receiver: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIME, acceptor.accept(stream)).await;
+            drop(permit);
+            match handshake {
+                Ok(Ok(tls)) => {
+                    let _ = done.send((tls, addr)).await;
+                }
+                Ok(Err(e)) => tracing::warn!("platform receiver: TLS handshake with {addr}: {e}"),
+                Err(_) => tracing::warn!("platform receiver: TLS handshake with {addr} too slow"),
+            }
+        });
     }
 }
 
@@ -182,24 +244,14 @@ impl axum::serve::Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, addr) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!("platform receiver: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(HANDSHAKE_TIME, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => return (tls, addr),
-                Ok(Err(e)) => tracing::warn!("platform receiver: TLS handshake with {addr}: {e}"),
-                Err(_) => tracing::warn!("platform receiver: TLS handshake with {addr} too slow"),
-            }
+        match self.ready.recv().await {
+            Some(handshaken) => handshaken,
+            // The accepting task ended: no connection comes any more.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.tcp.local_addr()
+        Ok(self.local_addr)
     }
 }

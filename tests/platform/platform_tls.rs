@@ -61,6 +61,39 @@ async fn events_go_up_over_https_to_the_pinned_certificate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_connects_and_says_nothing_holds_up_no_hall() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let identity = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &identity, None).await;
+    // Sockets open before the hall's, silent for longer than the receiver's handshake limit (10 s).
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(tokio::net::TcpStream::connect(receiver.addr).await.unwrap());
+    }
+    issue_many(&hall, 20).await;
+    let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+    settings.ca_pem = Some(identity.cert_pem.clone().into_bytes());
+    settings.allow_plain_http = false;
+    let started = std::time::Instant::now();
+    let uplink = start_uplink(&hall, settings);
+    let last = hall.events().last().unwrap().seq;
+    assert!(
+        wait_until(Duration::from_secs(3), || receiver
+            .acked_through(&hall_id(&hall))
+            .unwrap()
+            == last)
+        .await,
+        "the upload waited on the silent sockets"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_holds_the_whole_log(&receiver, &hall);
+    drop(uplink);
+    drop(silent);
+    receiver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_platform_with_another_certificate_gets_nothing() {
     let hall = uncapped_hall();
     let dir = tempfile::tempdir().unwrap();

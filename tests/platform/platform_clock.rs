@@ -95,6 +95,17 @@ async fn a_hall_booted_hours_behind_uploads_the_platforms_time_and_leaves_its_lo
         1,
         "the correction is kept as a fact"
     );
+    // The times inside `data` are the hall's, like `hall_ms`: left as the queue used them.
+    let mut moments = 0;
+    for (seq, _, json) in receiver.events(&hall_id(&hall)).unwrap() {
+        let event: serde_json::Value = serde_json::from_str(&json).unwrap();
+        if let Some(at_ms) = event["data"]["at_ms"].as_i64() {
+            assert_eq!(at_ms, event["hall_ms"].as_i64().unwrap(), "event {seq}");
+            assert_eq!(at_ms, FRIDAY_10AM - 5 * HOUR, "event {seq}");
+            moments += 1;
+        }
+    }
+    assert_eq!(moments, 2, "both tickets carry their moment");
 
     // Time synchronisation sets the clock right and vouches for it.
     hall.clock.step_wall(5 * HOUR);

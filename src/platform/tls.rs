@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -162,6 +164,46 @@ const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 /// Handshakes under way at once; a further connection waits in the kernel's backlog until one
 /// ends, so a flood of silent sockets holds memory for this many at most.
 const MAX_HANDSHAKES: usize = 256;
+
+/// The end-entity certificate a client showed in its handshake, if any, for the receiver to check
+/// the hall a request claims against.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCertificate(Option<CertificateDer<'static>>);
+
+impl ClientCertificate {
+    /// Whether the certificate names `hall_id` as one of its subject alternative names (a DNS
+    /// name, compared without regard to case). A hall id that cannot be a DNS name is named by no
+    /// certificate.
+    pub fn names_hall(&self, hall_id: &str) -> bool {
+        let Some(der) = &self.0 else {
+            return false;
+        };
+        let Ok(name) = rustls::pki_types::ServerName::try_from(hall_id) else {
+            return false;
+        };
+        rustls::server::ParsedCertificate::try_from(der)
+            .is_ok_and(|parsed| rustls::client::verify_server_name(&parsed, &name).is_ok())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientCertificate {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> ClientCertificate {
+        let (_, connection) = stream.io().get_ref();
+        ClientCertificate(
+            connection
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|c| c.clone().into_owned()),
+        )
+    }
+}
+
+/// Plain HTTP (tests on loopback): no certificate.
+impl Connected<IncomingStream<'_, TcpListener>> for ClientCertificate {
+    fn connect_info(_: IncomingStream<'_, TcpListener>) -> ClientCertificate {
+        ClientCertificate(None)
+    }
+}
 
 /// A connection whose handshake is done, for the server to serve.
 type Handshaken = (tokio_rustls::server::TlsStream<TcpStream>, SocketAddr);

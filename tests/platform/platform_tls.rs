@@ -142,7 +142,8 @@ async fn a_platform_that_wants_mutual_tls_takes_the_hall_with_its_certificate() 
     let hall = uncapped_hall();
     let dir = tempfile::tempdir().unwrap();
     let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-    let hall_certificate = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    // The hall's certificate names its hall id: the receiver ties the two.
+    let hall_certificate = TlsIdentity::self_signed(&[&hall_id(&hall)]).unwrap();
     let receiver = https_receiver(
         dir.path(),
         &hall_id(&hall),
@@ -173,8 +174,8 @@ async fn a_platform_that_wants_mutual_tls_refuses_a_hall_without_its_certificate
     let hall = uncapped_hall();
     let dir = tempfile::tempdir().unwrap();
     let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-    let expected = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
-    let stranger = TlsIdentity::self_signed(&["hall-1.example"]).unwrap();
+    let expected = TlsIdentity::self_signed(&[&hall_id(&hall)]).unwrap();
+    let stranger = TlsIdentity::self_signed(&[&hall_id(&hall)]).unwrap();
     let receiver = https_receiver(dir.path(), &hall_id(&hall), &platform, Some(&expected)).await;
     issue_many(&hall, 10).await;
     // No certificate at all, then a certificate the platform did not issue or list: the hall's
@@ -206,6 +207,68 @@ async fn a_platform_that_wants_mutual_tls_refuses_a_hall_without_its_certificate
         );
         uplink.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_the_platform_accepts_posts_only_for_the_hall_it_names() {
+    let hall = uncapped_hall();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+    // A certificate the platform trusts, made for another hall of the prefecture; the hall holds
+    // its own secret, so the signature alone would pass.
+    let other_halls = TlsIdentity::self_signed(&["650102-ZWFW-02"]).unwrap();
+    let receiver = https_receiver(dir.path(), &hall_id(&hall), &platform, Some(&other_halls)).await;
+    issue_many(&hall, 10).await;
+    let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
+    settings.ca_pem = Some(platform.cert_pem.clone().into_bytes());
+    settings.allow_plain_http = false;
+    settings.client_identity = Some(other_halls.clone());
+    let uplink = start_uplink(&hall, settings);
+    assert!(
+        wait_until(Duration::from_secs(5), || uplink
+            .status()
+            .failures_of(PlatformFailure::Refused)
+            >= 2)
+        .await
+    );
+    assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
+    assert_eq!(
+        uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    uplink.stop().await;
+
+    // What the hall is told, asked by hand on the same certificate.
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(
+            hallq::platform::tls::pinned_client_config(
+                platform.cert_pem.as_bytes(),
+                Some(&other_halls),
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let signature = hallq::platform::signing::sign(
+        &secret(),
+        "GET",
+        "/v1/bookings?after=0&limit=10",
+        &hall_id(&hall),
+        FRIDAY_10AM / 1000,
+        b"",
+    );
+    let mut request = client.get(format!("{}/v1/bookings?after=0&limit=10", receiver.url()));
+    for (name, value) in signature.headers() {
+        request = request.header(name, value);
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["code"], "certificate_mismatch");
+    receiver.stop().await;
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,8 +23,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::booking_wire::{BOOKINGS_PATH, BookingPage, MAX_BOOKINGS_PAGE};
+use super::signing::HALL_HEADER;
 use super::signing::{PlatformSecret, Verifier};
-use super::tls::{TlsIdentity, TlsListener};
+use super::tls::{ClientCertificate, TlsIdentity, TlsListener};
 use super::wire::{
     Ack, EVENTS_PATH, MAX_BATCH_EVENTS, PLATFORM_EVENT_VERSION, PlatformBatch, PlatformError,
 };
@@ -46,7 +47,8 @@ pub struct ReceiverSettings {
     /// Serve HTTPS with this certificate; without it, plain HTTP (tests and the loopback only).
     pub tls: Option<TlsIdentity>,
     /// With HTTPS: the certificates (PEM) a hall's client certificate must chain to, for platforms
-    /// that want mutual TLS. A hall without one is refused in the handshake.
+    /// that want mutual TLS. A hall without one is refused in the handshake, and a request for a
+    /// hall its certificate does not name (as a DNS subject alternative name) with `403`.
     pub client_ca_pem: Option<String>,
 }
 
@@ -54,6 +56,8 @@ pub(crate) struct Shared {
     store: Mutex<ReceiverStore>,
     verifier: Verifier,
     clock: Arc<dyn Clock>,
+    /// Mutual TLS: each request's hall must be named by the certificate its connection showed.
+    certificates_name_halls: bool,
 }
 
 /// A running receiver, until [`Receiver::stop`].
@@ -74,13 +78,15 @@ impl Receiver {
             store: Mutex::new(store),
             verifier: Verifier::new(settings.secrets, settings.max_skew_s),
             clock: settings.clock,
+            certificates_name_halls: settings.client_ca_pem.is_some(),
         });
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route(EVENTS_PATH, post(receive))
             .route(BOOKINGS_PATH, get(bookings))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<ClientCertificate>();
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async move {
             let _ = stopped.await;
@@ -201,6 +207,31 @@ fn refuse_with(
     (status, axum::Json(body)).into_response()
 }
 
+/// With mutual TLS, the refusal of a request for a hall its connection's certificate does not name:
+/// with one CA for every hall, the certificate alone would let one hall post as another.
+fn certificate_refusal(
+    shared: &Shared,
+    certificate: &ClientCertificate,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if !shared.certificates_name_halls {
+        return None;
+    }
+    let hall = headers
+        .get(HALL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if certificate.names_hall(hall) {
+        return None;
+    }
+    tracing::warn!("platform receiver: a request for hall {hall:?} on a certificate not naming it");
+    Some(refuse(
+        StatusCode::FORBIDDEN,
+        "certificate_mismatch",
+        format!("the client certificate does not name hall \"{hall}\""),
+    ))
+}
+
 /// Takes a batch of one hall's events, stores each once per (hall id, sequence), and acknowledges.
 #[utoipa::path(
     post,
@@ -216,6 +247,7 @@ fn refuse_with(
         (status = 200, description = "Every event of the hall up to `acked_through` is held", body = Ack),
         (status = 400, description = "`malformed_batch`, `hall_mismatch` or `not_contiguous`", body = PlatformError),
         (status = 401, description = "`missing_signature`, `unknown_hall`, `stale_timestamp`, `nonce_reused` or `bad_signature`", body = PlatformError),
+        (status = 403, description = "`certificate_mismatch`: with mutual TLS, the client certificate does not name the hall", body = PlatformError),
         (status = 409, description = "`gap` (with `acked_through`) or `seq_conflict`", body = PlatformError),
         (status = 413, description = "The body is larger than 8 MiB"),
         (status = 500, description = "`storage`: nothing of the batch is kept", body = PlatformError),
@@ -223,11 +255,16 @@ fn refuse_with(
 )]
 pub(crate) async fn receive(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(certificate): ConnectInfo<ClientCertificate>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Before the signature, so a refused request spends no nonce.
+    if let Some(refusal) = certificate_refusal(&shared, &certificate, &headers) {
+        return refusal;
+    }
     let now_ms = shared.clock.read().wall_ms;
     let hall_id = match shared.verifier.verify(
         method.as_str(),
@@ -304,16 +341,22 @@ pub(crate) async fn receive(
         (status = 200, description = "The hall's booking changes after `after`, oldest first", body = BookingPage),
         (status = 400, description = "`malformed_query`", body = PlatformError),
         (status = 401, description = "`missing_signature`, `unknown_hall`, `stale_timestamp`, `nonce_reused` or `bad_signature`", body = PlatformError),
+        (status = 403, description = "`certificate_mismatch`: with mutual TLS, the client certificate does not name the hall", body = PlatformError),
         (status = 500, description = "`storage`", body = PlatformError),
     ),
 )]
 pub(crate) async fn bookings(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(certificate): ConnectInfo<ClientCertificate>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Before the signature, so a refused request spends no nonce.
+    if let Some(refusal) = certificate_refusal(&shared, &certificate, &headers) {
+        return refusal;
+    }
     let now_ms = shared.clock.read().wall_ms;
     let signed_path = uri
         .path_and_query()

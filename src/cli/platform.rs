@@ -110,7 +110,8 @@ pub struct ServeArgs {
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Mutual TLS: the certificates (PEM) a hall's client certificate must chain to: each hall's own
-    /// (`hallq platform new-cert`), or the CA that issued them. A hall without one is refused.
+    /// (`hallq platform new-cert HALL-ID`), or the CA that issued them. A hall without one is
+    /// refused, and so is a request for a hall its certificate does not name (as a DNS name).
     #[arg(long, requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
 }

@@ -23,8 +23,12 @@ pub struct Hall {
     pub closing: watch::Receiver<bool>,
     /// The platform link `/healthz` reports and after how many minutes without an acknowledgement
     /// it counts as cut off; by default the node's own link and its `[platform]` table.
-    pub platform: Arc<RwLock<Option<(Arc<PlatformSync>, u32)>>>,
+    pub platform: Arc<RwLock<WatchedPlatform>>,
 }
+
+/// A platform link to report, and after how many minutes without an acknowledgement it counts as
+/// cut off.
+pub type WatchedPlatform = Option<(Arc<PlatformSync>, u32)>;
 
 impl Hall {
     /// The platform link as terminals on the LAN show it; `None` when this node runs none.

@@ -349,7 +349,7 @@ pub async fn day_fill(
 
 /// Which hall goes first in round `n`: each in turn, so neither always follows the other's commit.
 fn in_turn(n: usize) -> [usize; 2] {
-    if n % 2 == 0 { [0, 1] } else { [1, 0] }
+    if n.is_multiple_of(2) { [0, 1] } else { [1, 0] }
 }
 
 /// One of the two halls [`day_fill`] compares, its window 3 signed in.

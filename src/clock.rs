@@ -105,6 +105,21 @@ fn boottime_ms() -> i64 {
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
+/// CPU time the calling thread has used so far; zero where the system cannot say. What the writer's
+/// work costs, apart from the time it waits for the disk or for a core another process holds.
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// A clock the tests and the benchmark set by hand.
 pub struct ManualClock {
     reading: Mutex<ClockReading>,
@@ -175,6 +190,21 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_s_cpu_time_counts_its_work_and_not_its_sleep() {
+        let before = thread_cpu_time();
+        std::thread::sleep(Duration::from_millis(100));
+        let slept = thread_cpu_time() - before;
+        assert!(slept < Duration::from_millis(50), "sleeping cost {slept:?}");
+        let before = thread_cpu_time();
+        let started = Instant::now();
+        let mut spin = 0u64;
+        while started.elapsed() < Duration::from_millis(50) {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+        }
+        assert!(thread_cpu_time() > before, "50 ms of work cost no CPU time");
+    }
 
     #[test]
     fn the_sync_flag_is_looked_at_once_a_second_at_most() {

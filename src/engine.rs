@@ -92,6 +92,9 @@ pub struct EngineCounters {
     pub events: AtomicU64,
     /// Batches the store failed to write.
     pub failed_batches: AtomicU64,
+    /// CPU time the writer spent deciding, writing and committing batches, in nanoseconds; counted
+    /// before a batch's callers are answered, so a caller reading it after its answer sees its own.
+    pub writer_cpu_ns: AtomicU64,
 }
 
 /// A cheap, cloneable way to talk to the engine.
@@ -405,6 +408,7 @@ impl Writer {
     }
 
     fn write_batch(&mut self, requests: Vec<Request>) {
+        let cpu_at_start = crate::clock::thread_cpu_time();
         // The replies are kept apart from the commands, so that a batch failing part-way still answers
         // every caller with the storage error rather than leaving some to see a dropped reply.
         let mut commands = Vec::new();
@@ -428,6 +432,10 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(commands.len());
         let mut new_events = Vec::new();
         let written = self.decide_all(commands, &mut outcomes, &mut new_events);
+        let cpu = crate::clock::thread_cpu_time().saturating_sub(cpu_at_start);
+        self.counters
+            .writer_cpu_ns
+            .fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
         match written {
             Ok(tally) => {
                 let c = &self.counters;

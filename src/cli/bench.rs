@@ -63,7 +63,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let day_fill = runtime.block_on(crate::bench::engine::day_fill(
             scratch.path(),
             args.day_tickets,
-            1000,
+            2000,
         ))?;
         report.insert("day_fill".into(), day_fill);
     }

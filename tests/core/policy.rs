@@ -429,6 +429,26 @@ async fn commands_arriving_together_commit_together() {
 }
 
 #[tokio::test]
+async fn the_writer_s_cpu_time_for_a_command_is_counted_by_the_time_it_is_answered() {
+    use std::sync::atomic::Ordering;
+    let hall = Hall::new();
+    let cpu = || hall.engine.counters().writer_cpu_ns.load(Ordering::Relaxed);
+    let before = cpu();
+    hall.engine
+        .execute(
+            "cpu-issue",
+            Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(cpu() > before, "an issue cost the writer no CPU time");
+}
+
+#[tokio::test]
 async fn counters_count_decided_commands_once_and_not_their_retries() {
     use std::sync::atomic::Ordering;
     let hall = Hall::new();

@@ -6,7 +6,7 @@
 //! are callers answered and events broadcast: nobody ever sees an event that could still be lost.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -104,7 +104,8 @@ pub struct EngineHandle {
     requests: mpsc::Sender<Request>,
     events: broadcast::Sender<Arc<StoredEvent>>,
     setup: Arc<HallSetup>,
-    db_path: PathBuf,
+    /// Shared, not owned: the handle is cloned for every LAN request.
+    db_path: Arc<Path>,
     clock: Arc<dyn Clock>,
     /// The hall key, read (or made) beside the database at the first card tap.
     hall_key: Arc<std::sync::OnceLock<HallKey>>,
@@ -165,7 +166,7 @@ pub fn start_with_wal_limit(
         requests,
         events,
         setup,
-        db_path: db_path.to_path_buf(),
+        db_path: Arc::from(db_path),
         clock,
         hall_key: Arc::default(),
     };

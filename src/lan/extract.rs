@@ -88,18 +88,14 @@ impl FromRequestParts<Hall> for Terminal {
                 "pair this terminal first, then send its token as \"Authorization: Bearer <token>\"",
             ));
         };
-        let registry = hall.registry.clone();
-        let token = token.trim().to_string();
-        let scope = CommandScope::of_token(&token);
-        let hash = TokenHash::of(&token);
-        let lookup = hash.clone();
-        let found = {
-            let registry = registry.clone();
-            tokio::task::spawn_blocking(move || registry.lookup(&lookup))
-                .await
-                .ok()
-                .flatten()
-        };
+        let token = token.trim();
+        let scope = CommandScope::of_token(token);
+        let hash = TokenHash::of(token);
+        // On this thread: a hop to a blocking thread and back cost more than the read itself.
+        let found = hall.registry.lookup(&hash).map_err(|e| {
+            tracing::error!("reading paired devices: {e}");
+            ApiError::unavailable("the paired devices cannot be read now; retry")
+        })?;
         match found {
             Some((device, seen)) => {
                 if let Some(connection) = parts.extensions.get::<super::serve::ConnectionSlot>() {
@@ -107,6 +103,7 @@ impl FromRequestParts<Hall> for Terminal {
                 }
                 // The answer does not wait for the last-seen write.
                 if let Some(seen) = seen {
+                    let registry = hall.registry.clone();
                     tokio::task::spawn_blocking(move || registry.note_seen(seen));
                 }
                 Ok(Terminal(device, scope, hash))

@@ -214,3 +214,44 @@ async fn a_join_whose_role_and_window_disagree_fails_clearly_and_spends_no_code(
     .await;
     assert!(ok, "the code was not spent: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_cannot_be_checked_gets_unavailable_not_unknown_and_changes_nothing() {
+    let hall = TestHall::start().await;
+    let kiosk = hall.pair(Role::Kiosk).await;
+    kiosk.execute(issue("SB")).await.unwrap();
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/commands", hall.url()))
+            .bearer_auth(kiosk.token())
+            .json(&serde_json::json!({
+                "command_id": "unreadable-1",
+                "command": {"command": "issue_ticket", "service": "SB"}
+            }))
+            .send()
+    };
+    // Staff's tools hold the registry's table away for a moment, as a damaged or locked file would.
+    let staff = rusqlite::Connection::open(hall.dir.path().join("hall.db")).unwrap();
+    staff
+        .execute_batch("ALTER TABLE lan_devices RENAME TO lan_devices_away")
+        .unwrap();
+    let tickets = hall.engine.state().await.unwrap().tickets.len();
+    let refused = send().await.unwrap();
+    assert_eq!(
+        refused.status(),
+        503,
+        "a terminal is not told its token is unknown when it could not be checked"
+    );
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable", "{body}");
+    assert_eq!(hall.engine.state().await.unwrap().tickets.len(), tickets);
+
+    staff
+        .execute_batch("ALTER TABLE lan_devices_away RENAME TO lan_devices")
+        .unwrap();
+    assert_eq!(send().await.unwrap().status(), 200, "the retry is served");
+    assert_eq!(
+        hall.engine.state().await.unwrap().tickets.len(),
+        tickets + 1
+    );
+}

@@ -8,7 +8,7 @@
 //! one (`hallq pair list|revoke`); its token fails from the next request on.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rand::Rng;
@@ -26,6 +26,8 @@ const TOKEN_BYTES: usize = 32;
 /// A device's last-seen time is written at most this often: it answers "is that terminal still in
 /// use?", which needs minutes, not every request.
 const LAST_SEEN_STEP_MS: i64 = 60_000;
+/// How long a token lookup waits for a busy database before the request is answered 503.
+const LOOKUP_PATIENCE: std::time::Duration = std::time::Duration::from_millis(200);
 /// A paired terminal as the hall node knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -115,15 +117,22 @@ impl TokenHash {
 /// The hall node's register of pairing codes and paired devices.
 ///
 /// Tokens are looked up in the database on every request, not cached: `hallq pair revoke` runs as
-/// another process, and its revocation must count from the very next request. The lookup is one
-/// indexed read of a table of a few dozen rows. Last-seen times are written on a connection of their
-/// own, so a lookup never waits behind a write's fsync.
+/// another process, and its revocation must count from the very next request. (A cache checked
+/// against `PRAGMA data_version` would not save the read: the engine commits between two requests
+/// of a terminal, so the version has moved at nearly every request, and reading it opens the same
+/// read transaction the lookup does.) The lookup is one indexed read of a table of a few dozen rows,
+/// on a connection of its own: it never queues behind a pairing's write transaction, and in WAL a
+/// read never waits for a writer, so a request's own thread can make it. Last-seen times are
+/// written on a third connection, so a lookup never waits behind a write's fsync.
 #[derive(Clone)]
 pub struct Registry {
-    db_path: PathBuf,
+    /// Shared, not owned: the register is cloned for every LAN request.
+    db_path: Arc<Path>,
     /// Codes expire, and devices are seen, by the hall's clock.
     clock: Arc<dyn Clock>,
     conn: Arc<Mutex<Connection>>,
+    /// Token lookups only.
+    lookups: Arc<Mutex<Connection>>,
     seen_writer: Arc<Mutex<Option<Connection>>>,
     /// Last-seen times already decided on in this process, ahead of their write.
     noted: Arc<Mutex<HashMap<i64, i64>>>,
@@ -152,10 +161,16 @@ impl Registry {
         clock: Arc<dyn Clock>,
     ) -> Result<Registry, crate::store::StoreError> {
         let conn = crate::store::encryption::connect(db_path, OpenFlags::default())?;
+        let lookups = crate::store::encryption::connect(db_path, OpenFlags::default())?;
+        // A lookup runs on a request's thread: should a read ever find the database busy (only
+        // while SQLite recovers a WAL), it gives up soon and the terminal retries, rather than hold
+        // that thread and every connection it serves.
+        lookups.busy_timeout(LOOKUP_PATIENCE)?;
         Ok(Registry {
-            db_path: db_path.to_path_buf(),
+            db_path: Arc::from(db_path),
             clock,
             conn: Arc::new(Mutex::new(conn)),
+            lookups: Arc::new(Mutex::new(lookups)),
             seen_writer: Arc::default(),
             noted: Arc::default(),
         })
@@ -249,7 +264,11 @@ impl Registry {
     /// The device whose token hashes to `hash`, if it is paired and not revoked. Notes that it was
     /// seen.
     pub fn device_by(&self, hash: &TokenHash) -> Option<Device> {
-        let (device, seen) = self.lookup(hash)?;
+        let (device, seen) = self
+            .lookup(hash)
+            .inspect_err(|e| tracing::error!("reading paired devices: {e}"))
+            .ok()
+            .flatten()?;
         if let Some(seen) = seen {
             self.note_seen(seen);
         }
@@ -257,17 +276,22 @@ impl Registry {
     }
 
     /// The device whose token hashes to `hash`, and whether its last-seen time is due: at most once a
-    /// minute per device. Reads only; [`Registry::note_seen`] writes.
-    pub fn lookup(&self, hash: &TokenHash) -> Option<(Device, Option<Seen>)> {
-        let found = self
-            .lock()
-            .prepare_cached(&format!(
+    /// minute per device. Reads only, and briefly enough for a request's own thread;
+    /// [`Registry::note_seen`] writes.
+    pub fn lookup(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(Device, Option<Seen>)>, rusqlite::Error> {
+        let found = {
+            let conn = self.lookups.lock().expect("no panic holds the lock");
+            let mut select = conn.prepare_cached(&format!(
                 "SELECT {DEVICE_COLUMNS} FROM lan_devices WHERE token_hash = ?1 AND revoked_ms IS NULL"
-            ))
-            .and_then(|mut select| select.query_row([&hash.0], paired_device).optional())
-            .inspect_err(|e| tracing::error!("reading paired devices: {e}"))
-            .ok()
-            .flatten()?;
+            ))?;
+            select.query_row([&hash.0], paired_device).optional()?
+        };
+        let Some(found) = found else {
+            return Ok(None);
+        };
         let now = self.now_ms();
         let seen = {
             let mut noted = self.noted.lock().expect("no panic holds the lock");
@@ -285,7 +309,7 @@ impl Registry {
             name: found.name,
             role: found.role,
         };
-        Some((device, seen))
+        Ok(Some((device, seen)))
     }
 
     /// Writes a last-seen time. Losing one costs nothing but a stale list entry.

@@ -228,7 +228,7 @@ pub(super) async fn pair(
         (status = 413, description = "The body, or the length it declares, is over the limit (`body_too_large`); a request that expects `100 Continue` gets this instead.", body = ApiError),
         (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
         (status = 422, description = "Not a command request, or a value outside its limits (`invalid_request`, `bad_command_id`); a command as kiosks of earlier versions sent it (`issue_ticket` with a `citizen`, even `null`, or `check_in`): `card_tap_required`.", body = ApiError),
-        (status = 503, description = "The engine cannot answer now; retry with the same id.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now, or the token cannot be checked; retry with the same id.", body = ApiError),
     )
 )]
 pub(super) async fn execute(
@@ -342,7 +342,7 @@ async fn kiosk_is_paired(hall: &Hall, name: &str) -> Result<(), ApiError> {
         (status = 409, description = "The engine refused: the case number is malformed (`invalid`), the ticket was served at another window (`not_served_here`), is not finished (`wrong_state`) or is rated (`already_rated`), or the window has no finished visit to rate (`nothing_to_rate`).", body = wire::Conflict),
         (status = 415, description = "The body is not declared as `application/json` (`unsupported_media_type`).", body = ApiError),
         (status = 422, description = "Not a rating request, or a kiosk no paired kiosk is named (`invalid_request`).", body = ApiError),
-        (status = 503, description = "The engine cannot answer now; retry with the same `request_id`.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now, or the token cannot be checked; retry with the same `request_id`.", body = ApiError),
     )
 )]
 pub(super) async fn request_rating(
@@ -509,7 +509,7 @@ fn engine_error(e: EngineError) -> ApiError {
     responses(
         (status = 200, description = "The state as of `last_seq`. A display's has no citizens.", body = Object),
         (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
-        (status = 503, description = "The engine cannot answer now.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now, or the token cannot be checked.", body = ApiError),
     )
 )]
 pub(super) async fn state(
@@ -527,7 +527,7 @@ pub(super) async fn state(
     responses(
         (status = 200, description = "Standing calls, newest first, and waiting counts per service.", body = display::DisplayView),
         (status = 401, description = "No token, or one the hall node does not know.", body = ApiError),
-        (status = 503, description = "The engine cannot answer now.", body = ApiError),
+        (status = 503, description = "The engine cannot answer now, or the token cannot be checked.", body = ApiError),
     )
 )]
 pub(super) async fn display_view(

@@ -68,9 +68,10 @@ fn ticket_days(hall: &Hall) -> (Vec<String>, Vec<String>) {
             .unwrap()
     };
     (
-        days("SELECT DISTINCT business_day FROM tickets ORDER BY 1"),
+        days("SELECT DISTINCT date(business_day + 1721424.5) FROM tickets ORDER BY 1"),
         days(
-            "SELECT DISTINCT business_day FROM tickets WHERE data LIKE '%\"id_hash\":\"%' ORDER BY 1",
+            "SELECT DISTINCT date(business_day + 1721424.5) FROM tickets
+             WHERE data LIKE '%\"id_hash\":\"%' ORDER BY 1",
         ),
     )
 }

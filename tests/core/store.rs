@@ -24,7 +24,26 @@ async fn the_event_log_refuses_updates_and_deletes() {
             .to_string()
             .contains("the event log is append-only")
     );
-    assert_eq!(hall.events().len(), 2);
+    // Each row names its boot, its kind and (by leaving it out) its hall in tables of their own: those
+    // are part of the log too.
+    for sql in [
+        "UPDATE boots SET boot_id = 'another boot'",
+        "DELETE FROM boots",
+        "UPDATE event_kinds SET kind = 'ticket_called'",
+        "DELETE FROM event_kinds",
+        "UPDATE hall_meta SET value = 'another hall' WHERE key = 'hall_id'",
+        "DELETE FROM hall_meta WHERE key = 'hall_id'",
+    ] {
+        let refused = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(
+            refused.contains("the event log is append-only"),
+            "{sql}: {refused}"
+        );
+    }
+    let events = hall.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].hall_id, "650102-ZWFW-01");
+    assert_eq!(events[1].event.kind(), "ticket_issued");
 }
 
 #[tokio::test]
@@ -419,13 +438,74 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
     assert!(refused.to_string().contains("missing/hall.db"), "{refused}");
 }
 
+/// A UUID's 16 bytes in column `x` as its text.
+macro_rules! uuid_text {
+    ($x:literal) => {
+        concat!(
+            "lower(substr(hex(",
+            $x,
+            "), 1, 8) || '-' || substr(hex(",
+            $x,
+            "), 9, 4) || '-' || ",
+            "substr(hex(",
+            $x,
+            "), 13, 4) || '-' || substr(hex(",
+            $x,
+            "), 17, 4) || '-' || ",
+            "substr(hex(",
+            $x,
+            "), 21))"
+        )
+    };
+}
+
+/// The event log and the ticket rows back as hallq kept them before the lean store (schema 8): every
+/// column of an event written out in its row, days as dates, and ticket rows repeating their JSON.
+const LOG_BEFORE_SCHEMA_8: &str = concat!(
+    "CREATE TABLE events_old (
+         seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, hall_id TEXT NOT NULL,
+         command_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL, wall_ms INTEGER NOT NULL,
+         hall_ms INTEGER NOT NULL, boot_id TEXT NOT NULL, mono_ms INTEGER NOT NULL,
+         clock_trusted INTEGER NOT NULL, business_day TEXT NOT NULL,
+         event_version INTEGER NOT NULL DEFAULT 1);
+     INSERT INTO events_old SELECT seq, ",
+    uuid_text!("event_id"),
+    ", COALESCE(hall_id, (SELECT value FROM hall_meta WHERE key = 'hall_id')),
+         CASE typeof(command_id) WHEN 'blob' THEN ",
+    uuid_text!("command_id"),
+    " ELSE command_id END,
+         (SELECT kind FROM event_kinds WHERE code = e.kind), payload, wall_ms,
+         COALESCE(hall_ms, wall_ms), (SELECT boot_id FROM boots WHERE id = e.boot), mono_ms,
+         clock_trusted, date(business_day + 1721424.5), event_version FROM events e;
+     DROP TABLE events;
+     ALTER TABLE events_old RENAME TO events;
+     CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+     DROP TABLE boots;
+     DROP TABLE event_kinds;
+     DROP TRIGGER hall_id_no_update;
+     DROP TRIGGER hall_id_no_delete;
+     CREATE TABLE tickets_old (
+         id INTEGER PRIMARY KEY, business_day TEXT NOT NULL, number TEXT NOT NULL,
+         service TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
+         UNIQUE (business_day, number));
+     INSERT INTO tickets_old SELECT id, date(business_day + 1721424.5),
+         json_extract(data, '$.number'), json_extract(data, '$.service'),
+         json_extract(data, '$.state'), data FROM tickets;
+     DROP TABLE tickets;
+     ALTER TABLE tickets_old RENAME TO tickets;"
+);
+
 /// Puts the kept results back as hallq kept them up to schema 4: the command's text and the whole
-/// outcome in `commands`.
+/// outcome in `commands`; and the log as it was then.
 fn as_schema_4(
     path: &std::path::Path,
     kept: &[(&str, &hallq::queue::Command, &hallq::store::Outcome)],
 ) {
     let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(LOG_BEFORE_SCHEMA_8).unwrap();
     conn.execute_batch(
         "DROP TABLE command_results;
          DROP TABLE staff;

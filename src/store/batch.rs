@@ -228,7 +228,7 @@ impl Batch<'_> {
             .execute(params![
                 ticket.id as i64,
                 lean::day_number(ticket.business_day),
-                serde_json::to_string(ticket)?,
+                lean::pack(&serde_json::to_string(ticket)?),
             ])?;
         Ok(())
     }

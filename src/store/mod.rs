@@ -190,13 +190,13 @@ impl Store {
         params: impl rusqlite::Params,
     ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let texts = stmt
-            .query_map(params, |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(StoreError::from))
-            .collect()
+        let mut rows = stmt.query(params)?;
+        let mut read = Vec::new();
+        while let Some(row) = rows.next()? {
+            let json = lean::unpack(row.get_ref(0)?, || format!("a row of `{sql}`"))?;
+            read.push(serde_json::from_str(&json)?);
+        }
+        Ok(read)
     }
 
     /// Every ticket of one business day, as last recorded.
@@ -409,7 +409,7 @@ mod tests {
     }
 
     fn event_rows(conn: &Connection) -> Vec<(i64, u32, String)> {
-        conn.prepare("SELECT seq, event_version, payload FROM events ORDER BY seq")
+        conn.prepare("SELECT seq, event_version, hex(payload) FROM events ORDER BY seq")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()

@@ -210,7 +210,7 @@ pub(super) fn prune_step(
         let mut stmt = tx.prepare(&format!(
             "SELECT {} FROM events
                  WHERE seq <= ?1 AND business_day < ?2
-                   AND kind IN {}
+                   AND kind IN {} AND typeof(payload) = 'text'
                    AND (payload LIKE '%\"id_hash\":\"%' OR payload LIKE '%\"masked_name\":\"%')
                  ORDER BY seq LIMIT ?3",
             upcast::EVENT_COLUMNS,
@@ -228,7 +228,7 @@ pub(super) fn prune_step(
             tx.execute(
                 "UPDATE events SET payload = ?1, event_version = ?2 WHERE seq = ?3",
                 params![
-                    serde_json::to_string(&event)?,
+                    lean::pack(&serde_json::to_string(&event)?),
                     upcast::current_version(event.kind()),
                     stored.seq as i64
                 ],
@@ -248,7 +248,8 @@ pub(super) fn prune_step(
     } else {
         let mut stmt = tx.prepare(
             "SELECT data FROM tickets
-                 WHERE business_day < ?1 AND data LIKE '%\"id_hash\":\"%' ORDER BY id LIMIT ?2",
+                 WHERE business_day < ?1 AND typeof(data) = 'text' AND data LIKE '%\"id_hash\":\"%'
+                 ORDER BY id LIMIT ?2",
         )?;
         let texts = stmt
             .query_map(params![bound(personal_cutoff), limit], |r| {
@@ -264,7 +265,10 @@ pub(super) fn prune_step(
         ticket.citizen = None;
         tx.execute(
             "UPDATE tickets SET data = ?1 WHERE id = ?2",
-            params![serde_json::to_string(&ticket)?, ticket.id as i64],
+            params![
+                lean::pack(&serde_json::to_string(&ticket)?),
+                ticket.id as i64
+            ],
         )?;
         pruned.tickets_purged += 1;
     }

@@ -148,11 +148,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "#,
     // 8: a lean store (see lean.rs). The event log is rebuilt with ids as 16 bytes, boots and kinds as
     // numbers into their own tables, the hall's own id and a hall time equal to the wall time left
-    // out, days as day numbers, and the ticket an event names beside it; `lean_event_log` carries the
-    // rows over and puts the retention triggers of migration 7 back on the new table. Nothing looks an
+    // out, days as day numbers, the ticket an event names beside it, and payloads deflated against a
+    // dictionary unless they name a citizen; `lean_event_log` carries the rows over and puts the retention triggers of migration 7 back on the new table. Nothing looks an
     // event up by its id, so it has no index: sequences are the key, and ids are drawn as UUIDv7. The
-    // ticket rows keep their JSON and their day, as a day number; nothing read the columns that
-    // repeated the JSON. Kept results name a terminal's command by its UUID's 16 bytes.
+    // ticket rows keep their JSON (deflated like payloads, by `lean_event_log`) and their day, as a day
+    // number; nothing read the columns that repeated the JSON. Kept results name a terminal's command by its UUID's 16 bytes.
     r#"
     ALTER TABLE events RENAME TO events_v7;
     CREATE TABLE boots (id INTEGER PRIMARY KEY, boot_id TEXT NOT NULL UNIQUE);
@@ -167,7 +167,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         kind          INTEGER NOT NULL REFERENCES event_kinds (code),
         event_version INTEGER NOT NULL,
         ticket        INTEGER,
-        payload       TEXT    NOT NULL,
+        payload               NOT NULL,
         wall_ms       INTEGER NOT NULL,
         hall_ms       INTEGER,
         boot          INTEGER NOT NULL REFERENCES boots (id),
@@ -179,7 +179,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TABLE tickets_lean (
         id           INTEGER PRIMARY KEY,
         business_day INTEGER NOT NULL,
-        data         TEXT    NOT NULL
+        data                 NOT NULL
     );
     INSERT INTO tickets_lean (id, business_day, data)
         SELECT id, CAST(julianday(business_day) - 1721424.5 AS INTEGER), data FROM tickets;
@@ -281,8 +281,9 @@ fn carry_over_command_results(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Moves every event to the lean log as it was stored (its payload and version untouched: older shapes
-/// are still read through the upcasters), and terminals' command ids in kept results to their bytes.
+/// Moves every event to the lean log as it was stored (its payload's JSON and its version untouched:
+/// older shapes are still read through the upcasters), terminals' command ids in kept results to their
+/// bytes, and ticket rows to their packed JSON.
 fn lean_event_log(conn: &Connection) -> Result<(), StoreError> {
     let mut stmt = conn.prepare(
         "SELECT seq, event_id, hall_id, command_id, kind, event_version, payload, wall_ms, hall_ms,
@@ -332,6 +333,15 @@ fn lean_event_log(conn: &Connection) -> Result<(), StoreError> {
         conn.prepare("UPDATE command_results SET command_id = ?1 WHERE command_id = ?2")?;
     for id in kept {
         rekey.execute(rusqlite::params![lean::command_id_value(&id), id])?;
+    }
+
+    let tickets: Vec<(i64, String)> = conn
+        .prepare("SELECT id, data FROM tickets")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut pack = conn.prepare("UPDATE tickets SET data = ?1 WHERE id = ?2")?;
+    for (id, data) in tickets {
+        pack.execute(rusqlite::params![lean::pack(&data), id])?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub fn stored_event_from_row(r: &rusqlite::Row) -> Result<StoredEvent, StoreErro
     let seq = r.get::<_, i64>(0)? as u64;
     let event_id: Vec<u8> = r.get(1)?;
     let kind: String = r.get(11)?;
-    let payload: String = r.get(4)?;
+    let payload = lean::unpack(r.get_ref(4)?, || format!("event {seq}"))?;
     Ok(StoredEvent {
         seq,
         event_id: lean::event_id_of(seq, &event_id)?,

@@ -45,10 +45,10 @@ fn names_a_citizen(event: &StoredEvent) -> bool {
     }
 }
 
-/// Each row of the log as stored: (seq, payload).
+/// Each row of the log as stored: (seq, payload in hex).
 fn raw_rows(hall: &Hall) -> Vec<(i64, String)> {
     let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
-    conn.prepare("SELECT seq, payload FROM events ORDER BY seq")
+    conn.prepare("SELECT seq, hex(payload) FROM events ORDER BY seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()

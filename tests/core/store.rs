@@ -438,65 +438,76 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
     assert!(refused.to_string().contains("missing/hall.db"), "{refused}");
 }
 
-/// A UUID's 16 bytes in column `x` as its text.
-macro_rules! uuid_text {
-    ($x:literal) => {
-        concat!(
-            "lower(substr(hex(",
-            $x,
-            "), 1, 8) || '-' || substr(hex(",
-            $x,
-            "), 9, 4) || '-' || ",
-            "substr(hex(",
-            $x,
-            "), 13, 4) || '-' || substr(hex(",
-            $x,
-            "), 17, 4) || '-' || ",
-            "substr(hex(",
-            $x,
-            "), 21))"
-        )
-    };
-}
-
 /// The event log and the ticket rows back as hallq kept them before the lean store (schema 8): every
-/// column of an event written out in its row, days as dates, and ticket rows repeating their JSON.
-const LOG_BEFORE_SCHEMA_8: &str = concat!(
-    "CREATE TABLE events_old (
-         seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, hall_id TEXT NOT NULL,
-         command_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL, wall_ms INTEGER NOT NULL,
-         hall_ms INTEGER NOT NULL, boot_id TEXT NOT NULL, mono_ms INTEGER NOT NULL,
-         clock_trusted INTEGER NOT NULL, business_day TEXT NOT NULL,
-         event_version INTEGER NOT NULL DEFAULT 1);
-     INSERT INTO events_old SELECT seq, ",
-    uuid_text!("event_id"),
-    ", COALESCE(hall_id, (SELECT value FROM hall_meta WHERE key = 'hall_id')),
-         CASE typeof(command_id) WHEN 'blob' THEN ",
-    uuid_text!("command_id"),
-    " ELSE command_id END,
-         (SELECT kind FROM event_kinds WHERE code = e.kind), payload, wall_ms,
-         COALESCE(hall_ms, wall_ms), (SELECT boot_id FROM boots WHERE id = e.boot), mono_ms,
-         clock_trusted, date(business_day + 1721424.5), event_version FROM events e;
-     DROP TABLE events;
-     ALTER TABLE events_old RENAME TO events;
-     CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-     DROP TABLE boots;
-     DROP TABLE event_kinds;
-     DROP TRIGGER hall_id_no_update;
-     DROP TRIGGER hall_id_no_delete;
-     CREATE TABLE tickets_old (
-         id INTEGER PRIMARY KEY, business_day TEXT NOT NULL, number TEXT NOT NULL,
-         service TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
-         UNIQUE (business_day, number));
-     INSERT INTO tickets_old SELECT id, date(business_day + 1721424.5),
-         json_extract(data, '$.number'), json_extract(data, '$.service'),
-         json_extract(data, '$.state'), data FROM tickets;
-     DROP TABLE tickets;
-     ALTER TABLE tickets_old RENAME TO tickets;"
-);
+/// column of an event written out in its row as text, days as dates, and ticket rows repeating their
+/// JSON in columns.
+fn log_before_schema_8(path: &std::path::Path) {
+    let store = Store::open_reader(path).unwrap();
+    let events = store.events_after(0, usize::MAX).unwrap();
+    let tickets = store
+        .tickets_of_day(events[0].recorded.business_day)
+        .unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE events;
+         DROP TABLE boots;
+         DROP TABLE event_kinds;
+         DROP TRIGGER hall_id_no_update;
+         DROP TRIGGER hall_id_no_delete;
+         DROP TABLE tickets;
+         CREATE TABLE events (
+             seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, hall_id TEXT NOT NULL,
+             command_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL, wall_ms INTEGER NOT NULL,
+             hall_ms INTEGER NOT NULL, boot_id TEXT NOT NULL, mono_ms INTEGER NOT NULL,
+             clock_trusted INTEGER NOT NULL, business_day TEXT NOT NULL,
+             event_version INTEGER NOT NULL DEFAULT 1);
+         CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+         CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+         CREATE TABLE tickets (
+             id INTEGER PRIMARY KEY, business_day TEXT NOT NULL, number TEXT NOT NULL,
+             service TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
+             UNIQUE (business_day, number));",
+    )
+    .unwrap();
+    for e in &events {
+        let r = &e.recorded;
+        conn.execute(
+            "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
+            rusqlite::params![
+                e.seq as i64,
+                e.event_id.to_string(),
+                e.hall_id,
+                e.command_id,
+                e.event.kind(),
+                serde_json::to_string(&e.event).unwrap(),
+                r.wall_ms,
+                r.hall_ms,
+                r.boot_id,
+                r.mono_ms,
+                r.clock_trusted,
+                r.business_day.to_string(),
+            ],
+        )
+        .unwrap();
+    }
+    for t in &tickets {
+        conn.execute(
+            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                t.id as i64,
+                t.business_day.to_string(),
+                t.number,
+                t.service,
+                serde_json::to_value(t.state).unwrap().as_str().unwrap(),
+                serde_json::to_string(t).unwrap(),
+            ],
+        )
+        .unwrap();
+    }
+}
 
 /// Puts the kept results back as hallq kept them up to schema 4: the command's text and the whole
 /// outcome in `commands`; and the log as it was then.
@@ -504,8 +515,8 @@ fn as_schema_4(
     path: &std::path::Path,
     kept: &[(&str, &hallq::queue::Command, &hallq::store::Outcome)],
 ) {
+    log_before_schema_8(path);
     let conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(LOG_BEFORE_SCHEMA_8).unwrap();
     conn.execute_batch(
         "DROP TABLE command_results;
          DROP TABLE staff;
@@ -546,11 +557,15 @@ async fn results_kept_before_the_upgrade_answer_retries_after_it() {
     let issued = hall.engine.execute("kiosk-1", issue.clone()).await.unwrap();
     let refused = hall.engine.execute("w3-1", call.clone()).await.unwrap();
     assert!(matches!(refused.result, CommandResult::Refused(_)));
+    let log = hall.events();
+    let tickets = hall.state().await.tickets;
     as_schema_4(
         &hall.db_path(),
         &[("kiosk-1", &issue, &issued), ("w3-1", &call, &refused)],
     );
     hall.restart();
+    assert_eq!(hall.events(), log, "the log reads back as it was");
+    assert_eq!(hall.state().await.tickets, tickets);
     let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -44,31 +44,34 @@ async fn done(engine: &EngineHandle, id: String, command: Command) -> anyhow::Re
     }
 }
 
+/// A command id as the hall's terminals draw them, so stored results and the trail are measured at
+/// the size they have in the hall.
+fn terminal_command_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Issues `per_client` tickets from each of `clients` concurrent clients; returns tickets per second.
 async fn issue_rate(
     engine: &EngineHandle,
     clients: usize,
     per_client: usize,
-    tag: &str,
 ) -> anyhow::Result<f64> {
-    issue_rate_of(engine, clients, per_client, tag, issue).await
+    issue_rate_of(engine, clients, per_client, issue).await
 }
 
 async fn issue_rate_of(
     engine: &EngineHandle,
     clients: usize,
     per_client: usize,
-    tag: &str,
     issue: fn() -> Command,
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for c in 0..clients {
+    for _ in 0..clients {
         let engine = engine.clone();
-        let tag = tag.to_string();
         tasks.push(tokio::spawn(async move {
-            for n in 0..per_client {
-                expect_done(&engine, format!("{tag}-{c}-{n}"), issue()).await?;
+            for _ in 0..per_client {
+                expect_done(&engine, terminal_command_id(), issue()).await?;
             }
             anyhow::Ok(())
         }));
@@ -103,8 +106,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let size_db = dir.join("bench-size.db");
     let wal = wal_path_of(&db);
     let wal_peak = WalPeak::watch(&[wal.clone(), wal_path_of(&size_db)]);
-    let single_rate = issue_rate(&engine, 1, 2_000, "rate1").await?;
-    let many_rate = issue_rate(&engine, 64, 100, "rate64").await?;
+    let single_rate = issue_rate(&engine, 1, 2_000).await?;
+    let many_rate = issue_rate(&engine, 64, 100).await?;
     let wal_after_64_clients = wal_bytes(&wal);
 
     let mut issue_lat = latencies(&engine, 2_000, "lat-issue", |_| issue()).await?;
@@ -204,18 +207,18 @@ impl WalPeak {
 /// checkpoint, and the part of it that holds command results (kept for retries, pruned after a day).
 async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<StoreSize> {
     let (engine, writer) = engine::start(setup.clone(), db, Arc::new(SystemClock::new(true)))?;
-    issue_rate(&engine, 64, 10_000 / 64 + 1, "size").await?;
+    issue_rate(&engine, 64, 10_000 / 64 + 1).await?;
     let before_lifecycle = engine.state().await?.tickets.len();
     expect_done(
         &engine,
-        "size-signin".into(),
+        terminal_command_id(),
         Command::sign_in_by_number(3, "B2"),
     )
     .await?;
-    for n in 0..before_lifecycle {
+    for _ in 0..before_lifecycle {
         let Reply::Ticket { ticket, .. } = done(
             &engine,
-            format!("size-call-{n}"),
+            terminal_command_id(),
             Command::CallNext { window: 3 },
         )
         .await?
@@ -224,19 +227,19 @@ async fn size_per_10k(setup: &Arc<HallSetup>, db: &Path) -> anyhow::Result<Store
         };
         expect_done(
             &engine,
-            format!("size-start-{n}"),
+            terminal_command_id(),
             Command::StartService { window: 3 },
         )
         .await?;
         expect_done(
             &engine,
-            format!("size-finish-{n}"),
+            terminal_command_id(),
             Command::Finish { window: 3 },
         )
         .await?;
         expect_done(
             &engine,
-            format!("size-rate-{n}"),
+            terminal_command_id(),
             Command::Rate {
                 number: ticket.number,
                 rating: RatingInput::score(5, RatingChannel::WindowTablet),
@@ -284,7 +287,7 @@ pub async fn day_fill(
     let setup = bench_setup();
     let fresh = DayHall::start(&setup, &dir.join("bench-day-fresh.db"), "fresh").await?;
     let full = DayHall::start(&setup, &dir.join("bench-day-full.db"), "full").await?;
-    issue_rate_of(&full.engine, 64, fill.div_ceil(64), "day-fill", || {
+    issue_rate_of(&full.engine, 64, fill.div_ceil(64), || {
         Command::IssueTicket {
             service: "YB".into(),
             citizen: None,
@@ -451,7 +454,7 @@ pub async fn encryption_cost(dir: &Path) -> anyhow::Result<serde_json::Value> {
             let (engine, writer) =
                 engine::start(bench_setup(), &db, Arc::new(SystemClock::new(true)))?;
             let tag = format!("cipher-{round_no}-{encrypted}");
-            let rate = issue_rate(&engine, 64, 50, &format!("{tag}-64")).await?;
+            let rate = issue_rate(&engine, 64, 50).await?;
             let mut samples = latencies(&engine, 1_000, &tag, |_| issue()).await?;
             drop(engine);
             writer.join();

@@ -163,6 +163,40 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         self.into()
     }
+
+    /// The ticket named in the event's `ticket` field: the store keeps it beside the event to find a
+    /// ticket's own events.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Event::TicketIssued { ticket, .. }
+            | Event::AppointmentCheckedIn { ticket, .. }
+            | Event::TicketCalled { ticket, .. }
+            | Event::TicketRecalled { ticket, .. }
+            | Event::ServiceStarted { ticket, .. }
+            | Event::TicketFinished { ticket, .. }
+            | Event::TicketNoShow { ticket, .. }
+            | Event::TicketRequeued { ticket, .. }
+            | Event::TicketTransferred { ticket, .. }
+            | Event::GreenChannelFlagged { ticket }
+            | Event::RatingRequested { ticket, .. }
+            | Event::TicketRated { ticket, .. }
+            | Event::TicketPrinted { ticket }
+            | Event::TicketPrintFailed { ticket, .. } => Some(*ticket),
+            Event::BusinessDayOpened { .. }
+            | Event::StaffSignedIn { .. }
+            | Event::StaffSignedOut { .. }
+            | Event::ClockConfirmed { .. }
+            | Event::WindowPaused { .. }
+            | Event::WindowResumed { .. }
+            | Event::AppointmentBooked { .. }
+            | Event::AppointmentCancelled { .. }
+            | Event::AppointmentRescheduled { .. }
+            | Event::BookingsWentStale { .. }
+            | Event::BookingsCurrent
+            | Event::DeviceFaulted { .. }
+            | Event::DeviceRecovered { .. } => None,
+        }
+    }
 }
 
 /// When and under which clock an event was recorded.
@@ -357,6 +391,19 @@ pub(crate) mod tests {
         let sampled: BTreeSet<&str> = events.iter().map(Event::kind).collect();
         let all: BTreeSet<&str> = Event::VARIANTS.iter().copied().collect();
         assert_eq!(sampled, all, "the sample holds one event of every kind");
+    }
+
+    /// The store finds a ticket's events by this number where it once read the payload's field.
+    #[test]
+    fn the_ticket_of_every_event_is_its_ticket_field() {
+        for event in one_of_each() {
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(
+                event.ticket(),
+                json.get("ticket").map(|t| t.as_u64().unwrap()),
+                "{json}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::StoreError;
+use super::lean;
 use super::upcast;
 use crate::queue::state::ticket_after;
 use crate::queue::{
@@ -106,7 +107,7 @@ impl Batch<'_> {
                 "SELECT digest, ticket, people_ahead, other, last_seq FROM command_results
                  WHERE command_id = ?1",
             )?
-            .query_row([command_id], |r| {
+            .query_row([lean::command_id_value(command_id)], |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, Option<i64>>(1)?,
@@ -161,8 +162,7 @@ impl Batch<'_> {
     /// of its own wait and service, not the day's.
     fn ticket_as_of(&self, ticket: TicketId, seq: u64) -> Result<Ticket, StoreError> {
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {} FROM events WHERE seq <= ?1 AND json_extract(payload, '$.ticket') = ?2
-             ORDER BY seq DESC",
+            "SELECT {} FROM events WHERE seq <= ?1 AND ticket = ?2 ORDER BY seq DESC",
             upcast::EVENT_COLUMNS
         ))?;
         let mut rows = stmt.query(params![seq as i64, ticket as i64])?;
@@ -202,47 +202,33 @@ impl Batch<'_> {
     }
 
     pub fn append(&self, stored: &StoredEvent) -> Result<(), StoreError> {
-        let r = &stored.recorded;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, event_version, payload,
-                                     wall_ms, hall_ms, boot_id, mono_ms, clock_trusted, business_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
-            .execute(params![
-                stored.seq as i64,
-                stored.event_id.to_string(),
-                stored.hall_id,
-                stored.command_id,
-                stored.event.kind(),
-                upcast::current_version(stored.event.kind()),
-                serde_json::to_string(&stored.event)?,
-                r.wall_ms,
-                r.hall_ms,
-                r.boot_id,
-                r.mono_ms,
-                r.clock_trusted,
-                r.business_day.to_string(),
-            ])?;
-        Ok(())
+        let kind = stored.event.kind();
+        lean::insert_event(
+            &self.tx,
+            &lean::EventRow {
+                seq: stored.seq,
+                event_id: stored.event_id,
+                hall_id: &stored.hall_id,
+                command_id: stored.command_id.as_deref(),
+                kind,
+                version: upcast::current_version(kind),
+                ticket: stored.event.ticket().map(|t| t as i64),
+                payload: &serde_json::to_string(&stored.event)?,
+                recorded: &stored.recorded,
+            },
+        )
     }
 
     pub fn write_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
-        let state = serde_json::to_value(ticket.state)?;
         self.tx
             .prepare_cached(
-                "INSERT INTO tickets (id, business_day, number, service, state, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, state = excluded.state,
-                                                data = excluded.data",
+                "INSERT INTO tickets (id, business_day, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data",
             )?
             .execute(params![
                 ticket.id as i64,
-                ticket.business_day.to_string(),
-                ticket.number,
-                ticket.service,
-                state.as_str().unwrap_or_default(),
-                serde_json::to_string(ticket)?,
+                lean::day_number(ticket.business_day),
+                lean::pack(&serde_json::to_string(ticket)?),
             ])?;
         Ok(())
     }
@@ -326,7 +312,7 @@ pub(super) fn insert_kept(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        kept.command_id,
+        lean::command_id_value(&kept.command_id),
         kept.digest.0,
         kept.ticket.map(|t| t as i64),
         kept.people_ahead,

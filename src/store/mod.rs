@@ -9,6 +9,7 @@ mod bookings_cursor;
 mod checkpoint;
 mod cursor;
 mod error;
+mod lean;
 mod projection;
 mod retention;
 mod schema;
@@ -189,20 +190,20 @@ impl Store {
         params: impl rusqlite::Params,
     ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let texts = stmt
-            .query_map(params, |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(StoreError::from))
-            .collect()
+        let mut rows = stmt.query(params)?;
+        let mut read = Vec::new();
+        while let Some(row) = rows.next()? {
+            let json = lean::unpack(row.get_ref(0)?, || format!("a row of `{sql}`"))?;
+            read.push(serde_json::from_str(&json)?);
+        }
+        Ok(read)
     }
 
     /// Every ticket of one business day, as last recorded.
     pub fn tickets_of_day(&self, day: chrono::NaiveDate) -> Result<Vec<Ticket>, StoreError> {
         self.rows(
             "SELECT data FROM tickets WHERE business_day = ?1 ORDER BY id",
-            [day.to_string()],
+            [lean::day_number(day)],
         )
     }
 
@@ -360,6 +361,7 @@ fn keep_private(path: &Path) -> Result<(), StoreError> {
 mod tests {
     use super::*;
     use crate::queue::Event;
+    use crate::queue::Recorded;
 
     fn print_failure(ticket: u64, detail: Option<&str>) -> Event {
         Event::TicketPrintFailed {
@@ -368,28 +370,46 @@ mod tests {
         }
     }
 
-    /// Stores an event row as hallq did before events carried versions, or with `version` if given.
+    /// Stores an event row as hallq did before events carried versions, or as it does today at
+    /// `version` if given.
     fn insert_row(conn: &Connection, seq: u64, payload: &str, version: Option<u32>) {
-        let columns = if version.is_some() {
-            ", event_version"
-        } else {
-            ""
-        };
-        let value = version.map_or(String::new(), |v| format!(", {v}"));
-        conn.execute(
-            &format!(
+        let Some(version) = version else {
+            conn.execute(
                 "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms,
-                                     hall_ms, boot_id, mono_ms, clock_trusted, business_day{columns})
+                                     hall_ms, boot_id, mono_ms, clock_trusted, business_day)
                  VALUES (?1, ?2, 'hall', NULL, 'ticket_print_failed', ?3, 1000, 1000, 'boot', 5, 1,
-                         '2026-03-02'{value})"
-            ),
-            params![seq as i64, uuid::Uuid::now_v7().to_string(), payload],
+                         '2026-03-02')",
+                params![seq as i64, uuid::Uuid::now_v7().to_string(), payload],
+            )
+            .unwrap();
+            return;
+        };
+        lean::insert_event(
+            conn,
+            &lean::EventRow {
+                seq,
+                event_id: uuid::Uuid::now_v7(),
+                hall_id: "hall",
+                command_id: None,
+                kind: "ticket_print_failed",
+                version,
+                ticket: None,
+                payload,
+                recorded: &crate::queue::Recorded {
+                    wall_ms: 1000,
+                    hall_ms: 1000,
+                    boot_id: "boot".into(),
+                    mono_ms: 5,
+                    clock_trusted: true,
+                    business_day: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                },
+            },
         )
         .unwrap();
     }
 
     fn event_rows(conn: &Connection) -> Vec<(i64, u32, String)> {
-        conn.prepare("SELECT seq, event_version, payload FROM events ORDER BY seq")
+        conn.prepare("SELECT seq, event_version, hex(payload) FROM events ORDER BY seq")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
@@ -489,5 +509,182 @@ mod tests {
         drop(store);
         Store::open(&path, "hall").unwrap();
         assert_eq!(event_rows(&conn), before, "the log is as it was");
+    }
+
+    const WINDOW_REPLY: &str = r#"{"done":{"kind":"window","window":{"number":3,"staff":"B2","paused":false,"current":null}}}"#;
+
+    /// A database as hallq left it at schema 7, with the rows it wrote then.
+    fn at_schema_7(path: &std::path::Path, events: &[(StoredEvent, u32, String)]) {
+        let mut conn = Connection::open(path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &schema::MIGRATIONS[..7] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 7).unwrap();
+        tx.execute("INSERT INTO hall_meta VALUES ('hall_id', 'hall')", [])
+            .unwrap();
+        for (stored, version, payload) in events {
+            let r = &stored.recorded;
+            tx.execute(
+                "INSERT INTO events (seq, event_id, hall_id, command_id, kind, payload, wall_ms,
+                                     hall_ms, boot_id, mono_ms, clock_trusted, business_day,
+                                     event_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                rusqlite::params![
+                    stored.seq as i64,
+                    stored.event_id.to_string(),
+                    stored.hall_id,
+                    stored.command_id,
+                    stored.event.kind(),
+                    payload,
+                    r.wall_ms,
+                    r.hall_ms,
+                    r.boot_id,
+                    r.mono_ms,
+                    r.clock_trusted,
+                    r.business_day.to_string(),
+                    version,
+                ],
+            )
+            .unwrap();
+        }
+        tx.execute_batch(
+            r#"INSERT INTO tickets VALUES (7, '2026-03-02', 'A007', 'SB', 'waiting', '{"ticket":7}');
+               INSERT INTO tickets VALUES (8, '2026-03-03', 'A001', 'SB', 'waiting', '{"ticket":8}');"#,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn the_lean_log_reads_back_every_event_stored_before_it() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let terminal = uuid::Uuid::now_v7().to_string();
+        let mut events: Vec<(StoredEvent, u32, String)> = crate::queue::event::tests::one_of_each()
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| {
+                let n = n as i64;
+                let stored = StoredEvent {
+                    seq: n as u64 + 1,
+                    event_id: uuid::Uuid::now_v7(),
+                    hall_id: if n == 3 { "another hall" } else { "hall" }.into(),
+                    command_id: match n % 4 {
+                        0 => None,
+                        1 => Some(terminal.clone()),
+                        2 => Some(terminal.to_uppercase()),
+                        _ => Some(format!("kiosk-{n}")),
+                    },
+                    recorded: Recorded {
+                        wall_ms: 1_772_400_000_000 + n,
+                        hall_ms: 1_772_400_000_000 + n * (n % 2),
+                        boot_id: format!("boot-{}", n / 10),
+                        mono_ms: 5_000 + n,
+                        clock_trusted: n % 3 != 0,
+                        business_day: day + chrono::Days::new(n as u64 / 12),
+                    },
+                    event,
+                };
+                let payload = serde_json::to_string(&stored.event).unwrap();
+                let version = upcast::current_version(stored.event.kind());
+                (stored, version, payload)
+            })
+            .collect();
+        // A row of an older shape keeps its version and is still read through its upcaster.
+        let mut old = events[0].0.clone();
+        old.event_id = uuid::Uuid::now_v7();
+        old.seq = events.len() as u64 + 1;
+        old.event = crate::queue::Event::TicketPrintFailed {
+            ticket: 4,
+            detail: None,
+        };
+        let old_payload = r#"{"type":"ticket_print_failed","ticket":4,"detail":""}"#.to_string();
+        events.push((old, 1, old_payload));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        at_schema_7(&path, &events);
+        let kept = |id: &str, seq: i64| {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute(
+                "INSERT INTO command_results (command_id, digest, other, last_seq, business_day)
+                 VALUES (?1, zeroblob(16), ?2, ?3, 1)",
+                rusqlite::params![id, WINDOW_REPLY, seq],
+            )
+            .unwrap();
+        };
+        kept(&terminal, 2);
+        kept("kiosk-3", 4);
+
+        let mut store = Store::open(&path, "hall").unwrap();
+        let read = store.events_after(0, 1000).unwrap();
+        let expected: Vec<StoredEvent> = events.iter().map(|(e, _, _)| e.clone()).collect();
+        assert_eq!(read, expected);
+
+        let conn = Connection::open(&path).unwrap();
+        let versions: Vec<u32> = conn
+            .prepare("SELECT event_version FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(versions.last(), Some(&1), "an old row keeps its version");
+        let (ids, halls, hall_times): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT SUM(length(event_id) = 16), COUNT(hall_id), COUNT(hall_ms) FROM events",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(ids, events.len() as i64, "every id is its 16 bytes");
+        assert_eq!(halls, 1, "only another hall's id is written out");
+        let differing = events
+            .iter()
+            .filter(|(e, _, _)| e.recorded.hall_ms != e.recorded.wall_ms)
+            .count();
+        assert_eq!(
+            hall_times, differing as i64,
+            "a hall time is written only where it is not the wall time"
+        );
+        let unique: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unique, 0, "no index on the event id");
+
+        let days: Vec<i64> = conn
+            .prepare("SELECT business_day FROM tickets ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            days,
+            [
+                lean::day_number(day),
+                lean::day_number(day.succ_opt().unwrap())
+            ]
+            .map(i64::from)
+        );
+
+        let batch = store.begin().unwrap();
+        for (id, seq) in [(terminal.as_str(), 2), ("kiosk-3", 4)] {
+            let found = batch.kept_result(id).unwrap().expect(id);
+            assert_eq!(batch.outcome_of(&found).unwrap().seq, seq);
+        }
+        drop(batch);
+        let blob_ids: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM command_results WHERE typeof(command_id) = 'blob'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(blob_ids, 1, "a terminal's command id is kept as its bytes");
     }
 }

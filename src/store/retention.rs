@@ -16,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::cursor::PLATFORM_CURSOR_KEY;
 use super::error::StoreError;
+use super::lean;
 use super::upcast;
 use crate::queue::{Event, HallState, StoredEvent, Ticket};
 
@@ -136,17 +137,17 @@ pub(super) fn prune_step(
         return Ok(pruned);
     }
     // Rows of a day some of whose events wait for the platform stay whole.
-    let first_waiting_day: Option<String> = tx
+    let first_waiting_day: Option<i32> = tx
         .query_row(
             "SELECT business_day FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1",
             [acked],
             |r| r.get(0),
         )
         .optional()?;
-    let bound = |cutoff: NaiveDate| -> String {
-        let cutoff = cutoff.to_string();
-        match &first_waiting_day {
-            Some(day) if *day < cutoff => day.clone(),
+    let bound = |cutoff: NaiveDate| -> i32 {
+        let cutoff = lean::day_number(cutoff);
+        match first_waiting_day {
+            Some(day) if day < cutoff => day,
             _ => cutoff,
         }
     };
@@ -162,7 +163,7 @@ pub(super) fn prune_step(
                  ORDER BY seq LIMIT ?3",
             upcast::EVENT_COLUMNS
         ))?;
-        let mut rows = stmt.query(params![acked, keep_cutoff.to_string(), limit])?;
+        let mut rows = stmt.query(params![acked, lean::day_number(keep_cutoff), limit])?;
         let mut events = Vec::new();
         while let Some(row) = rows.next()? {
             events.push(upcast::stored_event_from_row(row)?);
@@ -209,12 +210,13 @@ pub(super) fn prune_step(
         let mut stmt = tx.prepare(&format!(
             "SELECT {} FROM events
                  WHERE seq <= ?1 AND business_day < ?2
-                   AND kind IN ('ticket_issued', 'appointment_booked')
+                   AND kind IN {} AND typeof(payload) = 'text'
                    AND (payload LIKE '%\"id_hash\":\"%' OR payload LIKE '%\"masked_name\":\"%')
                  ORDER BY seq LIMIT ?3",
-            upcast::EVENT_COLUMNS
+            upcast::EVENT_COLUMNS,
+            lean::kind_codes(&["ticket_issued", "appointment_booked"]),
         ))?;
-        let mut rows = stmt.query(params![acked, personal_cutoff.to_string(), limit])?;
+        let mut rows = stmt.query(params![acked, lean::day_number(personal_cutoff), limit])?;
         let mut events = Vec::new();
         while let Some(row) = rows.next()? {
             events.push(upcast::stored_event_from_row(row)?);
@@ -226,7 +228,7 @@ pub(super) fn prune_step(
             tx.execute(
                 "UPDATE events SET payload = ?1, event_version = ?2 WHERE seq = ?3",
                 params![
-                    serde_json::to_string(&event)?,
+                    lean::pack(&serde_json::to_string(&event)?),
                     upcast::current_version(event.kind()),
                     stored.seq as i64
                 ],
@@ -246,7 +248,8 @@ pub(super) fn prune_step(
     } else {
         let mut stmt = tx.prepare(
             "SELECT data FROM tickets
-                 WHERE business_day < ?1 AND data LIKE '%\"id_hash\":\"%' ORDER BY id LIMIT ?2",
+                 WHERE business_day < ?1 AND typeof(data) = 'text' AND data LIKE '%\"id_hash\":\"%'
+                 ORDER BY id LIMIT ?2",
         )?;
         let texts = stmt
             .query_map(params![bound(personal_cutoff), limit], |r| {
@@ -262,7 +265,10 @@ pub(super) fn prune_step(
         ticket.citizen = None;
         tx.execute(
             "UPDATE tickets SET data = ?1 WHERE id = ?2",
-            params![serde_json::to_string(&ticket)?, ticket.id as i64],
+            params![
+                lean::pack(&serde_json::to_string(&ticket)?),
+                ticket.id as i64
+            ],
         )?;
         pruned.tickets_purged += 1;
     }

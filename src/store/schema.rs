@@ -4,6 +4,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::batch::{CommandDigest, KeptResult, Outcome, insert_kept};
 use super::error::StoreError;
+use super::lean;
+use crate::queue::Recorded;
 
 /// Each entry upgrades the schema by one version. Never edit a released entry: add a new one.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -144,10 +146,85 @@ pub(super) const MIGRATIONS: &[&str] = &[
                                  WHERE key = 'platform_acked_through'), 0)
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only acknowledged events may leave it'); END;
     "#,
+    // 8: a lean store (see lean.rs). The event log is rebuilt with ids as 16 bytes, boots and kinds as
+    // numbers into their own tables, the hall's own id and a hall time equal to the wall time left
+    // out, days as day numbers, the ticket an event names beside it, and payloads deflated against a
+    // dictionary unless they name a citizen; `lean_event_log` carries the rows over and puts the retention triggers of migration 7 back on the new table. Nothing looks an
+    // event up by its id, so it has no index: sequences are the key, and ids are drawn as UUIDv7. The
+    // ticket rows keep their JSON (deflated like payloads, by `lean_event_log`) and their day, as a day
+    // number; nothing read the columns that repeated the JSON. Kept results name a terminal's command by its UUID's 16 bytes.
+    r#"
+    ALTER TABLE events RENAME TO events_v7;
+    CREATE TABLE boots (id INTEGER PRIMARY KEY, boot_id TEXT NOT NULL UNIQUE);
+    CREATE TABLE event_kinds (code INTEGER PRIMARY KEY, kind TEXT NOT NULL UNIQUE);
+    INSERT INTO boots (boot_id) SELECT boot_id FROM events_v7 GROUP BY boot_id ORDER BY MIN(seq);
+    INSERT INTO event_kinds (kind) SELECT kind FROM events_v7 GROUP BY kind ORDER BY MIN(seq);
+    CREATE TABLE events (
+        seq           INTEGER PRIMARY KEY,
+        event_id      BLOB    NOT NULL,
+        hall_id       TEXT,
+        command_id,
+        kind          INTEGER NOT NULL REFERENCES event_kinds (code),
+        event_version INTEGER NOT NULL,
+        ticket        INTEGER,
+        payload               NOT NULL,
+        wall_ms       INTEGER NOT NULL,
+        hall_ms       INTEGER,
+        boot          INTEGER NOT NULL REFERENCES boots (id),
+        mono_ms       INTEGER NOT NULL,
+        clock_trusted INTEGER NOT NULL,
+        business_day  INTEGER NOT NULL
+    );
+
+    CREATE TABLE tickets_lean (
+        id           INTEGER PRIMARY KEY,
+        business_day INTEGER NOT NULL,
+        data                 NOT NULL
+    );
+    INSERT INTO tickets_lean (id, business_day, data)
+        SELECT id, CAST(julianday(business_day) - 1721424.5 AS INTEGER), data FROM tickets;
+    DROP TABLE tickets;
+    ALTER TABLE tickets_lean RENAME TO tickets;
+    CREATE INDEX tickets_by_day ON tickets (business_day);
+    "#,
 ];
+
+/// What migration 8 leaves in place once the rows are carried over: the lean log alone, and the rules of the log (migration 7) on it, on the tables its rows point into, and on the hall's
+/// id that its rows leave out.
+const LEAN_EVENT_LOG_RULES: &str = r#"
+    DROP TABLE events_v7;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        WHEN OLD.seq > COALESCE((SELECT CAST(value AS INTEGER) FROM hall_meta
+                                 WHERE key = 'platform_acked_through'), 0)
+          OR NEW.seq IS NOT OLD.seq OR NEW.event_id IS NOT OLD.event_id
+          OR NEW.hall_id IS NOT OLD.hall_id OR NEW.command_id IS NOT OLD.command_id
+          OR NEW.kind IS NOT OLD.kind OR NEW.ticket IS NOT OLD.ticket
+          OR NEW.wall_ms IS NOT OLD.wall_ms OR NEW.hall_ms IS NOT OLD.hall_ms
+          OR NEW.boot IS NOT OLD.boot OR NEW.mono_ms IS NOT OLD.mono_ms
+          OR NEW.clock_trusted IS NOT OLD.clock_trusted OR NEW.business_day IS NOT OLD.business_day
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only an acknowledged event may lose its personal data'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        WHEN OLD.seq > COALESCE((SELECT CAST(value AS INTEGER) FROM hall_meta
+                                 WHERE key = 'platform_acked_through'), 0)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only acknowledged events may leave it'); END;
+    CREATE TRIGGER boots_no_update BEFORE UPDATE ON boots
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: its boots are part of it'); END;
+    CREATE TRIGGER boots_no_delete BEFORE DELETE ON boots
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: its boots are part of it'); END;
+    CREATE TRIGGER event_kinds_no_update BEFORE UPDATE ON event_kinds
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: its kinds are part of it'); END;
+    CREATE TRIGGER event_kinds_no_delete BEFORE DELETE ON event_kinds
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: its kinds are part of it'); END;
+    CREATE TRIGGER hall_id_no_update BEFORE UPDATE ON hall_meta WHEN OLD.key = 'hall_id'
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: the hall it belongs to is part of it'); END;
+    CREATE TRIGGER hall_id_no_delete BEFORE DELETE ON hall_meta WHEN OLD.key = 'hall_id'
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: the hall it belongs to is part of it'); END;
+"#;
 
 /// The migration after which results kept in `commands` move to `command_results`.
 const LEAN_COMMAND_RESULTS: u32 = 6;
+/// The migration after which the event log's rows move to the lean log.
+const LEAN_EVENT_LOG: u32 = 8;
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -171,6 +248,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         if applied == LEAN_COMMAND_RESULTS {
             carry_over_command_results(&tx)?;
+        }
+        if applied == LEAN_EVENT_LOG {
+            lean_event_log(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -198,6 +278,71 @@ fn carry_over_command_results(conn: &Connection) -> Result<(), StoreError> {
     drop(rows);
     drop(stmt);
     conn.execute_batch("DROP TABLE commands")?;
+    Ok(())
+}
+
+/// Moves every event to the lean log as it was stored (its payload's JSON and its version untouched:
+/// older shapes are still read through the upcasters), terminals' command ids in kept results to their
+/// bytes, and ticket rows to their packed JSON.
+fn lean_event_log(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, event_id, hall_id, command_id, kind, event_version, payload, wall_ms, hall_ms,
+                boot_id, mono_ms, clock_trusted, business_day, json_extract(payload, '$.ticket')
+         FROM events_v7 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq = row.get::<_, i64>(0)? as u64;
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("event {seq}: bad {what}: {e}"))
+        };
+        let event_id: String = row.get(1)?;
+        let day: String = row.get(12)?;
+        let recorded = Recorded {
+            wall_ms: row.get(7)?,
+            hall_ms: row.get(8)?,
+            boot_id: row.get(9)?,
+            mono_ms: row.get(10)?,
+            clock_trusted: row.get(11)?,
+            business_day: day.parse().map_err(|e| corrupt("day", &e))?,
+        };
+        lean::insert_event(
+            conn,
+            &lean::EventRow {
+                seq,
+                event_id: event_id.parse().map_err(|e| corrupt("id", &e))?,
+                hall_id: &row.get::<_, String>(2)?,
+                command_id: row.get::<_, Option<String>>(3)?.as_deref(),
+                kind: &row.get::<_, String>(4)?,
+                version: row.get(5)?,
+                ticket: row.get(13)?,
+                payload: &row.get::<_, String>(6)?,
+                recorded: &recorded,
+            },
+        )?;
+    }
+    drop(rows);
+    drop(stmt);
+    conn.execute_batch(LEAN_EVENT_LOG_RULES)?;
+
+    let kept: Vec<String> = conn
+        .prepare("SELECT command_id FROM command_results")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut rekey =
+        conn.prepare("UPDATE command_results SET command_id = ?1 WHERE command_id = ?2")?;
+    for id in kept {
+        rekey.execute(rusqlite::params![lean::command_id_value(&id), id])?;
+    }
+
+    let tickets: Vec<(i64, String)> = conn
+        .prepare("SELECT id, data FROM tickets")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut pack = conn.prepare("UPDATE tickets SET data = ?1 WHERE id = ?2")?;
+    for (id, data) in tickets {
+        pack.execute(rusqlite::params![lean::pack(&data), id])?;
+    }
     Ok(())
 }
 

@@ -13,35 +13,29 @@
 use serde_json::Value;
 
 use super::error::StoreError;
+use super::lean;
 use crate::queue::{Event, Recorded, StoredEvent};
 
-/// The columns of `events` that [`stored_event_from_row`] reads, in its order.
-pub const EVENT_COLUMNS: &str = "seq, event_id, hall_id, command_id, payload, wall_ms, hall_ms, \
-     boot_id, mono_ms, clock_trusted, business_day, kind, event_version";
+pub use super::lean::EVENT_COLUMNS;
 
 /// A row of [`EVENT_COLUMNS`] as today's [`StoredEvent`].
 pub fn stored_event_from_row(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
     let seq = r.get::<_, i64>(0)? as u64;
-    let event_id: String = r.get(1)?;
-    let day: String = r.get(10)?;
+    let event_id: Vec<u8> = r.get(1)?;
     let kind: String = r.get(11)?;
-    let payload: String = r.get(4)?;
+    let payload = lean::unpack(r.get_ref(4)?, || format!("event {seq}"))?;
     Ok(StoredEvent {
         seq,
-        event_id: event_id
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad id: {e}")))?,
+        event_id: lean::event_id_of(seq, &event_id)?,
         hall_id: r.get(2)?,
-        command_id: r.get(3)?,
+        command_id: lean::command_id_of(r.get_ref(3)?, || format!("event {seq}"))?,
         recorded: Recorded {
             wall_ms: r.get(5)?,
             hall_ms: r.get(6)?,
             boot_id: r.get(7)?,
             mono_ms: r.get(8)?,
             clock_trusted: r.get(9)?,
-            business_day: day
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("event {seq}: bad day: {e}")))?,
+            business_day: lean::day_of(r.get(10)?, || format!("event {seq}"))?,
         },
         event: read_event(seq, &kind, r.get(12)?, &payload)?,
     })

@@ -45,10 +45,10 @@ fn names_a_citizen(event: &StoredEvent) -> bool {
     }
 }
 
-/// Each row of the log as stored: (seq, payload).
+/// Each row of the log as stored: (seq, payload in hex).
 fn raw_rows(hall: &Hall) -> Vec<(i64, String)> {
     let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
-    conn.prepare("SELECT seq, payload FROM events ORDER BY seq")
+    conn.prepare("SELECT seq, hex(payload) FROM events ORDER BY seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -68,9 +68,10 @@ fn ticket_days(hall: &Hall) -> (Vec<String>, Vec<String>) {
             .unwrap()
     };
     (
-        days("SELECT DISTINCT business_day FROM tickets ORDER BY 1"),
+        days("SELECT DISTINCT date(business_day + 1721424.5) FROM tickets ORDER BY 1"),
         days(
-            "SELECT DISTINCT business_day FROM tickets WHERE data LIKE '%\"id_hash\":\"%' ORDER BY 1",
+            "SELECT DISTINCT date(business_day + 1721424.5) FROM tickets
+             WHERE data LIKE '%\"id_hash\":\"%' ORDER BY 1",
         ),
     )
 }

@@ -24,7 +24,26 @@ async fn the_event_log_refuses_updates_and_deletes() {
             .to_string()
             .contains("the event log is append-only")
     );
-    assert_eq!(hall.events().len(), 2);
+    // Each row names its boot, its kind and (by leaving it out) its hall in tables of their own: those
+    // are part of the log too.
+    for sql in [
+        "UPDATE boots SET boot_id = 'another boot'",
+        "DELETE FROM boots",
+        "UPDATE event_kinds SET kind = 'ticket_called'",
+        "DELETE FROM event_kinds",
+        "UPDATE hall_meta SET value = 'another hall' WHERE key = 'hall_id'",
+        "DELETE FROM hall_meta WHERE key = 'hall_id'",
+    ] {
+        let refused = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(
+            refused.contains("the event log is append-only"),
+            "{sql}: {refused}"
+        );
+    }
+    let events = hall.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].hall_id, "650102-ZWFW-01");
+    assert_eq!(events[1].event.kind(), "ticket_issued");
 }
 
 #[tokio::test]
@@ -419,12 +438,84 @@ fn the_database_and_its_wal_are_readable_by_the_service_user_alone() {
     assert!(refused.to_string().contains("missing/hall.db"), "{refused}");
 }
 
+/// The event log and the ticket rows back as hallq kept them before the lean store (schema 8): every
+/// column of an event written out in its row as text, days as dates, and ticket rows repeating their
+/// JSON in columns.
+fn log_before_schema_8(path: &std::path::Path) {
+    let store = Store::open_reader(path).unwrap();
+    let events = store.events_after(0, usize::MAX).unwrap();
+    let tickets = store
+        .tickets_of_day(events[0].recorded.business_day)
+        .unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE events;
+         DROP TABLE boots;
+         DROP TABLE event_kinds;
+         DROP TRIGGER hall_id_no_update;
+         DROP TRIGGER hall_id_no_delete;
+         DROP TABLE tickets;
+         CREATE TABLE events (
+             seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, hall_id TEXT NOT NULL,
+             command_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL, wall_ms INTEGER NOT NULL,
+             hall_ms INTEGER NOT NULL, boot_id TEXT NOT NULL, mono_ms INTEGER NOT NULL,
+             clock_trusted INTEGER NOT NULL, business_day TEXT NOT NULL,
+             event_version INTEGER NOT NULL DEFAULT 1);
+         CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+         CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+         CREATE TABLE tickets (
+             id INTEGER PRIMARY KEY, business_day TEXT NOT NULL, number TEXT NOT NULL,
+             service TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
+             UNIQUE (business_day, number));",
+    )
+    .unwrap();
+    for e in &events {
+        let r = &e.recorded;
+        conn.execute(
+            "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
+            rusqlite::params![
+                e.seq as i64,
+                e.event_id.to_string(),
+                e.hall_id,
+                e.command_id,
+                e.event.kind(),
+                serde_json::to_string(&e.event).unwrap(),
+                r.wall_ms,
+                r.hall_ms,
+                r.boot_id,
+                r.mono_ms,
+                r.clock_trusted,
+                r.business_day.to_string(),
+            ],
+        )
+        .unwrap();
+    }
+    for t in &tickets {
+        conn.execute(
+            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                t.id as i64,
+                t.business_day.to_string(),
+                t.number,
+                t.service,
+                serde_json::to_value(t.state).unwrap().as_str().unwrap(),
+                serde_json::to_string(t).unwrap(),
+            ],
+        )
+        .unwrap();
+    }
+}
+
 /// Puts the kept results back as hallq kept them up to schema 4: the command's text and the whole
-/// outcome in `commands`.
+/// outcome in `commands`; and the log as it was then.
 fn as_schema_4(
     path: &std::path::Path,
     kept: &[(&str, &hallq::queue::Command, &hallq::store::Outcome)],
 ) {
+    log_before_schema_8(path);
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
         "DROP TABLE command_results;
@@ -466,11 +557,15 @@ async fn results_kept_before_the_upgrade_answer_retries_after_it() {
     let issued = hall.engine.execute("kiosk-1", issue.clone()).await.unwrap();
     let refused = hall.engine.execute("w3-1", call.clone()).await.unwrap();
     assert!(matches!(refused.result, CommandResult::Refused(_)));
+    let log = hall.events();
+    let tickets = hall.state().await.tickets;
     as_schema_4(
         &hall.db_path(),
         &[("kiosk-1", &issue, &issued), ("w3-1", &call, &refused)],
     );
     hall.restart();
+    assert_eq!(hall.events(), log, "the log reads back as it was");
+    assert_eq!(hall.state().await.tickets, tickets);
     let conn = rusqlite::Connection::open(hall.db_path()).unwrap();
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -58,19 +58,19 @@ fn the_reference_receiver_serves_https_with_the_files_the_cli_made() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    let setup = hallq::config::example();
+    let hall_id = setup.config.hall.id.clone();
+    // With a client CA the receiver takes a hall's requests only on a certificate naming that hall.
     let made = hallq(&[
         "platform",
         "new-cert",
-        "hall-1.example",
+        &hall_id,
         "--cert",
         &path("hall.pem"),
         "--key",
         &path("hall-key.pem"),
     ]);
     assert!(made.status.success());
-
-    let setup = hallq::config::example();
-    let hall_id = setup.config.hall.id.clone();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -555,6 +555,10 @@ mod tests {
             issue(&mut original, id);
         }
         let copy = original.clone();
+        assert!(
+            copy.tickets.ptr_eq(&original.tickets),
+            "a copy shares the tickets"
+        );
         assert_eq!(copy, original);
         assert_eq!(
             serde_json::to_value(&copy).unwrap(),

@@ -278,7 +278,9 @@ struct StoreSize {
 /// with the day. The two halls run side by side in this process and are measured in turns, each after
 /// its WAL was folded back, so a busy moment of the machine or a checkpoint of the fill weighs on one
 /// side no more than on the other. Beside each latency, the engine's own CPU time per command, which
-/// the disk and the other processes of the machine barely touch.
+/// the disk and the other processes of the machine barely touch. Then what a reader of the whole state
+/// costs: a copy of the state (`state()`), and call-next while a follower copies the state after each
+/// batch of events, as the screens, voice and kiosk printer do. `samples / 10` of each, at least 2.
 pub async fn day_fill(
     dir: &Path,
     fill: usize,
@@ -324,6 +326,45 @@ pub async fn day_fill(
             .await?;
         }
     }
+    let reader_samples = (samples / 10).max(2);
+    for n in 0..reader_samples {
+        for side in in_turn(n) {
+            let started = Instant::now();
+            halls[side].engine.state().await?;
+            figures[side].state.push(started.elapsed());
+        }
+    }
+    for hall in halls {
+        for n in 0..reader_samples {
+            expect_done(
+                &hall.engine,
+                format!("{}-followed-issue-{n}", hall.tag),
+                issue(),
+            )
+            .await?;
+        }
+    }
+    let followers = halls.map(|hall| tokio::spawn(follow_state(hall.engine.clone())));
+    for n in 0..reader_samples {
+        for side in in_turn(n) {
+            let hall = halls[side];
+            let call = Command::CallNext { window: 3 };
+            let timed = hall
+                .timed(format!("{}-followed-call-{n}", hall.tag), call)
+                .await?;
+            figures[side].followed_call.push(timed);
+            expect_done(
+                &hall.engine,
+                format!("{}-followed-noshow-{n}", hall.tag),
+                Command::NoShow { window: 3 },
+            )
+            .await?;
+        }
+    }
+    for follower in followers {
+        follower.abort();
+        let _ = follower.await;
+    }
     let [fresh_figures, full_figures] = figures;
     let (at_start, at_fill) = (fresh_figures.json(), full_figures.json());
     for hall in [fresh, full] {
@@ -346,8 +387,25 @@ pub async fn day_fill(
         "call_next_p99_ratio": ratio("call_next_latency_ms", "p99"),
         "issue_engine_cpu_p99_ratio": ratio("issue_engine_cpu_ms", "p99"),
         "call_next_engine_cpu_p99_ratio": ratio("call_next_engine_cpu_ms", "p99"),
+        "state_copy_p99_ratio": ratio("state_copy_ms", "p99"),
+        "followed_call_next_p99_ratio": ratio("followed_call_next_latency_ms", "p99"),
         "goals": { "p99_ratio_max": 1.2 },
     }))
+}
+
+/// A reader of the whole state as `ports::follow_engine` is: after each batch of events, a fresh copy.
+async fn follow_state(engine: EngineHandle) {
+    let mut events = engine.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+        while events.try_recv().is_ok() {}
+        if engine.state().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Which hall goes first in round `n`: each in turn, so neither always follows the other's commit.
@@ -373,6 +431,10 @@ struct Timed {
 struct Figures {
     issue: Vec<Timed>,
     call: Vec<Timed>,
+    /// How long `state()` took to answer.
+    state: Vec<Duration>,
+    /// Call-next while a follower copies the state after each batch.
+    followed_call: Vec<Timed>,
 }
 
 impl DayHall {
@@ -426,11 +488,15 @@ impl Figures {
             let (p50, p99) = percentiles_ms(&mut samples);
             json!({ "p50": round(p50, 3), "p99": round(p99, 3) })
         };
+        let mut state = self.state;
+        let (state_p50, state_p99) = percentiles_ms(&mut state);
         json!({
             "issue_latency_ms": percentiles(&self.issue, |t| t.latency),
             "call_next_latency_ms": percentiles(&self.call, |t| t.latency),
             "issue_engine_cpu_ms": percentiles(&self.issue, |t| t.engine_cpu),
             "call_next_engine_cpu_ms": percentiles(&self.call, |t| t.engine_cpu),
+            "state_copy_ms": { "p50": round(state_p50, 3), "p99": round(state_p99, 3) },
+            "followed_call_next_latency_ms": percentiles(&self.followed_call, |t| t.latency),
         })
     }
 }
@@ -495,6 +561,8 @@ mod tests {
             "call_next_p99_ratio",
             "issue_engine_cpu_p99_ratio",
             "call_next_engine_cpu_p99_ratio",
+            "state_copy_p99_ratio",
+            "followed_call_next_p99_ratio",
         ] {
             assert!(
                 figures[key].as_f64().is_some_and(|r| r > 0.0),
@@ -502,7 +570,12 @@ mod tests {
             );
         }
         for phase in ["at_start", "at_fill"] {
-            for figure in ["call_next_latency_ms", "call_next_engine_cpu_ms"] {
+            for figure in [
+                "call_next_latency_ms",
+                "call_next_engine_cpu_ms",
+                "state_copy_ms",
+                "followed_call_next_latency_ms",
+            ] {
                 let p50 = figures[phase][figure]["p50"].as_f64().unwrap();
                 assert!(p50 > 0.0, "{phase} {figure}: {figures}");
             }

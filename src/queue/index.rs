@@ -1,8 +1,9 @@
 //! Lookups over the day's tickets that cost the same with 10 tickets or 100,000: waiting tickets per
 //! service in call order, tickets by number, status token, citizen, and how many each service holds.
-//! Derived from `HallState::tickets` and kept in step by `HallState::apply`.
+//! Derived from `HallState::tickets` and kept in step by `HallState::apply`. Persistent collections,
+//! like the tickets, so copying a state for a reader does not copy the index.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use imbl::{HashMap, OrdMap, OrdSet};
 
 use super::ticket::{Ticket, TicketId, TicketState};
 
@@ -40,8 +41,8 @@ impl WaitingClass {
 /// them, for who is overdue, and per class.
 #[derive(Debug, Clone, Default)]
 pub struct Queue {
-    pub all: BTreeSet<Place>,
-    pub by_class: [BTreeSet<Place>; 3],
+    pub all: OrdSet<Place>,
+    pub by_class: [OrdSet<Place>; 3],
 }
 
 impl Queue {
@@ -67,13 +68,13 @@ pub struct TicketIndex {
     by_number: HashMap<String, TicketId>,
     by_status_token: HashMap<String, TicketId>,
     /// Tickets of each citizen (by ID hash), for the one-open-ticket rule.
-    by_citizen: HashMap<String, BTreeSet<TicketId>>,
+    by_citizen: HashMap<String, OrdSet<TicketId>>,
     /// How many of the day's tickets each service holds now, for the daily cap.
     per_service: HashMap<String, u32>,
     /// Waiting tickets any window of their service may call.
     waiting: HashMap<String, Queue>,
     /// Waiting tickets transferred to one window, by window and service.
-    held: BTreeMap<u16, BTreeMap<String, Queue>>,
+    held: OrdMap<u16, OrdMap<String, Queue>>,
 }
 
 /// An index is derived from the tickets: two states with equal tickets have equal indexes.

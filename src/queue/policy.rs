@@ -9,9 +9,8 @@
 //! Within a class, first come first served by place in the queue across all the window's services, or,
 //! with `call_order = "service_order"`, the window's services in their configured order first.
 
-use std::collections::BTreeSet;
-
 use chrono::{Datelike, NaiveDate};
+use imbl::OrdSet;
 
 use super::event::Event;
 use super::index::{Place, WaitingClass};
@@ -116,14 +115,14 @@ pub fn next_for_window<'a>(
                 best = Some((key, id));
             }
         };
-        if let Some(&first) = queue.all.first()
+        if let Some(&first) = queue.all.get_min()
             && overdue_from.is_some_and(|from| first <= from)
         {
             consider(Urgency::Overdue, first);
             continue;
         }
         for class in WaitingClass::ALL {
-            if let Some(&first) = queue.by_class[class as usize].first() {
+            if let Some(&first) = queue.by_class[class as usize].get_min() {
                 consider(class.urgency(), first);
             }
         }
@@ -148,7 +147,7 @@ pub fn people_ahead_in(setup: &HallSetup, now_ms: i64, ticket: &Ticket, state: &
     let mine: Place = (ticket.queue_ms, ticket.id);
     let overdue_from = overdue_from(setup, now_ms);
     let overdue_in =
-        |set: &BTreeSet<Place>| overdue_from.map_or(0, |from| set.range(..=from).count());
+        |set: &OrdSet<Place>| overdue_from.map_or(0, |from| set.range(..=from).count());
     if overdue_from.is_some_and(|from| mine <= from) {
         // Whoever stands before an overdue ticket has waited longer: overdue too.
         return queue.all.range(..mine).count() as u32;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use super::day::{ClockAnchor, StaffReference};
@@ -27,10 +28,13 @@ pub struct HallState {
     /// The day's last sequence per ticket prefix. Keyed by prefix, not service, so a number stays unique
     /// even if the config moves a prefix to another service during the day.
     pub sequences: BTreeMap<String, u32>,
-    /// The business day's tickets. Earlier days' tickets live on in the store only.
-    pub tickets: BTreeMap<TicketId, Ticket>,
+    /// The business day's tickets. Earlier days' tickets live on in the store only. A persistent map,
+    /// so a copy of the state for a reader costs the same at 10 tickets or 100,000 and the engine's
+    /// next write copies only the path to the ticket it changes.
+    pub tickets: OrdMap<TicketId, Ticket>,
     pub windows: BTreeMap<u16, WindowState>,
-    pub appointments: BTreeMap<String, Appointment>,
+    /// Bookings of today and later days, shared between copies like `tickets`.
+    pub appointments: OrdMap<String, Appointment>,
     /// Devices currently in fault.
     pub faults: BTreeMap<String, DeviceFault>,
     /// The hall's list of bookings is out of date (no successful pull for the configured time), as
@@ -51,9 +55,9 @@ struct HallStateFields {
     clock: Option<ClockAnchor>,
     last_ticket_id: TicketId,
     sequences: BTreeMap<String, u32>,
-    tickets: BTreeMap<TicketId, Ticket>,
+    tickets: OrdMap<TicketId, Ticket>,
     windows: BTreeMap<u16, WindowState>,
-    appointments: BTreeMap<String, Appointment>,
+    appointments: OrdMap<String, Appointment>,
     faults: BTreeMap<String, DeviceFault>,
     #[serde(default)]
     bookings_stale: bool,
@@ -248,7 +252,13 @@ impl HallState {
                 for window in self.windows.values_mut() {
                     window.current = None;
                 }
-                self.appointments.retain(|_, a| a.business_day >= *day);
+                // Once a day, so rebuilding the map (it has no `retain`) costs nothing per command.
+                self.appointments = self
+                    .appointments
+                    .iter()
+                    .filter(|(_, a)| a.business_day >= *day)
+                    .map(|(id, a)| (id.clone(), a.clone()))
+                    .collect();
             }
             Event::TicketIssued {
                 ticket,
@@ -481,4 +491,109 @@ pub fn closed_at_day_end(ticket: &Ticket) -> Ticket {
         });
     }
     closed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::ticket::Channel;
+
+    fn recorded() -> Recorded {
+        Recorded {
+            wall_ms: 1_790_000_000_000,
+            hall_ms: 1_790_000_000_000,
+            boot_id: "boot".into(),
+            mono_ms: 0,
+            clock_trusted: true,
+            business_day: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        }
+    }
+
+    fn apply(state: &mut HallState, event: Event) {
+        state.apply_stored(&StoredEvent {
+            seq: state.last_seq + 1,
+            event_id: uuid::Uuid::nil(),
+            hall_id: "hall".into(),
+            command_id: None,
+            recorded: recorded(),
+            event,
+        });
+    }
+
+    fn issue(state: &mut HallState, id: TicketId) {
+        apply(
+            state,
+            Event::TicketIssued {
+                ticket: id,
+                number: format!("B{id:03}"),
+                sequence: id as u32,
+                prefix: "B".into(),
+                service: "YB".into(),
+                channel: Channel::Kiosk,
+                citizen: None,
+                appointment: None,
+                at_ms: 1_790_000_000_000 + id as i64,
+                status_token: Some(format!("token-{id}")),
+            },
+        );
+    }
+
+    fn waiting_of(state: &HallState) -> Vec<TicketId> {
+        state
+            .index()
+            .waiting("YB")
+            .map(|queue| queue.all.iter().map(|(_, id)| *id).collect())
+            .unwrap_or_default()
+    }
+
+    /// A reader's copy shares the tickets and index with the engine's state; each side's writes stay
+    /// its own, so a screen never sees a half-applied command and the engine never sees a screen's.
+    #[test]
+    fn a_copy_of_the_state_stays_equal_and_independent() {
+        let mut original = HallState::default();
+        for id in 1..=300 {
+            issue(&mut original, id);
+        }
+        let copy = original.clone();
+        assert!(
+            copy.tickets.ptr_eq(&original.tickets),
+            "a copy shares the tickets"
+        );
+        assert_eq!(copy, original);
+        assert_eq!(
+            serde_json::to_value(&copy).unwrap(),
+            serde_json::to_value(&original).unwrap()
+        );
+
+        let mut written = copy.clone();
+        apply(
+            &mut written,
+            Event::TicketCalled {
+                ticket: 7,
+                window: 3,
+                staff: "B3".into(),
+                at_ms: 1_790_000_100_000,
+            },
+        );
+        issue(&mut written, 301);
+
+        assert_eq!(original.tickets[&7].state, TicketState::Waiting);
+        assert_eq!(original.tickets.len(), 300);
+        assert!(original.ticket_by_number("B301").is_none());
+        assert_eq!(waiting_of(&original), (1..=300).collect::<Vec<_>>());
+        assert_eq!(copy, original);
+
+        assert_eq!(written.tickets[&7].state, TicketState::Called);
+        assert_eq!(written.ticket_by_number("B301").map(|t| t.id), Some(301));
+        assert!(!waiting_of(&written).contains(&7));
+
+        apply(
+            &mut original,
+            Event::TicketNoShow {
+                ticket: 8,
+                window: 4,
+            },
+        );
+        assert_eq!(written.tickets[&8].state, TicketState::Waiting);
+    }
 }

@@ -21,16 +21,17 @@ pub struct ServiceStats {
 /// Figures per configured service over `tickets` (normally one business day's).
 pub fn per_service<'a>(
     setup: &HallSetup,
-    tickets: impl IntoIterator<Item = &'a Ticket> + Clone,
+    tickets: impl IntoIterator<Item = &'a Ticket>,
 ) -> Vec<ServiceStats> {
+    let tickets: Vec<&Ticket> = tickets.into_iter().collect();
     setup
         .config
         .services
         .iter()
         .map(|service| {
             let mine: Vec<&Ticket> = tickets
-                .clone()
-                .into_iter()
+                .iter()
+                .copied()
                 .filter(|t| t.service == service.code)
                 .collect();
             let mut waits: Vec<f64> = mine

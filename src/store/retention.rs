@@ -18,7 +18,7 @@ use super::cursor::PLATFORM_CURSOR_KEY;
 use super::error::StoreError;
 use super::lean;
 use super::upcast;
-use crate::queue::{Event, HallState, StoredEvent, Ticket};
+use crate::queue::{Event, HallState, StoredEvent, Ticket, TicketId};
 
 /// The `hall_meta` key of the state as of the last dropped event.
 pub const PRUNED_BASE_KEY: &str = "pruned_base";
@@ -85,13 +85,25 @@ fn without_personal_data(event: &Event) -> Option<Event> {
 
 /// Clears the personal data of tickets and appointments of business days before `before`.
 fn forget_personal_data(state: &mut HallState, before: NaiveDate) {
-    for ticket in state.tickets.values_mut() {
-        if ticket.business_day < before {
+    let old_tickets: Vec<TicketId> = state
+        .tickets
+        .values()
+        .filter(|t| t.business_day < before)
+        .map(|t| t.id)
+        .collect();
+    for id in old_tickets {
+        if let Some(ticket) = state.tickets.get_mut(&id) {
             ticket.citizen = None;
         }
     }
-    for appointment in state.appointments.values_mut() {
-        if appointment.business_day < before {
+    let old_bookings: Vec<String> = state
+        .appointments
+        .values()
+        .filter(|a| a.business_day < before)
+        .map(|a| a.id.clone())
+        .collect();
+    for id in old_bookings {
+        if let Some(appointment) = state.appointments.get_mut(&id) {
             appointment.id_hash = None;
             appointment.masked_name = None;
         }

@@ -32,16 +32,28 @@ pub fn audience_of(role: Role) -> Audience {
 /// node, so staff terminals see citizens by masked name (a ticket or booking is its own reference);
 /// the lobby sees tickets and bookings without their citizens.
 pub fn state_for(mut state: queue::HallState, audience: Audience) -> queue::HallState {
-    for ticket in state.tickets.values_mut() {
-        match audience {
-            Audience::Staff => strip_id_hash(ticket),
-            Audience::Lobby => ticket.citizen = None,
+    // Only tickets with a citizen change, so the rest stay shared with the engine's copy.
+    let with_citizen: Vec<queue::TicketId> = state
+        .tickets
+        .values()
+        .filter(|t| t.citizen.is_some())
+        .map(|t| t.id)
+        .collect();
+    for id in with_citizen {
+        if let Some(ticket) = state.tickets.get_mut(&id) {
+            match audience {
+                Audience::Staff => strip_id_hash(ticket),
+                Audience::Lobby => ticket.citizen = None,
+            }
         }
     }
-    for booking in state.appointments.values_mut() {
-        booking.id_hash = None;
-        if audience == Audience::Lobby {
-            booking.masked_name = None;
+    let bookings: Vec<String> = state.appointments.keys().cloned().collect();
+    for id in bookings {
+        if let Some(booking) = state.appointments.get_mut(&id) {
+            booking.id_hash = None;
+            if audience == Audience::Lobby {
+                booking.masked_name = None;
+            }
         }
     }
     state

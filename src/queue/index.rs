@@ -193,6 +193,18 @@ impl TicketIndex {
         self.per_service.get(service).copied().unwrap_or(0)
     }
 
+    /// How many tickets of `service` wait: those any of its windows may call and those held for one.
+    pub fn waiting_count(&self, service: &str) -> u32 {
+        let held: usize = self
+            .held
+            .values()
+            .filter_map(|services| services.get(service))
+            .map(|queue| queue.all.len())
+            .sum();
+        let open = self.waiting.get(service).map_or(0, |queue| queue.all.len());
+        (open + held) as u32
+    }
+
     /// The waiting tickets of `service` that any of its windows may call.
     pub fn waiting(&self, service: &str) -> Option<&Queue> {
         self.waiting.get(service)

@@ -499,6 +499,12 @@ mod index_matches_scan {
                 .filter(|t| t.service == service)
                 .count() as u32;
             prop_assert_eq!(state.index().tickets_of_service(service), scanned);
+            let waiting = state
+                .tickets
+                .values()
+                .filter(|t| t.service == service && t.state == TicketState::Waiting)
+                .count() as u32;
+            prop_assert_eq!(state.index().waiting_count(service), waiting);
         }
         prop_assert_eq!(state.ticket_by_number("N000"), None);
         Ok(())

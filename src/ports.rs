@@ -406,6 +406,13 @@ impl PlatformSync {
 /// The platform link of this process, once the node has started one: `/metrics` shows it.
 pub static PLATFORM_SYNC: std::sync::OnceLock<Arc<PlatformSync>> = std::sync::OnceLock::new();
 
+/// This process's platform link with the minutes without an acknowledgement after which the hall
+/// counts as cut off (`[platform] offline_mark_after_minutes`); `None` when it runs none.
+pub fn platform_link_of(setup: &HallSetup) -> Option<(Arc<PlatformSync>, u32)> {
+    let limit = setup.config.platform.as_ref()?.offline_mark_after_minutes;
+    Some((PLATFORM_SYNC.get()?.clone(), limit))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -38,16 +38,8 @@ impl Hall {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let (sync, limit) = chosen.or_else(|| {
-            let limit = self
-                .engine
-                .setup()
-                .config
-                .platform
-                .as_ref()?
-                .offline_mark_after_minutes;
-            Some((crate::ports::PLATFORM_SYNC.get()?.clone(), limit))
-        })?;
+        let (sync, limit) =
+            chosen.or_else(|| crate::ports::platform_link_of(self.engine.setup()))?;
         let now_mono_ms = self.engine.clock().read().mono_ms;
         Some(PlatformLinkStatus {
             cut_off: sync.cut_off_beyond(now_mono_ms, limit),

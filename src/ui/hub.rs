@@ -158,15 +158,11 @@ impl Hub {
     /// The board that runs the platform link watches it; a terminal on the LAN shows what the hall
     /// node tells it.
     pub fn platform_cut_off(&self) -> bool {
-        let watched = self.platform.borrow().clone().or_else(|| {
-            let limit = self
-                .setup()
-                .config
-                .platform
-                .as_ref()?
-                .offline_mark_after_minutes;
-            Some((crate::ports::PLATFORM_SYNC.get()?.clone(), limit))
-        });
+        let watched = self
+            .platform
+            .borrow()
+            .clone()
+            .or_else(|| crate::ports::platform_link_of(self.setup()));
         match watched {
             Some((sync, limit)) => {
                 super::views::platform_cut_off(&sync, self.clock.read().mono_ms, limit)

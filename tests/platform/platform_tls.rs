@@ -36,6 +36,32 @@ async fn https_receiver(
     .unwrap()
 }
 
+/// Waits until `uplink` has failed twice in one of the ways of `kinds`, then checks that nothing of the
+/// hall reached `receiver` and nothing was acknowledged.
+async fn refused_with_nothing_delivered(
+    hall_id: &str,
+    uplink: &Uplink,
+    receiver: &Receiver,
+    kinds: &[PlatformFailure],
+) {
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let status = uplink.status();
+            kinds.iter().map(|f| status.failures_of(*f)).sum::<u64>() >= 2
+        })
+        .await,
+        "the uplink was not refused twice with one of {kinds:?}"
+    );
+    assert_eq!(receiver.events(hall_id).unwrap().len(), 0);
+    assert_eq!(
+        uplink
+            .status()
+            .acked_seq
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_go_up_over_https_to_the_pinned_certificate() {
     let hall = uncapped_hall();
@@ -104,21 +130,13 @@ async fn a_platform_with_another_certificate_gets_nothing() {
     let mut settings = settings(&hall, &receiver.url(), 50, Duration::from_secs(2));
     settings.ca_pem = Some(real.cert_pem.into_bytes());
     let uplink = start_uplink(&hall, settings);
-    assert!(
-        wait_until(Duration::from_secs(3), || uplink
-            .status()
-            .failures_of(PlatformFailure::Connect)
-            >= 2)
-        .await
-    );
-    assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
-    assert_eq!(
-        uplink
-            .status()
-            .acked_seq
-            .load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    refused_with_nothing_delivered(
+        &hall_id(&hall),
+        &uplink,
+        &receiver,
+        &[PlatformFailure::Connect],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,25 +204,8 @@ async fn a_platform_that_wants_mutual_tls_refuses_a_hall_without_its_certificate
         settings.allow_plain_http = false;
         settings.client_identity = shown;
         let uplink = start_uplink(&hall, settings);
-        assert!(
-            wait_until(Duration::from_secs(5), || {
-                let status = uplink.status();
-                PlatformFailure::ALL
-                    .iter()
-                    .map(|f| status.failures_of(*f))
-                    .sum::<u64>()
-                    >= 2
-            })
-            .await
-        );
-        assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
-        assert_eq!(
-            uplink
-                .status()
-                .acked_seq
-                .load(std::sync::atomic::Ordering::Relaxed),
-            0
-        );
+        refused_with_nothing_delivered(&hall_id(&hall), &uplink, &receiver, &PlatformFailure::ALL)
+            .await;
         uplink.stop().await;
     }
 }
@@ -224,21 +225,13 @@ async fn a_certificate_the_platform_accepts_posts_only_for_the_hall_it_names() {
     settings.allow_plain_http = false;
     settings.client_identity = Some(other_halls.clone());
     let uplink = start_uplink(&hall, settings);
-    assert!(
-        wait_until(Duration::from_secs(5), || uplink
-            .status()
-            .failures_of(PlatformFailure::Refused)
-            >= 2)
-        .await
-    );
-    assert_eq!(receiver.events(&hall_id(&hall)).unwrap().len(), 0);
-    assert_eq!(
-        uplink
-            .status()
-            .acked_seq
-            .load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    refused_with_nothing_delivered(
+        &hall_id(&hall),
+        &uplink,
+        &receiver,
+        &[PlatformFailure::Refused],
+    )
+    .await;
     uplink.stop().await;
 
     // What the hall is told, asked by hand on the same certificate.

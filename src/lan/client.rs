@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::auth::Role;
 use super::tls::{self, CertificatePin, Fingerprint, install_default_provider, split_pairing_code};
-use super::wire::card::{CardReadBody, CardTapAnswer, CardTapRefused, CardTapRequest};
+use super::wire::card::{CardReadBody, CardTapAnswer, CardTapRequest};
 use super::wire::{
     self, ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest,
     PairResponse, RefusedResponse, TerminalEvent,
@@ -295,36 +295,10 @@ impl HallClient {
     }
 
     async fn send_card_tap(&self, request: &CardTapRequest) -> Result<CardTapAnswer, Attempt> {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/card-taps", self.base))
-            .bearer_auth(&self.token)
-            .json(request)
-            .timeout(ATTEMPT_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| Attempt::Retry(e.to_string()))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Attempt::Retry(format!("reply cut off: {e}")))?;
-        if status == StatusCode::OK {
-            return serde_json::from_slice(&body)
-                .map(CardTapAnswer::Done)
-                .map_err(|e| Attempt::Retry(format!("unreadable reply: {e}")));
-        }
-        if status == StatusCode::CONFLICT
-            && let Ok(refused) = serde_json::from_slice::<CardTapRefused>(&body)
-        {
-            return Ok(CardTapAnswer::Refused(refused));
-        }
-        let error = api_error(status, &body);
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            Err(Attempt::Retry(error.message))
-        } else {
-            Err(Attempt::Final(error))
-        }
+        Ok(match self.post_once("/api/v1/card-taps", request).await? {
+            Ok(done) => CardTapAnswer::Done(done),
+            Err(refused) => CardTapAnswer::Refused(refused),
+        })
     }
 
     /// Signs `staff` in at `window` with a fresh id; the PIN travels to the hall node, which checks it.
@@ -394,9 +368,27 @@ impl HallClient {
     }
 
     async fn send_command(&self, request: &CommandRequest) -> Result<Outcome, Attempt> {
+        Ok(
+            match self
+                .post_once::<CommandDone, RefusedResponse>("/api/v1/commands", request)
+                .await?
+            {
+                Ok(done) => done.into_outcome(),
+                Err(refused) => refused.into_outcome(),
+            },
+        )
+    }
+
+    /// POSTs `request` to `path` once: the hall node's answer (`D`), its refusal as a 409 says it
+    /// (`R`), or whether the same request may be sent again.
+    async fn post_once<D: DeserializeOwned, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &impl serde::Serialize,
+    ) -> Result<Result<D, R>, Attempt> {
         let response = self
             .http
-            .post(format!("{}/api/v1/commands", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .json(request)
             .timeout(ATTEMPT_TIMEOUT)
@@ -410,13 +402,13 @@ impl HallClient {
             .map_err(|e| Attempt::Retry(format!("reply cut off: {e}")))?;
         if status == StatusCode::OK {
             return serde_json::from_slice(&body)
-                .map(CommandDone::into_outcome)
+                .map(Ok)
                 .map_err(|e| Attempt::Retry(format!("unreadable reply: {e}")));
         }
         if status == StatusCode::CONFLICT
-            && let Ok(refused) = serde_json::from_slice::<RefusedResponse>(&body)
+            && let Ok(refused) = serde_json::from_slice::<R>(&body)
         {
-            return Ok(refused.into_outcome());
+            return Ok(Err(refused));
         }
         let error = api_error(status, &body);
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {

@@ -142,6 +142,7 @@ pub fn start_with_wal_limit(
 ) -> Result<(EngineHandle, EngineThread), StoreError> {
     let mut store = Store::open(db_path, &setup.config.hall.id)?;
     store.set_wal_limit(wal_limit)?;
+    store.presize_wal()?;
     let checkpointer = store::Checkpointer::start(db_path)?;
     let state = store.load_state()?;
     let (requests, receiver) = mpsc::channel(4096);

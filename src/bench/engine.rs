@@ -106,7 +106,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let size_db = dir.join("bench-size.db");
     let wal = wal_path_of(&db);
     let wal_peak = WalPeak::watch(&[wal.clone(), wal_path_of(&size_db)]);
+    let writer_cpu_ns = || engine.counters().writer_cpu_ns.load(Ordering::Relaxed);
+    let cpu_before = writer_cpu_ns();
     let single_rate = issue_rate(&engine, 1, 2_000).await?;
+    let writer_cpu_ms_per_issue = (writer_cpu_ns() - cpu_before) as f64 / 1e6 / 2_000.0;
     let many_rate = issue_rate(&engine, 64, 100).await?;
     let wal_after_64_clients = wal_bytes(&wal);
 
@@ -146,6 +149,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let wal_peak = wal_peak.finish().await;
     Ok(json!({
         "issued_per_s_1_client": round(single_rate, 0),
+        "writer_cpu_ms_per_issue_1_client": round(writer_cpu_ms_per_issue, 3),
         "issued_per_s_64_clients": round(many_rate, 0),
         "wal_bytes_after_64_clients": wal_after_64_clients,
         "wal_bytes_peak": wal_peak,

@@ -1,6 +1,7 @@
 //! `hallq bench`: figures measured on this machine, each section by the part of hallq it measures.
 
 pub mod engine;
+pub mod floor;
 pub mod platform;
 pub mod screens;
 

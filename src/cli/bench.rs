@@ -55,6 +55,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         report.insert("screens".into(), screens);
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    if wanted("engine") || wanted("lan") {
+        let floor = crate::bench::floor::durable_commit(scratch.path(), 2000)?;
+        report.insert("durable_commit_floor".into(), floor);
+    }
     if wanted("engine") {
         let engine = runtime.block_on(crate::bench::engine::run(scratch.path()))?;
         report.insert("engine".into(), engine);

@@ -45,6 +45,9 @@ pub(super) struct StateMeta {
 /// One transaction: command results, events and state rows, all or nothing.
 pub struct Batch<'a> {
     pub(super) tx: Transaction<'a>,
+    pub(super) codes: &'a mut lean::LogCodes,
+    /// Numbers this transaction gave new boots and kinds; known to the store once it commits.
+    pub(super) given_codes: std::cell::RefCell<lean::GivenCodes>,
 }
 
 /// A command's SHA-256 over its JSON, cut to 16 bytes: enough to tell a reused id sent with another
@@ -205,6 +208,10 @@ impl Batch<'_> {
         let kind = stored.event.kind();
         lean::insert_event(
             &self.tx,
+            &mut lean::Codes {
+                committed: self.codes,
+                given: &mut self.given_codes.borrow_mut(),
+            },
             &lean::EventRow {
                 seq: stored.seq,
                 event_id: stored.event_id,
@@ -289,13 +296,19 @@ impl Batch<'_> {
             bookings_stale: state.bookings_stale,
         };
         self.tx
-            .prepare_cached("INSERT OR REPLACE INTO hall_meta (key, value) VALUES ('state', ?1)")?
+            // Updated in place: a REPLACE would delete and insert the row, writing the key's index page
+            // as well as the row's at every commit.
+            .prepare_cached(
+                "INSERT INTO hall_meta (key, value) VALUES ('state', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
             .execute([serde_json::to_string(&meta)?])?;
         Ok(())
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
         self.tx.commit()?;
+        self.codes.commit(self.given_codes.into_inner());
         Ok(())
     }
 }

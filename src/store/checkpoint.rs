@@ -4,8 +4,10 @@
 //! it instead, with PASSIVE checkpoints that never block the writer, so that the writer's own fold when
 //! the WAL passes its limit (`Store::keep_wal_bounded`) finds little left to copy.
 //!
-//! Once the hall has been quiet for a moment, and when the node stops, the WAL is folded back in full
-//! and truncated to nothing: a board that sits idle keeps no WAL on its SD card.
+//! Once the hall has been quiet for a moment, the WAL is folded back in full, so the database file alone
+//! holds everything, and the next commit starts it again from the beginning. The file keeps its size
+//! (see `Store::presize_wal`): a commit after a pause writes into blocks it already has rather than
+//! growing it. When the node stops, the WAL is folded back and truncated to nothing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use rusqlite::Connection;
 use super::error::StoreError;
 
 const PERIOD: Duration = Duration::from_secs(1);
-/// Quiet this long, the hall is idle: the WAL is truncated.
+/// Quiet this long, the hall is idle: the WAL is folded back in full.
 const IDLE: Duration = Duration::from_secs(2);
 
 pub struct Checkpointer {
@@ -26,7 +28,7 @@ pub struct Checkpointer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// A checkpoint in `mode` (PASSIVE, TRUNCATE); true when it copied every frame.
+/// A checkpoint in `mode` (PASSIVE, RESTART, TRUNCATE); true when it copied every frame.
 fn checkpoint(conn: &Connection, mode: &str) -> bool {
     match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
         r.get::<_, i64>(0)
@@ -56,7 +58,7 @@ impl Checkpointer {
                 let mut seen = data_version(&conn);
                 let mut last_write = Instant::now();
                 // Not known to be truncated: the node may have started on a WAL left by a power cut.
-                let mut truncated = false;
+                let mut folded = false;
                 while !flag.load(Ordering::Acquire) {
                     std::thread::park_timeout(PERIOD);
                     if flag.load(Ordering::Acquire) {
@@ -66,10 +68,10 @@ impl Checkpointer {
                     if version != seen {
                         seen = version;
                         last_write = Instant::now();
-                        truncated = false;
+                        folded = false;
                         checkpoint(&conn, "PASSIVE");
-                    } else if !truncated && last_write.elapsed() >= IDLE {
-                        truncated = checkpoint(&conn, "TRUNCATE");
+                    } else if !folded && last_write.elapsed() >= IDLE {
+                        folded = checkpoint(&conn, "RESTART");
                     }
                 }
                 // The last word: everything in the main file, the WAL empty.

@@ -9,11 +9,12 @@
 //! exactly what was written.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
 use crate::queue::Recorded;
@@ -33,33 +34,125 @@ pub struct EventRow<'a> {
     pub recorded: &'a Recorded,
 }
 
+/// The numbers the log has given its boots and kinds, and the id of the hall it belongs to, as
+/// committed. Numbers never change once given (the tables are append-only by trigger), so what is
+/// known here stays true; it only grows, and only by a commit, so a batch rolled back leaves no number
+/// behind that the tables lack. A number another connection gave is looked up the first time it is met.
+#[derive(Debug, Default)]
+pub struct LogCodes {
+    hall_id: Option<String>,
+    boots: HashMap<String, i64>,
+    kinds: HashMap<String, i64>,
+}
+
+impl LogCodes {
+    /// What the database holds now.
+    pub fn read(conn: &Connection) -> Result<LogCodes, StoreError> {
+        let pairs = |sql: &str| -> Result<HashMap<String, i64>, StoreError> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok(LogCodes {
+            hall_id: conn
+                .query_row(
+                    "SELECT value FROM hall_meta WHERE key = 'hall_id'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            boots: pairs("SELECT boot_id, id FROM boots")?,
+            kinds: pairs("SELECT kind, code FROM event_kinds")?,
+        })
+    }
+
+    /// Takes in the numbers a batch gave, once that batch is committed.
+    pub fn commit(&mut self, given: GivenCodes) {
+        self.boots.extend(given.boots);
+        self.kinds.extend(given.kinds);
+    }
+}
+
+/// Numbers given within one transaction, not yet committed.
+#[derive(Debug, Default)]
+pub struct GivenCodes {
+    boots: HashMap<String, i64>,
+    kinds: HashMap<String, i64>,
+}
+
+/// Where a row's codes come from: what is committed, then what this transaction gave.
+pub struct Codes<'a> {
+    pub committed: &'a LogCodes,
+    pub given: &'a mut GivenCodes,
+}
+
+impl Codes<'_> {
+    fn boot(&mut self, conn: &Connection, boot_id: &str) -> Result<i64, StoreError> {
+        if let Some(&id) = self
+            .committed
+            .boots
+            .get(boot_id)
+            .or_else(|| self.given.boots.get(boot_id))
+        {
+            return Ok(id);
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO boots (boot_id) VALUES (?1)")?
+            .execute([boot_id])?;
+        let id = conn
+            .prepare_cached("SELECT id FROM boots WHERE boot_id = ?1")?
+            .query_row([boot_id], |r| r.get(0))?;
+        self.given.boots.insert(boot_id.to_string(), id);
+        Ok(id)
+    }
+
+    fn kind(&mut self, conn: &Connection, kind: &str) -> Result<i64, StoreError> {
+        if let Some(&code) = self
+            .committed
+            .kinds
+            .get(kind)
+            .or_else(|| self.given.kinds.get(kind))
+        {
+            return Ok(code);
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO event_kinds (kind) VALUES (?1)")?
+            .execute([kind])?;
+        let code = conn
+            .prepare_cached("SELECT code FROM event_kinds WHERE kind = ?1")?
+            .query_row([kind], |r| r.get(0))?;
+        self.given.kinds.insert(kind.to_string(), code);
+        Ok(code)
+    }
+}
+
 /// Appends one event row. The boot and the kind get their number the first time they are seen; the
 /// hall's id is written only when it is not the hall the database belongs to.
-pub fn insert_event(conn: &Connection, row: &EventRow) -> Result<(), StoreError> {
+pub fn insert_event(
+    conn: &Connection,
+    codes: &mut Codes,
+    row: &EventRow,
+) -> Result<(), StoreError> {
     let r = row.recorded;
-    conn.prepare_cached("INSERT OR IGNORE INTO boots (boot_id) VALUES (?1)")?
-        .execute([&r.boot_id])?;
-    conn.prepare_cached("INSERT OR IGNORE INTO event_kinds (kind) VALUES (?1)")?
-        .execute([row.kind])?;
+    let boot = codes.boot(conn, &r.boot_id)?;
+    let kind = codes.kind(conn, row.kind)?;
+    let foreign_hall =
+        (codes.committed.hall_id.as_deref() != Some(row.hall_id)).then_some(row.hall_id);
     conn.prepare_cached(
         "INSERT INTO events (seq, event_id, hall_id, command_id, kind, event_version, ticket,
                              payload, wall_ms, hall_ms, boot, mono_ms, clock_trusted, business_day)
-         VALUES (?1, ?2, NULLIF(?3, (SELECT value FROM hall_meta WHERE key = 'hall_id')), ?4,
-                 (SELECT code FROM event_kinds WHERE kind = ?5), ?6, ?7, ?8, ?9, NULLIF(?10, ?9),
-                 (SELECT id FROM boots WHERE boot_id = ?11), ?12, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         seq_value(row.seq)?,
         row.event_id.as_bytes().as_slice(),
-        row.hall_id,
+        foreign_hall,
         row.command_id.map(command_id_value),
-        row.kind,
+        kind,
         row.version,
         row.ticket,
         pack(row.payload),
         r.wall_ms,
-        r.hall_ms,
-        r.boot_id,
+        (r.hall_ms != r.wall_ms).then_some(r.hall_ms),
+        boot,
         r.mono_ms,
         r.clock_trusted,
         day_number(r.business_day),

@@ -36,6 +36,7 @@ pub use staff::{PinLimits, StaffBook, StaffBookError, StaffEntry};
 
 pub struct Store {
     conn: Connection,
+    codes: lean::LogCodes,
     wal_path: PathBuf,
     wal_limit: u64,
 }
@@ -107,6 +108,7 @@ impl Store {
             });
         }
         Ok(Store {
+            codes: lean::LogCodes::read(&conn)?,
             conn,
             wal_path: wal_path_of(path),
             wal_limit: WAL_LIMIT_BYTES,
@@ -118,6 +120,38 @@ impl Store {
         self.conn
             .pragma_update(None, "journal_size_limit", bytes as i64)?;
         self.wal_limit = bytes;
+        Ok(())
+    }
+
+    /// Gives the WAL its full size before the first command: zeros past its last frame, up to its
+    /// limit. A commit that appends to the WAL makes the file system journal the file's new size and
+    /// blocks along with the commit's own pages at every fsync; a commit into space the file already
+    /// has writes the pages alone. SQLite reads a WAL only as far as its frames' checksums hold, so
+    /// zeros after them are nothing to it (PostgreSQL fills its WAL segments with zeros for the same
+    /// reason). The write lock is held meanwhile, so no frame is being written past the end.
+    pub fn presize_wal(&mut self) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
+        let write_lock = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", self.wal_path.display()));
+        let wal = match std::fs::OpenOptions::new().write(true).open(&self.wal_path) {
+            Ok(wal) => wal,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut size = wal.metadata().map_err(io)?.len();
+        if size >= self.wal_limit {
+            return Ok(());
+        }
+        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        while size < self.wal_limit {
+            let chunk = (self.wal_limit - size).min(ZEROS.len() as u64) as usize;
+            wal.write_all_at(&ZEROS[..chunk], size).map_err(io)?;
+            size += chunk as u64;
+        }
+        wal.sync_all().map_err(io)?;
+        drop(write_lock);
         Ok(())
     }
 
@@ -257,6 +291,8 @@ impl Store {
             tx: self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
+            codes: &mut self.codes,
+            given_codes: Default::default(),
         })
     }
 
@@ -324,6 +360,8 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         Ok(Store {
+            // A reader writes no events.
+            codes: lean::LogCodes::default(),
             conn,
             wal_path: wal_path_of(path),
             wal_limit: WAL_LIMIT_BYTES,
@@ -370,6 +408,60 @@ mod tests {
         }
     }
 
+    /// An event of boot `boot`, after `seq - 1` others.
+    fn of_boot(seq: u64, boot: &str) -> StoredEvent {
+        StoredEvent {
+            seq,
+            event_id: uuid::Uuid::now_v7(),
+            hall_id: "hall".into(),
+            command_id: None,
+            recorded: Recorded {
+                wall_ms: 1_772_400_000_000,
+                hall_ms: 1_772_400_000_000,
+                boot_id: boot.into(),
+                mono_ms: 5,
+                clock_trusted: true,
+                business_day: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            },
+            event: print_failure(seq, None),
+        }
+    }
+
+    #[test]
+    fn a_boot_numbered_in_a_batch_rolled_back_is_numbered_again_when_next_met() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let mut store = Store::open(&path, "hall").unwrap();
+        let batch = store.begin().unwrap();
+        batch.append(&of_boot(1, "boot-a")).unwrap();
+        drop(batch);
+        // The number boot-a had in the rolled-back batch goes to boot-b.
+        let batch = store.begin().unwrap();
+        batch.append(&of_boot(1, "boot-b")).unwrap();
+        batch.commit().unwrap();
+        // Another connection numbers boot-c; this one meets it next.
+        let other = Store::open(&path, "hall").unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("INSERT INTO boots (boot_id) VALUES ('boot-c')", [])
+            .unwrap();
+        drop(other);
+        let batch = store.begin().unwrap();
+        for (seq, boot) in [(2, "boot-a"), (3, "boot-b"), (4, "boot-c"), (5, "boot-a")] {
+            batch.append(&of_boot(seq, boot)).unwrap();
+        }
+        batch.commit().unwrap();
+        let boots: Vec<String> = store
+            .events_after(0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.recorded.boot_id)
+            .collect();
+        assert_eq!(boots, ["boot-b", "boot-a", "boot-b", "boot-c", "boot-a"]);
+        let reopened = Store::open(&path, "hall").unwrap();
+        assert_eq!(reopened.events_after(0, 10).unwrap().len(), 5);
+    }
+
     /// Stores an event row as hallq did before events carried versions, or as it does today at
     /// `version` if given.
     fn insert_row(conn: &Connection, seq: u64, payload: &str, version: Option<u32>) {
@@ -386,6 +478,10 @@ mod tests {
         };
         lean::insert_event(
             conn,
+            &mut lean::Codes {
+                committed: &lean::LogCodes::read(conn).unwrap(),
+                given: &mut lean::GivenCodes::default(),
+            },
             &lean::EventRow {
                 seq,
                 event_id: uuid::Uuid::now_v7(),

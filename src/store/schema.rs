@@ -291,6 +291,9 @@ fn lean_event_log(conn: &Connection) -> Result<(), StoreError> {
          FROM events_v7 ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
+    // Migration 8 numbered every boot and kind of the old log before this reads it.
+    let committed = lean::LogCodes::read(conn)?;
+    let mut given = lean::GivenCodes::default();
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
@@ -308,6 +311,10 @@ fn lean_event_log(conn: &Connection) -> Result<(), StoreError> {
         };
         lean::insert_event(
             conn,
+            &mut lean::Codes {
+                committed: &committed,
+                given: &mut given,
+            },
             &lean::EventRow {
                 seq,
                 event_id: event_id.parse().map_err(|e| corrupt("id", &e))?,

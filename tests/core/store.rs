@@ -282,7 +282,8 @@ fn wal_size(db: &std::path::Path) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wal_stays_within_its_limit_under_a_burst_and_is_truncated_when_idle() {
+async fn the_wal_stays_within_its_limit_under_a_burst_is_folded_back_when_idle_and_truncated_at_stop()
+ {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hall.db");
     let limit = 256 * 1024;
@@ -341,14 +342,109 @@ async fn the_wal_stays_within_its_limit_under_a_burst_and_is_truncated_when_idle
         "the WAL reached {peak} bytes against a limit of {limit} ({written} batches)"
     );
 
-    // Quiet now: the checkpoint thread folds the WAL back and truncates it.
+    assert_eq!(wal_size(&db), limit, "the WAL was given its size at start");
+
+    // Quiet now: the checkpoint thread folds the WAL back in full, so a copy of the database file alone
+    // holds every ticket, and the WAL keeps its size for the next commit.
+    let copy = dir.path().join("copy.db");
+    let tickets_in_copy = || -> Option<i64> {
+        std::fs::copy(&db, &copy).ok()?;
+        let _ = std::fs::remove_file(hallq::store::wal_path_of(&copy));
+        let conn = rusqlite::Connection::open(&copy).ok()?;
+        conn.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0))
+            .ok()
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
-    while wal_size(&db) > 0 && std::time::Instant::now() < deadline {
+    while tickets_in_copy() != Some(1200) && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(wal_size(&db), 0, "an idle hall keeps no WAL");
+    assert_eq!(
+        tickets_in_copy(),
+        Some(1200),
+        "an idle hall's database file holds every ticket"
+    );
+    assert!(
+        wal_size(&db) > 0 && wal_size(&db) <= limit,
+        "{} bytes",
+        wal_size(&db)
+    );
     drop(engine);
     writer.join();
+    assert_eq!(
+        wal_size(&db),
+        0,
+        "a stopped node leaves the database file alone"
+    );
+}
+
+/// Where the frames of a WAL end: each frame carries the salts of the WAL's header (sqlite.org,
+/// "WAL-mode File Format"), zeros past the frames do not.
+fn wal_frames_end(wal: &[u8]) -> u64 {
+    let page_size = u32::from_be_bytes(wal[8..12].try_into().unwrap()) as usize;
+    let salts = &wal[16..24];
+    let mut end = 32;
+    while end + 24 + page_size <= wal.len() && &wal[end + 8..end + 16] == salts {
+        end += 24 + page_size;
+    }
+    end as u64
+}
+
+#[tokio::test]
+async fn a_wal_given_its_size_after_a_power_cut_keeps_every_commit_in_it() {
+    let hall = Hall::new();
+    for _ in 0..5 {
+        hall.issue("SB").await;
+    }
+    // What a power cut leaves: the database and its WAL as they stand, nothing folded back.
+    let cut = tempfile::tempdir().unwrap();
+    let db = cut.path().join("hall.db");
+    std::fs::copy(hall.db_path(), &db).unwrap();
+    std::fs::copy(
+        hallq::store::wal_path_of(&hall.db_path()),
+        hallq::store::wal_path_of(&db),
+    )
+    .unwrap();
+    // The hall's own WAL was given its size when it started; this one ends at its last frame, as a WAL
+    // from before that did.
+    let frames = wal_frames_end(&std::fs::read(hallq::store::wal_path_of(&db)).unwrap());
+    assert!(frames > 32, "the tickets are in frames of the WAL");
+    std::fs::File::options()
+        .write(true)
+        .open(hallq::store::wal_path_of(&db))
+        .unwrap()
+        .set_len(frames)
+        .unwrap();
+
+    let limit = 1024 * 1024;
+    let (engine, writer) = hallq::engine::start_with_wal_limit(
+        uncapped_setup(),
+        &db,
+        std::sync::Arc::new(hallq::clock::ManualClock::new(FRIDAY_10AM)),
+        limit,
+    )
+    .unwrap();
+    assert_eq!(wal_size(&db), limit);
+    assert_eq!(
+        engine.state().await.unwrap().tickets.len(),
+        5,
+        "the five tickets in the WAL are there"
+    );
+    let outcome = engine
+        .execute(
+            "after-the-cut".to_string(),
+            hallq::queue::Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome.result, CommandResult::Done(_)));
+    drop(engine);
+    writer.join();
+    let store = Store::open(&db, "650102-ZWFW-01").unwrap();
+    assert_eq!(store.load_state().unwrap().tickets.len(), 6);
 }
 
 #[tokio::test]

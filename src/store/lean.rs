@@ -310,6 +310,43 @@ pub fn event_id_of(seq: u64, bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
 mod tests {
     use super::*;
 
+    /// Once its batch commits, a number is answered from memory: the writer runs no statement for the
+    /// boot and the kind of each event.
+    #[test]
+    fn a_number_given_in_a_committed_batch_is_known_without_a_query() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE hall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE boots (id INTEGER PRIMARY KEY, boot_id TEXT NOT NULL UNIQUE);
+             CREATE TABLE event_kinds (code INTEGER PRIMARY KEY, kind TEXT NOT NULL UNIQUE);
+             INSERT INTO boots (boot_id) VALUES ('boot-a');",
+        )
+        .unwrap();
+        let mut committed = LogCodes::read(&conn).unwrap();
+        let mut given = GivenCodes::default();
+        let mut codes = Codes {
+            committed: &committed,
+            given: &mut given,
+        };
+        assert_eq!(codes.boot(&conn, "boot-a").unwrap(), 1, "read at open");
+        assert_eq!(codes.boot(&conn, "boot-b").unwrap(), 2);
+        assert_eq!(codes.kind(&conn, "ticket_called").unwrap(), 1);
+        committed.commit(given);
+
+        conn.execute_batch("DROP TABLE boots; DROP TABLE event_kinds;")
+            .unwrap();
+        let mut codes = Codes {
+            committed: &committed,
+            given: &mut GivenCodes::default(),
+        };
+        assert_eq!(codes.boot(&conn, "boot-b").unwrap(), 2);
+        assert_eq!(codes.kind(&conn, "ticket_called").unwrap(), 1);
+        assert!(
+            codes.boot(&conn, "boot-c").is_err(),
+            "a new boot is looked up"
+        );
+    }
+
     #[test]
     fn command_ids_read_back_as_the_text_they_were_given_as() {
         let uuid = uuid::Uuid::now_v7();

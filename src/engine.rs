@@ -142,7 +142,10 @@ pub fn start_with_wal_limit(
 ) -> Result<(EngineHandle, EngineThread), StoreError> {
     let mut store = Store::open(db_path, &setup.config.hall.id)?;
     store.set_wal_limit(wal_limit)?;
-    store.presize_wal()?;
+    // A card too full for the WAL's size still serves the hall: its commits grow the WAL, as before.
+    if let Err(e) = store.presize_wal() {
+        tracing::warn!("the WAL could not be given its size: {e}");
+    }
     let checkpointer = store::Checkpointer::start(db_path)?;
     let state = store.load_state()?;
     let (requests, receiver) = mpsc::channel(4096);

@@ -86,41 +86,64 @@ pub struct Codes<'a> {
     pub given: &'a mut GivenCodes,
 }
 
-impl Codes<'_> {
-    fn boot(&mut self, conn: &Connection, boot_id: &str) -> Result<i64, StoreError> {
-        if let Some(&id) = self
-            .committed
-            .boots
-            .get(boot_id)
-            .or_else(|| self.given.boots.get(boot_id))
-        {
-            return Ok(id);
+/// The two things an event row names by number.
+#[derive(Clone, Copy)]
+enum Numbered {
+    Boot,
+    Kind,
+}
+
+impl Numbered {
+    fn known(self, codes: &LogCodes) -> &HashMap<String, i64> {
+        match self {
+            Numbered::Boot => &codes.boots,
+            Numbered::Kind => &codes.kinds,
         }
-        conn.prepare_cached("INSERT OR IGNORE INTO boots (boot_id) VALUES (?1)")?
-            .execute([boot_id])?;
-        let id = conn
-            .prepare_cached("SELECT id FROM boots WHERE boot_id = ?1")?
-            .query_row([boot_id], |r| r.get(0))?;
-        self.given.boots.insert(boot_id.to_string(), id);
-        Ok(id)
+    }
+
+    fn given(self, codes: &mut GivenCodes) -> &mut HashMap<String, i64> {
+        match self {
+            Numbered::Boot => &mut codes.boots,
+            Numbered::Kind => &mut codes.kinds,
+        }
+    }
+
+    /// Numbers `name` if it is new to the table, and reads its number.
+    fn number_in(self, conn: &Connection, name: &str) -> Result<i64, StoreError> {
+        let (insert, select) = match self {
+            Numbered::Boot => (
+                "INSERT OR IGNORE INTO boots (boot_id) VALUES (?1)",
+                "SELECT id FROM boots WHERE boot_id = ?1",
+            ),
+            Numbered::Kind => (
+                "INSERT OR IGNORE INTO event_kinds (kind) VALUES (?1)",
+                "SELECT code FROM event_kinds WHERE kind = ?1",
+            ),
+        };
+        conn.prepare_cached(insert)?.execute([name])?;
+        Ok(conn
+            .prepare_cached(select)?
+            .query_row([name], |r| r.get(0))?)
+    }
+}
+
+impl Codes<'_> {
+    fn number(&mut self, conn: &Connection, what: Numbered, name: &str) -> Result<i64, StoreError> {
+        let known = what.known(self.committed).get(name);
+        if let Some(&number) = known.or_else(|| what.given(self.given).get(name)) {
+            return Ok(number);
+        }
+        let number = what.number_in(conn, name)?;
+        what.given(self.given).insert(name.to_string(), number);
+        Ok(number)
+    }
+
+    fn boot(&mut self, conn: &Connection, boot_id: &str) -> Result<i64, StoreError> {
+        self.number(conn, Numbered::Boot, boot_id)
     }
 
     fn kind(&mut self, conn: &Connection, kind: &str) -> Result<i64, StoreError> {
-        if let Some(&code) = self
-            .committed
-            .kinds
-            .get(kind)
-            .or_else(|| self.given.kinds.get(kind))
-        {
-            return Ok(code);
-        }
-        conn.prepare_cached("INSERT OR IGNORE INTO event_kinds (kind) VALUES (?1)")?
-            .execute([kind])?;
-        let code = conn
-            .prepare_cached("SELECT code FROM event_kinds WHERE kind = ?1")?
-            .query_row([kind], |r| r.get(0))?;
-        self.given.kinds.insert(kind.to_string(), code);
-        Ok(code)
+        self.number(conn, Numbered::Kind, kind)
     }
 }
 

@@ -277,6 +277,22 @@ fn uncapped_setup() -> std::sync::Arc<hallq::config::HallSetup> {
     std::sync::Arc::new(setup)
 }
 
+/// A ticket for SB issued by staff through `engine` alone, under `command_id`.
+async fn issued_by_staff(engine: &hallq::engine::EngineHandle, command_id: String) {
+    let outcome = engine
+        .execute(
+            command_id,
+            hallq::queue::Command::IssueTicket {
+                service: "SB".into(),
+                citizen: None,
+                by_staff: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome.result, CommandResult::Done(_)));
+}
+
 fn wal_size(db: &std::path::Path) -> u64 {
     std::fs::metadata(hallq::store::wal_path_of(db)).map_or(0, |m| m.len())
 }
@@ -312,18 +328,7 @@ async fn the_wal_stays_within_its_limit_under_a_burst_is_folded_back_when_idle_a
             let engine = engine.clone();
             tokio::spawn(async move {
                 for n in 0..300 {
-                    let outcome = engine
-                        .execute(
-                            format!("burst-{c}-{n}"),
-                            hallq::queue::Command::IssueTicket {
-                                service: "SB".into(),
-                                citizen: None,
-                                by_staff: true,
-                            },
-                        )
-                        .await
-                        .unwrap();
-                    assert!(matches!(outcome.result, CommandResult::Done(_)));
+                    issued_by_staff(&engine, format!("burst-{c}-{n}")).await;
                 }
             })
         })
@@ -429,18 +434,7 @@ async fn a_wal_given_its_size_after_a_power_cut_keeps_every_commit_in_it() {
         5,
         "the five tickets in the WAL are there"
     );
-    let outcome = engine
-        .execute(
-            "after-the-cut".to_string(),
-            hallq::queue::Command::IssueTicket {
-                service: "SB".into(),
-                citizen: None,
-                by_staff: true,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(matches!(outcome.result, CommandResult::Done(_)));
+    issued_by_staff(&engine, "after-the-cut".to_string()).await;
     drop(engine);
     writer.join();
     let store = Store::open(&db, "650102-ZWFW-01").unwrap();

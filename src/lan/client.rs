@@ -41,7 +41,8 @@ fn http_client(pin: Option<CertificatePin>) -> reqwest::Client {
                 tls::client_config(pin).expect("ring supports the default TLS versions"),
             )
             .tls_info(true),
-        None => builder,
+        // Plain HTTP only: no certificate authority is trusted, and none is loaded.
+        None => builder.tls_certs_only(std::iter::empty()),
     };
     builder
         .build()

@@ -134,3 +134,16 @@ async fn a_socket_that_never_starts_its_handshake_is_closed_after_the_head_limit
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_pin_speaks_plain_http_only_and_trusts_no_certificate() {
+    let hall = TestHall::start_tls().await;
+    let code = hall.server().mint_code(10).unwrap();
+    let (kiosk, _) = HallClient::pair(hall.url(), &code, "kiosk", Role::Kiosk)
+        .await
+        .unwrap();
+    let unpinned = impatient(HallClient::new(hall.url(), kiosk.token()));
+    let refused = unpinned.execute(issue("SB")).await.unwrap_err();
+    assert!(matches!(refused, ClientError::GaveUp { .. }), "{refused}");
+    assert!(hall.engine.state().await.unwrap().tickets.is_empty());
+}

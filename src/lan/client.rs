@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use super::auth::Role;
-use super::tls::{self, CertificatePin, Fingerprint, install_default_provider, split_pairing_code};
+use super::tls::{self, CertificatePin, Fingerprint, split_pairing_code};
 use super::wire::card::{CardReadBody, CardTapAnswer, CardTapRequest};
 use super::wire::{
     self, ApiError, CommandDone, CommandRequest, DisplayView, KEEP_ALIVE, PairRequest,
@@ -28,23 +28,16 @@ use rustls::pki_types::CertificateDer;
 
 /// The HTTP client of a terminal: over TLS it trusts only the pinned certificate.
 fn http_client(pin: Option<CertificatePin>) -> reqwest::Client {
-    install_default_provider();
-    let builder = reqwest::Client::builder()
+    let pinned = pin.is_some();
+    tls::lan_http_builder(pin)
+        .expect("ring supports the default TLS versions")
         .connect_timeout(Duration::from_secs(3))
         // Below the hall node's default request-head limit (15 s), which closes idle connections:
         // the client drops one first rather than send on a closing socket.
         .pool_idle_timeout(Duration::from_secs(10))
-        .tcp_nodelay(true);
-    let builder = match pin {
-        Some(pin) => builder
-            .use_preconfigured_tls(
-                tls::client_config(pin).expect("ring supports the default TLS versions"),
-            )
-            .tls_info(true),
-        // Plain HTTP only: no certificate authority is trusted, and none is loaded.
-        None => builder.tls_certs_only(std::iter::empty()),
-    };
-    builder
+        .tcp_nodelay(true)
+        // Pairing reads the certificate the hall node showed, to pin it.
+        .tls_info(pinned)
         .build()
         .expect("an HTTP client with a TLS setup of its own always builds")
 }

@@ -281,22 +281,17 @@ pub async fn api_answers(api: ApiAddress, within: Duration) -> Result<(), String
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    super::tls::install_default_provider();
-    let mut client = reqwest::Client::builder().timeout(within).no_proxy();
-    let scheme = match api.certificate {
-        Some(fingerprint) => {
-            let tls = super::tls::client_config(CertificatePin::Full(fingerprint))
-                .map_err(|e| e.to_string())?;
-            client = client.use_preconfigured_tls(tls);
-            "https"
-        }
-        None => {
-            // Plain HTTP only: no certificate authority is trusted, and none is loaded.
-            client = client.tls_certs_only(std::iter::empty());
-            "http"
-        }
+    let scheme = if api.certificate.is_some() {
+        "https"
+    } else {
+        "http"
     };
-    let client = client.build().map_err(|e| e.to_string())?;
+    let client = super::tls::lan_http_builder(api.certificate.map(CertificatePin::Full))
+        .map_err(|e| e.to_string())?
+        .timeout(within)
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
     match client
         .get(format!("{scheme}://{addr}/healthz"))
         .send()

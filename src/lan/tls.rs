@@ -175,6 +175,18 @@ pub fn install_default_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// An HTTP client's builder as the hall LAN needs it: over TLS it trusts the pinned certificate alone;
+/// without a pin it speaks plain HTTP and trusts no certificate authority, so it loads none (reqwest's
+/// default setup parses every root certificate of the system each time a client is built).
+pub fn lan_http_builder(pin: Option<CertificatePin>) -> Result<reqwest::ClientBuilder, TlsError> {
+    install_default_provider();
+    let builder = reqwest::Client::builder();
+    Ok(match pin {
+        Some(pin) => builder.use_preconfigured_tls(client_config(pin)?),
+        None => builder.tls_certs_only(std::iter::empty()),
+    })
+}
+
 /// Where a paired terminal keeps the hall node's certificate fingerprint: beside its device token.
 pub fn pin_path_beside(token_file: &Path) -> PathBuf {
     token_file.with_file_name("hall-cert.sha256")

@@ -57,7 +57,7 @@ impl Checkpointer {
             .spawn(move || {
                 let mut seen = data_version(&conn);
                 let mut last_write = Instant::now();
-                // Not known to be truncated: the node may have started on a WAL left by a power cut.
+                // Not known to be folded back: the node may have started on a WAL left by a power cut.
                 let mut folded = false;
                 while !flag.load(Ordering::Acquire) {
                     std::thread::park_timeout(PERIOD);

@@ -310,6 +310,7 @@ async fn the_wal_stays_within_its_limit_under_a_burst_is_folded_back_when_idle_a
         limit,
     )
     .unwrap();
+    assert_eq!(wal_size(&db), limit, "the WAL was given its size at start");
     let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
         let db = db.clone();
@@ -347,7 +348,8 @@ async fn the_wal_stays_within_its_limit_under_a_burst_is_folded_back_when_idle_a
         "the WAL reached {peak} bytes against a limit of {limit} ({written} batches)"
     );
 
-    assert_eq!(wal_size(&db), limit, "the WAL was given its size at start");
+    // The last batch may leave the WAL past its limit: the writer folds it before the next one.
+    let after_burst = wal_size(&db);
 
     // Quiet now: the checkpoint thread folds the WAL back in full, so a copy of the database file alone
     // holds every ticket, and the WAL keeps its size for the next commit.
@@ -368,10 +370,10 @@ async fn the_wal_stays_within_its_limit_under_a_burst_is_folded_back_when_idle_a
         Some(1200),
         "an idle hall's database file holds every ticket"
     );
-    assert!(
-        wal_size(&db) > 0 && wal_size(&db) <= limit,
-        "{} bytes",
-        wal_size(&db)
+    assert_eq!(
+        wal_size(&db),
+        after_burst,
+        "the fold keeps the WAL's size for the next commit"
     );
     drop(engine);
     writer.join();
